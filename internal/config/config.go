@@ -1,0 +1,126 @@
+// Package config loads .gopythongo.yaml, overrides it with GOPYTHONGO_<SECTION>_<KEY>
+// environment variables and flags, and remembers where each value came from.
+//
+// The Config struct is the single source of truth: its tags give each key's name,
+// default, valid choices and documentation, from which the decoder, the environment
+// names, --print-config and docs/config.md are all derived.
+package config
+
+// Config is the whole configuration of all steps.
+type Config struct {
+	Schema  int           `yaml:"schema" default:"1" doc:"Format version of this file. Only 1 exists."`
+	Project ProjectConfig `yaml:"project" doc:"What is built and where it lives on the target."`
+	Version VersionConfig `yaml:"version" doc:"How gopythongo-version computes the version."`
+	Test    TestConfig    `yaml:"test" doc:"Test suites run by gopythongo-test."`
+	Venv    VenvConfig    `yaml:"venv" doc:"How gopythongo-build-venv builds the virtual environment."`
+	Package PackageConfig `yaml:"package" doc:"Artifacts made by gopythongo-package."`
+	Publish PublishConfig `yaml:"publish" doc:"Where gopythongo-publish puts the artifacts."`
+
+	// File is the configuration file that was read, "" when there was none.
+	File string `yaml:"-"`
+	// Dir is the project root: the directory of the file, or the working directory.
+	Dir string `yaml:"-"`
+	// Origins says where each effective value came from, by dotted key path.
+	Origins map[string]Origin `yaml:"-"`
+	// Warnings are problems that do not stop a run (a GOPYTHONGO_ variable that
+	// names no key, for example).
+	Warnings []string `yaml:"-"`
+}
+
+// ProjectConfig describes the project.
+type ProjectConfig struct {
+	Name       string `yaml:"name" doc:"Package and distribution name, e.g. hello. Defaults to [project].name of pyproject.toml."`
+	DeployPath string `yaml:"deploy_path" doc:"Absolute path where the virtual environment lives on the target, e.g. /opt/hello. Defaults to /opt/<name>."`
+	Python     string `yaml:"python" default:"python3" doc:"The interpreter on the target and in the builder: a path or a name looked up on PATH."`
+	Dist       string `yaml:"dist" default:"dist" doc:"Directory for the state file, test results and artifacts; what a pipeline hands from stage to stage."`
+	SourceURL  string `yaml:"source_url" doc:"Repository URL recorded in packages and image labels. Defaults to what the CI reports."`
+}
+
+// VersionConfig configures gopythongo-version.
+type VersionConfig struct {
+	Source       string         `yaml:"source" default:"git" enum:"git,pyproject,pymodule,searchfile,static,env" doc:"Where the base version comes from: git tags; [project].version of pyproject.toml; __version__ of a Python module (read as text, never imported); the first capture group of pattern in file; value; or the environment variable named by env."`
+	Scheme       string         `yaml:"scheme" default:"gitflow" enum:"gitflow,none" doc:"gitflow derives the channel and pre-release from the branch; none takes the source's version as it is."`
+	File         string         `yaml:"file" doc:"The file read by the pyproject (default pyproject.toml), pymodule and searchfile sources."`
+	Pattern      string         `yaml:"pattern" doc:"For searchfile: a regular expression with exactly one capture group around the version."`
+	Value        string         `yaml:"value" doc:"For static: the version."`
+	Env          string         `yaml:"env" doc:"For env: the name of the environment variable that holds the version."`
+	TagPrefix    string         `yaml:"tag_prefix" doc:"Only tags that start with this prefix are versions (for several projects in one repository, e.g. hello-). A leading v after it is always accepted."`
+	TagPattern   string         `yaml:"tag_pattern" doc:"A regular expression with named groups (major, minor, patch, epoch, pre, pre_number, build) to read tags that the built-in parser does not understand."`
+	Branches     BranchPatterns `yaml:"branches" doc:"Git Flow branch patterns. A * matches the rest of a name; for release and hotfix it is the version."`
+	Initial      string         `yaml:"initial" default:"0.1.0" doc:"The version develop targets before any release exists (0.1.0-dev.N)."`
+	MainUntagged string         `yaml:"main_untagged" default:"error" enum:"error,post" doc:"A build of main without a tag on its commit: error stops with an explanation; post makes a post-release X.Y.Z.postN of the newest release."`
+	CommitID     bool           `yaml:"commit_id" default:"true" doc:"Add the commit id (+g and 10 hex digits) as build metadata to dev, feature and pull request builds."`
+	Dirty        bool           `yaml:"dirty" default:"false" doc:"Allow a work tree with uncommitted changes; its version gets .dirty. Without it a dirty tree is an error."`
+	Revision     int            `yaml:"revision" default:"1" doc:"The package revision (Debian -N, PEP 440 .postN-1, OCI _rev.N), unless revision_from finds it."`
+	RevisionFrom string         `yaml:"revision_from" doc:"Name of a publish store to ask for the next free package revision of this version."`
+	Fetch        bool           `yaml:"fetch" default:"false" doc:"In a shallow clone, deepen the history (doubling) until the version source is reached, instead of stopping with exit code 3."`
+	PRTarget     string         `yaml:"pr_target" default:"develop" doc:"The target branch of a pull request when the CI does not name it (CircleCI)."`
+}
+
+// BranchPatterns maps Git Flow roles to branch name patterns.
+type BranchPatterns struct {
+	Main    []string `yaml:"main" default:"main,master" doc:"Release branches: a tag on the commit gives the release."`
+	Develop []string `yaml:"develop" default:"develop" doc:"Integration branches: the next minor after the newest release seen, -dev.N."`
+	Release []string `yaml:"release" default:"release/*" doc:"Release branches: X.Y.Z-rc.N, N counting the branch's own commits."`
+	Hotfix  []string `yaml:"hotfix" default:"hotfix/*" doc:"Hotfix branches: X.Y.Z-rc.N like release branches, forked from main."`
+	Feature []string `yaml:"feature" default:"feature/*" doc:"Feature branches: the develop version with -feature.<name>.N."`
+	Support []string `yaml:"support" default:"support/*" doc:"Support branches: the next patch after their newest release, -dev.N."`
+}
+
+// TestConfig configures gopythongo-test.
+type TestConfig struct {
+	Suites map[string]TestSuite `yaml:"suites" doc:"Test suites by name, e.g. unit and integration."`
+}
+
+// TestSuite is one named test suite.
+type TestSuite struct {
+	Runner string   `yaml:"runner" default:"pytest" enum:"pytest,unittest,custom" doc:"pytest, unittest, or custom (argv)."`
+	Paths  []string `yaml:"paths" doc:"Test files or directories, relative to the project root."`
+	Argv   []string `yaml:"argv" doc:"For custom: the command to run, an argv list."`
+}
+
+// VenvConfig configures gopythongo-build-venv.
+type VenvConfig struct {
+	Builder        string   `yaml:"builder" default:"host" enum:"host,chroot,container" doc:"Where the venv is built: host (a private mount namespace on this machine), chroot or container."`
+	Requirements   []string `yaml:"requirements" doc:"Requirements files to install."`
+	Packages       []string `yaml:"packages" doc:"Requirement specifiers to install, e.g. gunicorn==22.0.0."`
+	FindLinks      []string `yaml:"find_links" doc:"Directories or URLs with wheels (pip --find-links)."`
+	NoIndex        bool     `yaml:"no_index" default:"false" doc:"Do not use any package index; only find_links."`
+	IndexURL       string   `yaml:"index_url" secret:"url" doc:"The package index URL. Put credentials in the environment, not here."`
+	ExtraIndexURLs []string `yaml:"extra_index_urls" secret:"url" doc:"Further package index URLs."`
+	TrustedHosts   []string `yaml:"trusted_hosts" doc:"Hosts whose TLS certificate is not verified. Name each host explicitly."`
+}
+
+// PackageConfig configures gopythongo-package.
+type PackageConfig struct {
+	Formats []string  `yaml:"formats" default:"deb" enum:"deb,rpm,tar.gz,tar.zst,tar.xz,oci" doc:"Artifacts to make."`
+	Deb     DebConfig `yaml:"deb" doc:"Debian package settings."`
+	OCI     OCIConfig `yaml:"oci" doc:"OCI image settings."`
+}
+
+// DebConfig holds Debian package metadata.
+type DebConfig struct {
+	Maintainer string   `yaml:"maintainer" doc:"Maintainer field, e.g. Hello Team <hello@example.com>."`
+	Depends    []string `yaml:"depends" doc:"Further Depends, e.g. libpq5."`
+}
+
+// OCIConfig holds image settings.
+type OCIConfig struct {
+	Base       string   `yaml:"base" doc:"Base image: a registry reference, oci-layout:DIR[:TAG] or a tarball."`
+	Entrypoint []string `yaml:"entrypoint" doc:"Image entrypoint, an argv list. Defaults to the project's console script."`
+}
+
+// PublishConfig configures gopythongo-publish.
+type PublishConfig struct {
+	Stores []StoreConfig `yaml:"stores" doc:"Stores to publish to, each with a name and a type."`
+}
+
+// StoreConfig is one publish store. Which keys apply depends on the type.
+type StoreConfig struct {
+	Name         string `yaml:"name" doc:"The store's name, used by --store and version.revision_from."`
+	Type         string `yaml:"type" enum:"apt-dir,aptly,registry,oci-dir,pypi,pypi-dir" doc:"The kind of store."`
+	Path         string `yaml:"path" doc:"apt-dir, oci-dir, pypi-dir: the directory."`
+	Distribution string `yaml:"distribution" default:"stable" doc:"apt-dir, aptly: the distribution, e.g. bookworm."`
+	Component    string `yaml:"component" default:"main" doc:"apt-dir, aptly: the component."`
+	Repository   string `yaml:"repository" doc:"registry: the image repository, e.g. registry.example.com/hello."`
+}

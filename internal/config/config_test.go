@@ -1,0 +1,208 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/config.md from the code")
+
+func load(t *testing.T, yaml string, env []string, overrides ...Override) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	if yaml != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, DefaultFile), []byte(yaml), 0o644))
+	}
+	return Load(Options{Dir: dir, Environ: env, Overrides: overrides})
+}
+
+func TestDesignExampleLoads(t *testing.T) {
+	cfg, err := Load(Options{File: "testdata/design.yaml", Environ: nil})
+	require.NoError(t, err)
+	assert.Equal(t, "hello", cfg.Project.Name)
+	assert.Equal(t, "/opt/hello", cfg.Project.DeployPath)
+	assert.Equal(t, []string{"tests/unit"}, cfg.Test.Suites["unit"].Paths)
+	assert.Equal(t, "pytest", cfg.Test.Suites["integration"].Runner)
+	assert.True(t, cfg.Venv.NoIndex)
+	assert.Equal(t, []string{"deb", "tar.gz", "oci"}, cfg.Package.Formats)
+	assert.Equal(t, []string{"libpq5"}, cfg.Package.Deb.Depends)
+	require.Len(t, cfg.Publish.Stores, 2)
+	assert.Equal(t, "bookworm", cfg.Publish.Stores[0].Distribution)
+	assert.Equal(t, "stable", cfg.Publish.Stores[1].Distribution, "defaults apply inside lists")
+	assert.Equal(t, "testdata/design.yaml:7", cfg.Origins["version.source"].String())
+	assert.Equal(t, "testdata/design.yaml:11", cfg.Origins["test.suites.unit"].String())
+	assert.Equal(t, "default", cfg.Origins["version.initial"].String())
+	assert.Equal(t, []string{"main", "master"}, cfg.Version.Branches.Main)
+	assert.Equal(t, "testdata", filepath.Base(cfg.Dir))
+}
+
+func TestDefaultsWithoutFile(t *testing.T) {
+	cfg, err := load(t, "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "", cfg.File)
+	assert.Equal(t, 1, cfg.Schema)
+	assert.Equal(t, "git", cfg.Version.Source)
+	assert.Equal(t, "python3", cfg.Project.Python)
+	assert.Equal(t, 1, cfg.Version.Revision)
+	assert.True(t, cfg.Version.CommitID)
+}
+
+func TestErrorsNameFileLineAndChoices(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown key", "schema: 1\nversion:\n  sorce: git\n",
+			[]string{".gopythongo.yaml:3", `unknown key "sorce" in version`, "valid keys: source, scheme", `did you mean "source"?`}},
+		{"unknown section", "schema: 1\nbuild: {}\n",
+			[]string{".gopythongo.yaml:2", `unknown key "build" at the top level`}},
+		{"bad enum", "version:\n  source: gti\n",
+			[]string{".gopythongo.yaml:2", "version.source", `"gti" is not a valid choice (valid: git, pyproject, pymodule, searchfile, static, env)`}},
+		{"bad enum in list", "package:\n  formats: [deb, zip]\n",
+			[]string{".gopythongo.yaml:2", "package.formats[1]", `"zip" is not a valid choice (valid: deb, rpm, tar.gz`}},
+		{"wrong type bool", "venv:\n  no_index: maybe\n",
+			[]string{".gopythongo.yaml:2", "venv.no_index", "expected true or false"}},
+		{"wrong type int", "version:\n  revision: two\n",
+			[]string{".gopythongo.yaml:2", "expected a whole number"}},
+		{"list expected", "venv:\n  requirements: requirements.txt\n",
+			[]string{".gopythongo.yaml:2", "expected a list, e.g. [a, b]"}},
+		{"mapping expected", "project: hello\n",
+			[]string{".gopythongo.yaml:1", "expected a mapping"}},
+		{"duplicate key", "project:\n  name: a\n  name: b\n",
+			[]string{"project.name", "key appears twice"}},
+		{"yaml syntax", "project:\n  name: [a\n",
+			[]string{".gopythongo.yaml: not valid YAML", "line"}},
+		{"schema", "schema: 2\n",
+			[]string{".gopythongo.yaml:1", "schema 2 is not supported (valid: 1)"}},
+		{"searchfile groups", "version:\n  source: searchfile\n  file: VERSION\n  pattern: '(a)(b)'\n",
+			[]string{".gopythongo.yaml:4", "version.pattern", "exactly one"}},
+		{"searchfile missing", "version:\n  source: searchfile\n",
+			[]string{"version.file", "version.pattern"}},
+		{"static invalid", "version:\n  source: static\n  value: one\n",
+			[]string{".gopythongo.yaml:3", `"one" is not a valid tag version`}},
+		{"deploy path", "project:\n  deploy_path: opt/hello\n",
+			[]string{".gopythongo.yaml:2", "clean absolute path"}},
+		{"revision_from", "version:\n  revision_from: apt\n",
+			[]string{"version.revision_from", `no store named "apt"`}},
+		{"store without type", "publish:\n  stores:\n    - name: apt\n",
+			[]string{".gopythongo.yaml:3", `store "apt" needs a type`}},
+		{"store unknown key", "publish:\n  stores:\n    - {name: apt, type: apt-dir, path: x, colour: blue}\n",
+			[]string{".gopythongo.yaml:3", `unknown key "colour" in publish.stores[0]`}},
+		{"custom runner", "test:\n  suites:\n    e2e: {runner: custom}\n",
+			[]string{".gopythongo.yaml:3", "test.suites.e2e.argv"}},
+		{"branch pattern", "version:\n  branches:\n    release: ['release/*/*']\n",
+			[]string{".gopythongo.yaml:3", "one *"}},
+		{"two errors at once", "version:\n  source: gti\n  scheme: gitflw\n",
+			[]string{`"gti"`, `"gitflw"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, tt.yaml, nil)
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestEnvAndFlagsOverride(t *testing.T) {
+	yaml := "version:\n  source: static\n  value: 1.0.0\nvenv:\n  find_links: [a]\n"
+	env := []string{
+		"GOPYTHONGO_VERSION_VALUE=2.0.0",
+		"GOPYTHONGO_VENV_FIND_LINKS=x, y",
+		"GOPYTHONGO_VENV_EXTRA_INDEX_URLS=[\"https://a/simple\", \"https://b/simple\"]",
+		"GOPYTHONGO_VENV_NO_INDEX=yes",
+		"GOPYTHONGO_VERSION_BRANCHES_DEVELOP=dev",
+		`GOPYTHONGO_TEST_SUITES={unit: {paths: [tests]}}`,
+		"GOPYTHONGO_VERSION_SORCE=git",
+		"GOPYTHONGO_TOKEN=not-a-key",
+		"PATH=/bin",
+	}
+	cfg, err := load(t, yaml, env, Override{Path: "version.value", Value: "3.0.0", Flag: "--set version.value=3.0.0"})
+	require.NoError(t, err)
+	assert.Equal(t, "3.0.0", cfg.Version.Value)
+	assert.Equal(t, "flag --set version.value=3.0.0", cfg.Origins["version.value"].String())
+	assert.Equal(t, []string{"x", "y"}, cfg.Venv.FindLinks)
+	assert.Equal(t, "env GOPYTHONGO_VENV_FIND_LINKS", cfg.Origins["venv.find_links"].String())
+	assert.Equal(t, []string{"https://a/simple", "https://b/simple"}, cfg.Venv.ExtraIndexURLs)
+	assert.True(t, cfg.Venv.NoIndex)
+	assert.Equal(t, []string{"dev"}, cfg.Version.Branches.Develop)
+	assert.Equal(t, []string{"tests"}, cfg.Test.Suites["unit"].Paths)
+	assert.Equal(t, "pytest", cfg.Test.Suites["unit"].Runner)
+	assert.Equal(t, ".gopythongo.yaml:2", cfg.Origins["version.source"].String())
+	require.Len(t, cfg.Warnings, 1, "GOPYTHONGO_TOKEN belongs to no section and is not warned about")
+	assert.Contains(t, cfg.Warnings[0], "GOPYTHONGO_VERSION_SORCE names no configuration key")
+}
+
+func TestOverrideErrors(t *testing.T) {
+	_, err := load(t, "", []string{"GOPYTHONGO_VERSION_SOURCE=gti"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "env GOPYTHONGO_VERSION_SOURCE: version.source: \"gti\" is not a valid choice")
+	_, err = load(t, "", nil, Override{Path: "version.sorce", Value: "git", Flag: "--set version.sorce=git"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `flag --set version.sorce=git: unknown configuration key "version.sorce"; did you mean "version.source"?`)
+	_, err = load(t, "", nil, Override{Path: "version.fetch", Value: "perhaps", Flag: "--fetch"})
+	assert.ErrorContains(t, err, "flag --fetch: version.fetch: expected true or false")
+}
+
+func TestPrintConfigMasksSecretsAndShowsOrigins(t *testing.T) {
+	yaml := "project:\n  name: hello\nvenv:\n  index_url: https://user:s3cret@pypi.example.com/simple\n"
+	cfg, err := load(t, yaml, []string{"GOPYTHONGO_VERSION_SCHEME=none"})
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, cfg.Print(&b))
+	out := b.String()
+	assert.NotContains(t, out, "s3cret")
+	assert.Contains(t, out, "https://user:***@pypi.example.com/simple")
+	assert.Regexp(t, `project\.name\s+hello\s+\.gopythongo\.yaml:2`, out)
+	assert.Regexp(t, `project\.deploy_path\s+/opt/hello\s+default`, out)
+	assert.Regexp(t, `version\.scheme\s+none\s+env GOPYTHONGO_VERSION_SCHEME`, out)
+	assert.Regexp(t, `version\.branches\.main\s+\[main, master\]\s+default`, out)
+	for _, k := range LeafKeys() {
+		assert.Contains(t, out, k.Path)
+	}
+}
+
+func TestNameFromPyproject(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte("[project]\nname = \"hello-lib\"\n"), 0o644))
+	cfg, err := Load(Options{Dir: dir})
+	require.NoError(t, err)
+	assert.Equal(t, "hello-lib", cfg.Project.Name)
+	assert.Equal(t, "/opt/hello-lib", cfg.Project.DeployPath)
+	assert.Equal(t, "default from pyproject.toml", cfg.Origins["project.name"].String())
+}
+
+func TestExplicitConfigMustExist(t *testing.T) {
+	_, err := Load(Options{File: "/nonexistent/gpg.yaml"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pass --config with an existing file")
+}
+
+func TestEveryKeyIsDocumented(t *testing.T) {
+	for _, k := range Keys() {
+		assert.NotEmpty(t, k.Doc, "key %s has no doc tag", k.Path)
+	}
+}
+
+// TestReference keeps docs/config.md in step with the code.
+func TestReference(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "config.md")
+	want := Reference()
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(want), 0o644))
+	}
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, want, string(got), "docs/config.md is stale: run go test ./internal/config -run TestReference -update")
+	for _, k := range LeafKeys() {
+		assert.Contains(t, string(got), k.EnvName())
+	}
+}

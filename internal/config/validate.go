@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/version"
+)
+
+var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+
+// validate checks what the types cannot: required combinations, paths, patterns.
+func (c *Config) validate() []error {
+	var errs []error
+	bad := func(p, format string, args ...any) { errs = append(errs, c.Errorf(p, format, args...)) }
+
+	if c.Schema != 1 {
+		bad("schema", "schema %d is not supported (valid: 1); this GoPythonGo reads schema 1", c.Schema)
+	}
+	if n := c.Project.Name; n != "" && !projectNameRE.MatchString(n) {
+		bad("project.name", "%q is not a valid name: use letters, digits, '.', '_' and '-', starting and ending with a letter or digit", n)
+	}
+	if p := c.Project.DeployPath; p != "" && (!strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/") {
+		bad("project.deploy_path", "%q must be a clean absolute path below /, e.g. /opt/hello", p)
+	}
+	if c.Project.Dist == "" {
+		bad("project.dist", "must not be empty (default: dist)")
+	}
+
+	v := c.Version
+	switch v.Source {
+	case "searchfile":
+		if v.File == "" {
+			bad("version.file", "the searchfile source needs version.file, the file to search")
+		}
+		if v.Pattern == "" {
+			bad("version.pattern", "the searchfile source needs version.pattern, a regular expression with one capture group")
+		} else if re, err := regexp.Compile(v.Pattern); err != nil {
+			bad("version.pattern", "not a valid regular expression: %v", err)
+		} else if re.NumSubexp() != 1 {
+			bad("version.pattern", "has %d capture groups; it needs exactly one, around the version, e.g. version = \"([^\"]+)\"", re.NumSubexp())
+		}
+	case "pymodule":
+		if v.File == "" {
+			bad("version.file", "the pymodule source needs version.file, e.g. src/hello/__init__.py")
+		}
+	case "static":
+		if v.Value == "" {
+			bad("version.value", "the static source needs version.value, e.g. 1.2.3")
+		} else if _, err := version.ParseTag(v.Value); err != nil {
+			bad("version.value", "%v", err)
+		}
+	case "env":
+		if v.Env == "" {
+			bad("version.env", "the env source needs version.env, the name of a variable such as APP_VERSION")
+		}
+	}
+	if v.TagPattern != "" {
+		if _, err := version.NewRegexParser(v.TagPattern); err != nil {
+			bad("version.tag_pattern", "%v", err)
+		}
+	}
+	if _, err := version.ParseTag(v.Initial); err != nil {
+		bad("version.initial", "%v", err)
+	}
+	if v.Revision < 1 {
+		bad("version.revision", "must be 1 or more, got %d", v.Revision)
+	}
+	if v.RevisionFrom != "" {
+		if _, ok := c.Store(v.RevisionFrom); !ok {
+			bad("version.revision_from", "no store named %q in publish.stores (have: %s)", v.RevisionFrom, strings.Join(c.storeNames(), ", "))
+		}
+	}
+	for role, pats := range map[string][]string{
+		"main": v.Branches.Main, "develop": v.Branches.Develop, "release": v.Branches.Release,
+		"hotfix": v.Branches.Hotfix, "feature": v.Branches.Feature, "support": v.Branches.Support,
+	} {
+		for _, p := range pats {
+			if strings.Count(p, "*") > 1 || p == "" {
+				bad("version.branches."+role, "pattern %q: use a branch name or one * (e.g. release/*)", p)
+			}
+		}
+	}
+
+	for name, s := range c.Test.Suites {
+		p := "test.suites." + name
+		if s.Runner == "custom" && len(s.Argv) == 0 {
+			bad(p+".argv", "the custom runner needs argv, e.g. [python, -m, mytests]")
+		}
+	}
+	for _, h := range c.Venv.TrustedHosts {
+		if strings.ContainsAny(h, "*?/") || h == "" {
+			bad("venv.trusted_hosts", "%q: name each host exactly, without wildcards or paths", h)
+		}
+	}
+
+	seen := map[string]bool{}
+	for i, s := range c.Publish.Stores {
+		p := fmt.Sprintf("publish.stores[%d]", i)
+		if s.Name == "" {
+			bad(p, "a store needs a name")
+		} else if seen[s.Name] {
+			bad(p+".name", "two stores are named %q", s.Name)
+		}
+		seen[s.Name] = true
+		switch s.Type {
+		case "":
+			bad(p, "store %q needs a type (valid: apt-dir, aptly, registry, oci-dir, pypi, pypi-dir)", s.Name)
+		case "apt-dir", "oci-dir", "pypi-dir":
+			if s.Path == "" {
+				bad(p, "store %q of type %s needs a path", s.Name, s.Type)
+			}
+		case "registry":
+			if s.Repository == "" {
+				bad(p, "store %q of type registry needs a repository, e.g. 127.0.0.1:5000/hello", s.Name)
+			}
+		}
+	}
+	return errs
+}
+
+func (c *Config) storeNames() []string {
+	var names []string
+	for _, s := range c.Publish.Stores {
+		names = append(names, s.Name)
+	}
+	if len(names) == 0 {
+		return []string{"none"}
+	}
+	return names
+}
