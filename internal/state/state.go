@@ -1,0 +1,208 @@
+// Package state reads and writes dist/gopythongo.json, the file that carries what
+// one step learned to the next, possibly on another CI agent.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Schema is the version of the state file's format.
+const Schema = 1
+
+// FileName is the state file's name inside the dist directory.
+const FileName = "gopythongo.json"
+
+// State is the whole state file.
+type State struct {
+	Schema       int           `json:"schema"`
+	Commit       Commit        `json:"commit"`
+	Version      *Version      `json:"version,omitempty"`
+	Venv         *Venv         `json:"venv,omitempty"`
+	Artifacts    []Artifact    `json:"artifacts,omitempty"`
+	Publications []Publication `json:"publications,omitempty"`
+}
+
+// Commit identifies what was built, and by which CI run.
+type Commit struct {
+	SHA         string `json:"sha"`
+	Branch      string `json:"branch,omitempty"`
+	Tag         string `json:"tag,omitempty"`
+	PR          int    `json:"pr,omitempty"`
+	PRSource    string `json:"pr_source,omitempty"`
+	PRTarget    string `json:"pr_target,omitempty"`
+	Provider    string `json:"provider"`
+	BuildNumber string `json:"build_number,omitempty"`
+	BuildURL    string `json:"build_url,omitempty"`
+	SourceURL   string `json:"source_url,omitempty"`
+	// Time is the commit time in Unix seconds: the default SOURCE_DATE_EPOCH.
+	Time int64 `json:"time"`
+}
+
+// Version is what gopythongo-version computed.
+type Version struct {
+	SemVer   string `json:"semver"`
+	PEP440   string `json:"pep440"`
+	Debian   string `json:"debian"`
+	OCITag   string `json:"oci_tag"`
+	Channel  string `json:"channel"`
+	Base     string `json:"base"`               // the version the rule started from
+	Distance int    `json:"distance"`           // commits counted by the rule
+	Source   string `json:"source"`             // git, pyproject, ...
+	Rule     string `json:"rule"`               // the Git Flow rule applied, in words
+	Revision int    `json:"revision,omitempty"` // the package revision
+}
+
+// Venv describes the built virtual environment.
+type Venv struct {
+	DeployPath    string         `json:"deploy_path"`
+	Root          string         `json:"root"` // the staging tree, relative to the dist directory's parent
+	Interpreter   Interpreter    `json:"interpreter"`
+	Builder       string         `json:"builder"`
+	Distributions []Distribution `json:"distributions"`
+	Size          int64          `json:"size"`
+	Files         int            `json:"files"`
+	Digest        string         `json:"digest,omitempty"` // of the tree, for reproducibility checks
+}
+
+// Interpreter is the Python the venv was built with.
+type Interpreter struct {
+	Path           string `json:"path"`
+	Version        string `json:"version"`
+	Implementation string `json:"implementation"`
+	Package        string `json:"package,omitempty"` // the distribution package providing it, e.g. python3.11
+}
+
+// Distribution is one installed Python distribution.
+type Distribution struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	SHA256    string `json:"sha256,omitempty"` // of the wheel installed
+	License   string `json:"license,omitempty"`
+	IsProject bool   `json:"project,omitempty"`
+}
+
+// Artifact is one file (or image) made by gopythongo-package.
+type Artifact struct {
+	Path   string `json:"path"` // relative to the dist directory
+	Format string `json:"format"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Digest string `json:"digest,omitempty"` // OCI manifest digest
+	Arch   string `json:"arch,omitempty"`
+}
+
+// Publication records where an artifact went.
+type Publication struct {
+	Store     string `json:"store"`
+	Type      string `json:"type"`
+	Artifact  string `json:"artifact"`
+	Reference string `json:"reference"` // a URL or image reference
+	Digest    string `json:"digest,omitempty"`
+	Unchanged bool   `json:"unchanged,omitempty"` // the identical artifact was already there
+}
+
+// SourceDateEpoch is the time every timestamp of the artifacts uses: the
+// SOURCE_DATE_EPOCH variable when set, else the commit time.
+func (s *State) SourceDateEpoch(getenv func(string) string) (time.Time, error) {
+	if v := getenv("SOURCE_DATE_EPOCH"); v != "" {
+		var sec int64
+		if _, err := fmt.Sscan(v, &sec); err != nil || sec < 0 {
+			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds", v)
+		}
+		return time.Unix(sec, 0).UTC(), nil
+	}
+	return time.Unix(s.Commit.Time, 0).UTC(), nil
+}
+
+// Path is the state file in a dist directory.
+func Path(dist string) string { return filepath.Join(dist, FileName) }
+
+// ErrMissing means no state file exists yet.
+var ErrMissing = errors.New("no state file")
+
+// Load reads the state file of a dist directory.
+func Load(dist string) (*State, error) {
+	p := Path(dist)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w; run gopythongo-version first (or hand the dist directory from the earlier stage to this one)", p, ErrMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s is not a valid state file: %w; delete it and run gopythongo-version again", p, err)
+	}
+	if s.Schema != Schema {
+		return nil, fmt.Errorf("%s has schema %d, this GoPythonGo reads schema %d; run all steps with the same GoPythonGo version", p, s.Schema, Schema)
+	}
+	return &s, nil
+}
+
+// CheckCommit refuses a state file made for another commit, unless forced.
+func (s *State) CheckCommit(sha string, force bool) error {
+	if sha == "" || s.Commit.SHA == "" || s.Commit.SHA == sha || force {
+		return nil
+	}
+	return fmt.Errorf("the state file was made for commit %s, but this is %s: run gopythongo-version again for this commit, or pass --force to use it anyway", short(s.Commit.SHA), short(sha))
+}
+
+func short(sha string) string {
+	if len(sha) > 10 {
+		return sha[:10]
+	}
+	return sha
+}
+
+// Save writes the state file atomically: a temporary file in the same directory,
+// synced, then renamed over the old one.
+func (s *State) Save(dist string) error {
+	s.Schema = Schema
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	return WriteFileAtomic(Path(dist), append(data, '\n'), 0o644)
+}
+
+// WriteFileAtomic writes data to path through a temporary file and a rename, so
+// that readers see the old file or the new one, never a part.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
