@@ -9,4 +9,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/sethvargo/go-githubactions v1.4.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)

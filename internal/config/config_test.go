@@ -123,6 +123,7 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 		`GOPYTHONGO_TEST_SUITES={unit: {paths: [tests]}}`,
 		"GOPYTHONGO_VERSION_SORCE=git",
 		"GOPYTHONGO_TOKEN=not-a-key",
+		"GOPYTHONGO_VENV_DIGEST=an-output",
 		"PATH=/bin",
 	}
 	cfg, err := load(t, yaml, env, Override{Path: "version.value", Value: "3.0.0", Flag: "--set version.value=3.0.0"})
@@ -137,8 +138,8 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	assert.Equal(t, []string{"tests"}, cfg.Test.Suites["unit"].Paths)
 	assert.Equal(t, "pytest", cfg.Test.Suites["unit"].Runner)
 	assert.Equal(t, ".gopythongo.yaml:2", cfg.Origins["version.source"].String())
-	require.Len(t, cfg.Warnings, 1, "GOPYTHONGO_TOKEN belongs to no section and is not warned about")
-	assert.Contains(t, cfg.Warnings[0], "GOPYTHONGO_VERSION_SORCE names no configuration key")
+	require.Len(t, cfg.Warnings, 1, "only the near miss is warned about, not outputs or secrets")
+	assert.Contains(t, cfg.Warnings[0], "GOPYTHONGO_VERSION_SORCE names no configuration key; did you mean GOPYTHONGO_VERSION_SOURCE?")
 }
 
 func TestOverrideErrors(t *testing.T) {

@@ -105,17 +105,6 @@ func (c *Config) readFile(file string, root reflect.Value) error {
 	return errors.Join(d.errs...)
 }
 
-// sections are the top-level names a GOPYTHONGO_ variable of a key starts with.
-func sections() []string {
-	var s []string
-	for _, k := range Keys() {
-		if !strings.Contains(k.Path, ".") {
-			s = append(s, strings.ToUpper(k.Path))
-		}
-	}
-	return s
-}
-
 func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 	env := map[string]string{}
 	for _, kv := range environ {
@@ -134,12 +123,18 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 		used[name] = true
 		errs = append(errs, c.set(root, k, val, Origin{Kind: OriginEnv, Name: name})...)
 	}
-	secs := sections()
+	// GOPYTHONGO_ variables are also used for step outputs (GOPYTHONGO_SEMVER),
+	// so only near misses of a key's variable are reported, as likely typos.
+	var names []string
+	for _, k := range LeafKeys() {
+		names = append(names, k.EnvName())
+	}
 	for name := range env {
-		rest := strings.TrimPrefix(name, "GOPYTHONGO_")
-		sec, _, _ := strings.Cut(rest, "_")
-		if !used[name] && slices.Contains(secs, sec) {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s names no configuration key; it is ignored (see docs/config.md)", name))
+		if used[name] {
+			continue
+		}
+		if s := suggest(name, names); s != "" {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s names no configuration key; did you mean %s? (it is ignored)", name, s))
 		}
 	}
 	slices.Sort(c.Warnings)

@@ -1,0 +1,173 @@
+package ci
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func env(kv ...string) Lookup {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func noFile(string) ([]byte, error) { return nil, errors.New("no file") }
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name string
+		env  Lookup
+		want Env
+	}{
+		{"local", env("PATH", "/bin"), Env{Provider: Local}},
+		{"github branch", env("GITHUB_ACTIONS", "true", "GITHUB_REF", "refs/heads/feature/x", "GITHUB_SHA", "abc", "GITHUB_RUN_NUMBER", "4",
+			"GITHUB_SERVER_URL", "https://github.com", "GITHUB_REPOSITORY", "acme/hello", "GITHUB_RUN_ID", "77"),
+			Env{Provider: GitHub, Branch: "feature/x", SHA: "abc", BuildNumber: "4", SourceURL: "https://github.com/acme/hello", BuildURL: "https://github.com/acme/hello/actions/runs/77"}},
+		{"github tag", env("GITHUB_ACTIONS", "true", "GITHUB_REF", "refs/tags/v1.0.0", "GITHUB_SHA", "abc"),
+			Env{Provider: GitHub, Tag: "v1.0.0", SHA: "abc"}},
+		{"github PR without payload", env("GITHUB_ACTIONS", "true", "GITHUB_REF", "refs/pull/12/merge", "GITHUB_SHA", "m", "GITHUB_HEAD_REF", "feature/x", "GITHUB_BASE_REF", "develop"),
+			Env{Provider: GitHub, PR: 12, PRSource: "feature/x", PRTarget: "develop", Branch: "feature/x", SHA: "m",
+				Notes: []string{"pull request: no event payload with the head commit; GITHUB_SHA is the merge commit"}}},
+		{"gitlab branch", env("GITLAB_CI", "true", "CI_COMMIT_BRANCH", "develop", "CI_COMMIT_SHA", "abc", "CI_PIPELINE_IID", "9", "CI_JOB_URL", "u", "CI_PROJECT_URL", "p"),
+			Env{Provider: GitLab, Branch: "develop", SHA: "abc", BuildNumber: "9", BuildURL: "u", SourceURL: "p"}},
+		{"gitlab tag", env("GITLAB_CI", "true", "CI_COMMIT_TAG", "v2", "CI_COMMIT_SHA", "abc"), Env{Provider: GitLab, Tag: "v2", SHA: "abc"}},
+		{"circleci fork PR", env("CIRCLECI", "true", "CIRCLE_BRANCH", "pull/5", "CIRCLE_PR_NUMBER", "5", "CIRCLE_SHA1", "abc"),
+			Env{Provider: CircleCI, Branch: "pull/5", PR: 5, PRSource: "pull/5", SHA: "abc"}},
+		{"circleci tag", env("CIRCLECI", "true", "CIRCLE_TAG", "v3", "CIRCLE_SHA1", "abc"), Env{Provider: CircleCI, Tag: "v3", SHA: "abc"}},
+		{"jenkins home only", env("JENKINS_HOME", "/var/jenkins", "GIT_BRANCH", "refs/heads/develop", "GIT_COMMIT", "abc", "GIT_URL", "g"),
+			Env{Provider: Jenkins, Branch: "develop", SHA: "abc", SourceURL: "g"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Detect(tt.env, noFile)
+			got.Vars = nil
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestDetectRecordsVariables(t *testing.T) {
+	e := Detect(env("CIRCLECI", "true", "CIRCLE_BRANCH", "develop", "CIRCLE_SHA1", "abc", "UNRELATED", "x"), noFile)
+	assert.Equal(t, []string{"CIRCLECI", "CIRCLE_SHA1", "CIRCLE_BRANCH"}, e.Vars)
+}
+
+func TestGitHubEventPayloadGivesHeadCommit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "event.json")
+	require.NoError(t, os.WriteFile(p, []byte(`{"pull_request":{"number":8,"head":{"sha":"head1","ref":"feature/y"},"base":{"ref":"main"}}}`), 0o644))
+	e := Detect(env("GITHUB_ACTIONS", "true", "GITHUB_EVENT_NAME", "pull_request_target", "GITHUB_REF", "refs/heads/main", "GITHUB_SHA", "basesha", "GITHUB_EVENT_PATH", p), os.ReadFile)
+	assert.Equal(t, 8, e.PR)
+	assert.Equal(t, "head1", e.SHA)
+	assert.Equal(t, "basesha", e.MergeSHA)
+	assert.Equal(t, "feature/y", e.PRSource)
+	assert.Equal(t, "main", e.PRTarget)
+	assert.Len(t, e.Notes, 1)
+}
+
+func TestGitHubReporterWritesFilesAndCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, envf, sum := filepath.Join(dir, "out"), filepath.Join(dir, "env"), filepath.Join(dir, "summary")
+	var log bytes.Buffer
+	r := NewReporter(GitHub, env("GITHUB_OUTPUT", out, "GITHUB_ENV", envf, "GITHUB_STEP_SUMMARY", sum), dir, &log)
+	r.Output("semver", "1.2.3")
+	r.Mask("hunter2")
+	r.Summary("### Version 1.2.3\n")
+	r.Annotate(Annotation{Level: LevelError, File: ".gopythongo.yaml", Line: 7, Title: "config", Message: "bad: 100%, a,b"})
+	end := r.Group("build")
+	end()
+	require.NoError(t, r.Close())
+
+	o, _ := os.ReadFile(out)
+	assert.Contains(t, string(o), "semver<<")
+	assert.Contains(t, string(o), "\n1.2.3\n")
+	e, _ := os.ReadFile(envf)
+	assert.Contains(t, string(e), "GOPYTHONGO_SEMVER<<")
+	s, _ := os.ReadFile(sum)
+	assert.Equal(t, "### Version 1.2.3\n\n", string(s))
+	cmds := log.String()
+	assert.Contains(t, cmds, "::add-mask::hunter2\n")
+	assert.Contains(t, cmds, "::error file=.gopythongo.yaml,line=7,title=config::bad: 100%25, a,b\n")
+	assert.Contains(t, cmds, "::group::build\n::endgroup::\n")
+}
+
+func TestGitHubReporterWithoutFilesDoesNotPanic(t *testing.T) {
+	var log bytes.Buffer
+	r := NewReporter(GitHub, env(), t.TempDir(), &log)
+	assert.NotPanics(t, func() {
+		r.Output("semver", "1.2.3")
+		r.Output("pep440", "1.2.3")
+		r.Summary("x")
+	})
+	assert.Equal(t, 1, strings.Count(log.String(), "GITHUB_OUTPUT is not set"), "warned once")
+	assert.Contains(t, log.String(), "GITHUB_STEP_SUMMARY is not set")
+}
+
+func TestJenkinsPropertiesMergeAndReadBack(t *testing.T) {
+	dist := t.TempDir()
+	var log bytes.Buffer
+	r := NewReporter(Jenkins, env(), dist, &log)
+	r.Output("semver", "1.2.3")
+	r.Output("sha", "abc")
+	require.NoError(t, r.Close())
+	// A later step adds its outputs and replaces one.
+	r = NewReporter(Jenkins, env(), dist, &log)
+	r.Output("deb", "dist/hello_1.2.3-1_all.deb")
+	r.Output("sha", "def")
+	r.Output("odd", `a=b: c\d #e`)
+	require.NoError(t, r.Close())
+	data, err := os.ReadFile(filepath.Join(dist, "gopythongo.properties"))
+	require.NoError(t, err)
+	assert.Equal(t, "GOPYTHONGO_SEMVER=1.2.3\nGOPYTHONGO_SHA=def\nGOPYTHONGO_DEB=dist/hello_1.2.3-1_all.deb\nGOPYTHONGO_ODD=a\\=b\\: c\\\\d \\#e\n", string(data))
+	// Java reads it back as written (readProperties uses java.util.Properties).
+	out, err := exec.Command("groovy", "-e", `def p = new Properties(); new File(args[0]).withInputStream { p.load(it) }; print p.getProperty("GOPYTHONGO_ODD")`, filepath.Join(dist, "gopythongo.properties")).CombinedOutput()
+	require.NoError(t, err, "groovy (make test installs groovy and default-jre-headless): %s", out)
+	assert.Equal(t, `a=b: c\d #e`, string(out))
+}
+
+func TestGitLabDotenv(t *testing.T) {
+	dist := t.TempDir()
+	r := NewReporter(GitLab, env(), dist, &bytes.Buffer{})
+	r.Output("semver", "1.2.3")
+	require.NoError(t, r.Close())
+	data, _ := os.ReadFile(filepath.Join(dist, "gopythongo.env"))
+	assert.Equal(t, "GOPYTHONGO_SEMVER=1.2.3\n", string(data))
+
+	r = NewReporter(GitLab, env(), dist, &bytes.Buffer{})
+	r.Output("note", "two\nlines")
+	assert.ErrorContains(t, r.Close(), "line break")
+}
+
+func TestCircleCIExportsAreShellSafe(t *testing.T) {
+	bashEnv := filepath.Join(t.TempDir(), "bash_env")
+	r := NewReporter(CircleCI, env("BASH_ENV", bashEnv), t.TempDir(), &bytes.Buffer{})
+	r.Output("semver", "1.2.3")
+	r.Output("odd", `it's $(rm -rf /) "x"`)
+	require.NoError(t, r.Close())
+	out, err := exec.Command("bash", "-c", `. "$1"; printf '%s|%s' "$GOPYTHONGO_SEMVER" "$GOPYTHONGO_ODD"`, "bash", bashEnv).Output()
+	require.NoError(t, err)
+	assert.Equal(t, `1.2.3|it's $(rm -rf /) "x"`, string(out))
+
+	var log bytes.Buffer
+	r = NewReporter(CircleCI, env(), t.TempDir(), &log)
+	r.Output("semver", "1")
+	require.NoError(t, r.Close())
+	assert.Contains(t, log.String(), "BASH_ENV is not set")
+}
+
+func TestLocalAnnotationsGoToTheLog(t *testing.T) {
+	var log bytes.Buffer
+	r := NewReporter(Local, env(), t.TempDir(), &log)
+	r.Annotate(Annotation{Level: LevelWarning, File: "a.py", Line: 3, Title: "t", Message: "m"})
+	r.Output("x", "y")
+	require.NoError(t, r.Close())
+	assert.Equal(t, "a.py:3: warning: t: m\n", log.String())
+}

@@ -1,0 +1,285 @@
+// Package ci knows the CI systems GoPythonGo runs in: which one this is, what it
+// says about the branch, tag, pull request and commit being built, and how a step
+// reports outputs, annotations and summaries to it.
+package ci
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Provider names a CI system.
+type Provider string
+
+// The CI systems GoPythonGo knows. Local is any run outside them.
+const (
+	GitHub   Provider = "github"
+	Jenkins  Provider = "jenkins"
+	CircleCI Provider = "circleci"
+	GitLab   Provider = "gitlab"
+	Local    Provider = "local"
+)
+
+// Env is what the CI says about the build, normalized across providers.
+type Env struct {
+	Provider Provider
+	// Branch is the branch being built; for a pull request, its source branch.
+	Branch string
+	// Tag is set on tag builds.
+	Tag string
+	// PR is the pull (merge) request number, 0 when this is no pull request build.
+	PR       int
+	PRSource string
+	PRTarget string
+	// SHA is the commit to version. For pull requests it is the head commit of the
+	// source branch, not the merge commit some CIs check out: the version then
+	// names a commit that exists in the repository's history.
+	SHA string
+	// MergeSHA is the merge commit a CI checked out for a pull request, if it said.
+	MergeSHA    string
+	BuildNumber string
+	BuildURL    string
+	SourceURL   string
+	// Vars lists the environment variables that were read, for --explain.
+	Vars []string
+	// Notes explain choices made while reading the environment.
+	Notes []string
+}
+
+// IsPR reports whether this is a pull request build.
+func (e Env) IsPR() bool { return e.PR > 0 }
+
+// Lookup reads an environment variable, as os.LookupEnv does.
+type Lookup func(string) (string, bool)
+
+// ReadFile reads a file, as os.ReadFile does (GitHub's event payload).
+type ReadFile func(string) ([]byte, error)
+
+// reader remembers which variables were looked at.
+type reader struct {
+	lookup Lookup
+	used   []string
+}
+
+func (r *reader) get(name string) string {
+	v, ok := r.lookup(name)
+	if ok && v != "" {
+		r.used = append(r.used, name)
+	}
+	return v
+}
+
+// Detect works out the CI provider and what it says about the build.
+func Detect(lookup Lookup, readFile ReadFile) Env {
+	r := &reader{lookup: lookup}
+	var e Env
+	switch {
+	case r.get("GITHUB_ACTIONS") == "true":
+		e = github(r, readFile)
+	case r.get("GITLAB_CI") == "true":
+		e = gitlab(r)
+	case r.get("CIRCLECI") == "true":
+		e = circleci(r)
+	case r.get("JENKINS_URL") != "" || r.get("JENKINS_HOME") != "":
+		e = jenkins(r)
+	default:
+		e = Env{Provider: Local}
+	}
+	e.Vars = r.used
+	return e
+}
+
+var githubPRRef = regexp.MustCompile(`^refs/pull/(\d+)/(?:merge|head)$`)
+
+func github(r *reader, readFile ReadFile) Env {
+	e := Env{Provider: GitHub, SHA: r.get("GITHUB_SHA"), BuildNumber: r.get("GITHUB_RUN_NUMBER")}
+	server, repo := r.get("GITHUB_SERVER_URL"), r.get("GITHUB_REPOSITORY")
+	if server != "" && repo != "" {
+		e.SourceURL = server + "/" + repo
+		if id := r.get("GITHUB_RUN_ID"); id != "" {
+			e.BuildURL = e.SourceURL + "/actions/runs/" + id
+		}
+	}
+	ref := r.get("GITHUB_REF")
+	event := r.get("GITHUB_EVENT_NAME")
+	var payload struct {
+		Number      int `json:"number"`
+		PullRequest *struct {
+			Number int `json:"number"`
+			Head   struct {
+				SHA string `json:"sha"`
+				Ref string `json:"ref"`
+			} `json:"head"`
+			Base struct {
+				Ref string `json:"ref"`
+			} `json:"base"`
+		} `json:"pull_request"`
+	}
+	if p := r.get("GITHUB_EVENT_PATH"); p != "" && readFile != nil {
+		if data, err := readFile(p); err == nil {
+			if err := json.Unmarshal(data, &payload); err != nil {
+				e.Notes = append(e.Notes, fmt.Sprintf("GITHUB_EVENT_PATH %s is not valid JSON: %v", p, err))
+			}
+		}
+	}
+	m := githubPRRef.FindStringSubmatch(ref)
+	isPR := m != nil || event == "pull_request" || event == "pull_request_target"
+	switch {
+	case isPR:
+		if m != nil {
+			e.PR, _ = strconv.Atoi(m[1])
+		}
+		e.PRSource, e.PRTarget = r.get("GITHUB_HEAD_REF"), r.get("GITHUB_BASE_REF")
+		if pr := payload.PullRequest; pr != nil {
+			if e.PR == 0 {
+				e.PR = pr.Number
+			}
+			if e.PRSource == "" {
+				e.PRSource = pr.Head.Ref
+			}
+			if e.PRTarget == "" {
+				e.PRTarget = pr.Base.Ref
+			}
+			if pr.Head.SHA != "" && pr.Head.SHA != e.SHA {
+				e.MergeSHA = e.SHA
+				e.SHA = pr.Head.SHA
+				e.Notes = append(e.Notes, fmt.Sprintf("pull request: versioning the head commit %s from the event payload, not the merge commit GITHUB_SHA=%s", short(e.SHA), short(e.MergeSHA)))
+			}
+		} else if m != nil && strings.HasSuffix(ref, "/merge") {
+			e.Notes = append(e.Notes, "pull request: no event payload with the head commit; GITHUB_SHA is the merge commit")
+		}
+		if e.PR == 0 {
+			e.PR = payload.Number
+		}
+		e.Branch = e.PRSource
+	case strings.HasPrefix(ref, "refs/tags/"):
+		e.Tag = strings.TrimPrefix(ref, "refs/tags/")
+	case strings.HasPrefix(ref, "refs/heads/"):
+		e.Branch = strings.TrimPrefix(ref, "refs/heads/")
+	}
+	return e
+}
+
+func gitlab(r *reader) Env {
+	e := Env{
+		Provider:    GitLab,
+		SHA:         r.get("CI_COMMIT_SHA"),
+		BuildNumber: r.get("CI_PIPELINE_IID"),
+		BuildURL:    r.get("CI_JOB_URL"),
+		SourceURL:   r.get("CI_PROJECT_URL"),
+	}
+	if iid := r.get("CI_MERGE_REQUEST_IID"); iid != "" {
+		e.PR, _ = strconv.Atoi(iid)
+		e.PRSource = r.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+		e.PRTarget = r.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+		e.Branch = e.PRSource
+		if head := r.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"); head != "" && head != e.SHA {
+			e.MergeSHA, e.SHA = e.SHA, head
+			e.Notes = append(e.Notes, fmt.Sprintf("merge request: versioning the head commit %s, not the merged result %s", short(e.SHA), short(e.MergeSHA)))
+		}
+		return e
+	}
+	if tag := r.get("CI_COMMIT_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	e.Branch = r.get("CI_COMMIT_BRANCH")
+	if e.Branch == "" {
+		e.Branch = r.get("CI_COMMIT_REF_NAME")
+	}
+	return e
+}
+
+var trailingNumber = regexp.MustCompile(`(\d+)/?$`)
+
+func circleci(r *reader) Env {
+	e := Env{
+		Provider:    CircleCI,
+		SHA:         r.get("CIRCLE_SHA1"),
+		BuildNumber: r.get("CIRCLE_BUILD_NUM"),
+		BuildURL:    r.get("CIRCLE_BUILD_URL"),
+		SourceURL:   r.get("CIRCLE_REPOSITORY_URL"),
+	}
+	if tag := r.get("CIRCLE_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	e.Branch = r.get("CIRCLE_BRANCH")
+	pr := r.get("CIRCLE_PR_NUMBER")
+	if pr == "" {
+		if m := trailingNumber.FindStringSubmatch(r.get("CIRCLE_PULL_REQUEST")); m != nil {
+			pr = m[1]
+		}
+	}
+	if pr != "" {
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource = e.Branch
+		// CircleCI does not name the target branch; the caller fills in
+		// version.pr_target.
+	}
+	return e
+}
+
+func jenkins(r *reader) Env {
+	e := Env{
+		Provider:    Jenkins,
+		SHA:         r.get("GIT_COMMIT"),
+		BuildNumber: r.get("BUILD_NUMBER"),
+		BuildURL:    r.get("BUILD_URL"),
+		SourceURL:   r.get("GIT_URL"),
+	}
+	// Multibranch pipelines.
+	if id := r.get("CHANGE_ID"); id != "" {
+		e.PR, _ = strconv.Atoi(id)
+		e.PRSource, e.PRTarget = r.get("CHANGE_BRANCH"), r.get("CHANGE_TARGET")
+		e.Branch = e.PRSource
+		return e
+	}
+	if tag := r.get("TAG_NAME"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	// The GitHub pull request builder plugin of freestyle jobs.
+	if id := r.get("ghprbPullId"); id != "" {
+		e.PR, _ = strconv.Atoi(id)
+		e.PRSource, e.PRTarget = r.get("ghprbSourceBranch"), r.get("ghprbTargetBranch")
+		e.Branch = e.PRSource
+		if head := r.get("ghprbActualCommit"); head != "" {
+			e.SHA = head
+		}
+		return e
+	}
+	if b := r.get("BRANCH_NAME"); b != "" {
+		e.Branch = b
+		return e
+	}
+	// Freestyle jobs: GIT_BRANCH carries the remote, origin/develop.
+	e.Branch = stripRemote(r.get("GIT_BRANCH"))
+	return e
+}
+
+// stripRemote turns origin/feature/x, refs/remotes/origin/feature/x and
+// refs/heads/feature/x into feature/x.
+func stripRemote(b string) string {
+	switch {
+	case strings.HasPrefix(b, "refs/heads/"):
+		return strings.TrimPrefix(b, "refs/heads/")
+	case strings.HasPrefix(b, "refs/remotes/"):
+		b = strings.TrimPrefix(b, "refs/remotes/")
+		_, rest, _ := strings.Cut(b, "/")
+		return rest
+	case strings.HasPrefix(b, "origin/"):
+		return strings.TrimPrefix(b, "origin/")
+	}
+	return b
+}
+
+func short(sha string) string {
+	if len(sha) > 10 {
+		return sha[:10]
+	}
+	return sha
+}

@@ -1,0 +1,208 @@
+// Package cli is what every step binary shares: flags, configuration loading,
+// --print-config, the CI environment and reporter, exit codes and --help.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/gopythongo/gopythongo/internal/ci"
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/ui"
+)
+
+// Exit codes shared by all steps.
+const (
+	ExitOK = 0
+	// ExitFailure: the step ran and failed.
+	ExitFailure = 1
+	// ExitUsage: bad flags or configuration.
+	ExitUsage = 2
+	// ExitHistory: the clone lacks history or tags (gopythongo-version).
+	ExitHistory = 3
+)
+
+// ExitError carries an exit code with an error.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// KeyFlag exposes a configuration key as a flag of a step.
+type KeyFlag struct {
+	Flag string // without dashes
+	Path string // configuration key
+}
+
+// Step describes a step binary.
+type Step struct {
+	Name    string
+	Summary string
+	// Help is the body of --help after the usage line: what the step does,
+	// its exit codes and examples.
+	Help string
+	// Keys are configuration keys offered as flags.
+	Keys []KeyFlag
+	// Flags adds the step's own flags.
+	Flags func(fs *flag.FlagSet)
+	// Run does the work.
+	Run func(ctx context.Context, s *Session) error
+}
+
+// Session is what a step's Run gets.
+type Session struct {
+	Config   *config.Config
+	Env      ci.Env
+	Reporter ci.Reporter
+	Log      *ui.Log
+	Stdout   io.Writer
+	Lookup   ci.Lookup
+	// Force lets a step use a state file made for another commit.
+	Force bool
+}
+
+// Main runs a step and returns its exit code.
+func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, environ []string) int {
+	fs := flag.NewFlagSet(step.Name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var overrides []config.Override
+	configFile := fs.String("config", "", "configuration file (default .gopythongo.yaml in the working directory)")
+	printConfig := fs.Bool("print-config", false, "print each effective configuration value and where it came from, then exit")
+	force := fs.Bool("force", false, "use a state file made for another commit")
+	fs.Func("set", "set any configuration key, e.g. --set venv.no_index=true (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("--set takes KEY=VALUE, got %q", s)
+		}
+		overrides = append(overrides, config.Override{Path: k, Value: v, Flag: "--set " + s})
+		return nil
+	})
+	fs.Func("dist", "the dist directory (project.dist)", func(s string) error {
+		overrides = append(overrides, config.Override{Path: "project.dist", Value: s, Flag: "--dist"})
+		return nil
+	})
+	for _, kf := range step.Keys {
+		k, ok := config.LookupKey(kf.Path)
+		if !ok {
+			panic("cli: unknown configuration key " + kf.Path)
+		}
+		add := func(s string) error {
+			overrides = append(overrides, config.Override{Path: kf.Path, Value: s, Flag: "--" + kf.Flag})
+			return nil
+		}
+		usage := fmt.Sprintf("%s (%s)", firstSentence(k.Doc), kf.Path)
+		if k.TypeName() == "boolean" {
+			fs.BoolFunc(kf.Flag, usage, add)
+		} else {
+			fs.Func(kf.Flag, usage, add)
+		}
+	}
+	if step.Flags != nil {
+		step.Flags(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, step, fs)
+			return ExitOK
+		}
+		fmt.Fprintf(stderr, "%s: %v\nRun %s --help for the flags.\n", step.Name, err, step.Name)
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q; this step takes flags only (see --help)\n", step.Name, fs.Arg(0))
+		return ExitUsage
+	}
+
+	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: configuration:\n%s\n", step.Name, indent(err.Error()))
+		return ExitUsage
+	}
+	if *printConfig {
+		if err := cfg.Print(stdout); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", step.Name, err)
+			return ExitFailure
+		}
+		return ExitOK
+	}
+
+	env := ci.Detect(lookup, os.ReadFile)
+	rep := ci.NewReporter(env.Provider, lookup, cfg.DistDir(), stderr)
+	group := rep.Group
+	if env.Provider != ci.GitHub {
+		group = nil
+	}
+	log := ui.New(stderr, step.Name, group)
+	for _, w := range cfg.Warnings {
+		log.Warnf("%s", w)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s := &Session{Config: cfg, Env: env, Reporter: rep, Log: log, Stdout: stdout, Lookup: lookup, Force: *force}
+	err = step.Run(ctx, s)
+	if cerr := rep.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		code = ee.Code
+	}
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		code = ExitUsage
+		if ce.Origin.Kind == config.OriginFile {
+			rep.Annotate(ci.Annotation{Level: ci.LevelError, File: ce.Origin.File, Line: ce.Origin.Line, Title: step.Name, Message: ce.Msg})
+		}
+	}
+	fmt.Fprintf(stderr, "%s: error: %v\n", step.Name, err)
+	return code
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
+}
+
+func printHelp(w io.Writer, step Step, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "%s: %s\n\nUsage: %s [flags]\n\n%s\n\nFlags:\n", step.Name, step.Summary, step.Name, strings.TrimSpace(step.Help))
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		arg := " VALUE"
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			arg = ""
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s\n", n, arg, f.Usage)
+	}
+	fmt.Fprintf(w, `
+Configuration comes from .gopythongo.yaml, GOPYTHONGO_<SECTION>_<KEY> variables and
+flags, in rising order; --print-config shows each value's origin, and docs/config.md
+lists every key.
+`)
+}
+
+// Fail wraps err with an exit code.
+func Fail(code int, err error) error { return &ExitError{Code: code, Err: err} }

@@ -1,0 +1,227 @@
+package gitflow
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/version"
+)
+
+var standard = Patterns{
+	Main: []string{"main", "master"}, Develop: []string{"develop"}, Release: []string{"release/*"},
+	Hotfix: []string{"hotfix/*"}, Feature: []string{"feature/*"}, Support: []string{"support/*"},
+}
+
+func readTag(prefix string) TagReader {
+	return func(name string) (version.Version, bool, error) {
+		if !strings.HasPrefix(name, prefix) {
+			return version.Version{}, false, nil
+		}
+		v, err := version.ParseTag(strings.TrimPrefix(name, prefix))
+		return v, err == nil, err
+	}
+}
+
+func resolve(t *testing.T, dir string, req Request) (Result, error) {
+	t.Helper()
+	ctx := context.Background()
+	repo, err := Open(ctx, dir)
+	require.NoError(t, err)
+	if req.Refs == nil {
+		req.Refs, err = repo.Refs(ctx)
+		require.NoError(t, err)
+	}
+	if req.Shallow == nil {
+		req.Shallow, err = repo.Shallow()
+		require.NoError(t, err)
+	}
+	if req.Patterns.Main == nil {
+		req.Patterns = standard
+	}
+	if req.ReadTag == nil {
+		req.ReadTag = readTag("")
+	}
+	if req.Initial.Minor == 0 && req.Initial.Major == 0 {
+		req.Initial = version.Version{Minor: 1}
+	}
+	return Resolve(ctx, repo, req)
+}
+
+func TestGitFlowRules(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	tests := []struct {
+		name     string
+		req      Request
+		want     string
+		distance int
+		role     Role
+	}{
+		{"tagged release on main", Request{SHA: g.At["v1.1.0"], Branch: "main"}, "1.1.0", 0, RoleTag},
+		{"tag build named by the CI", Request{SHA: g.At["v1.1.0"], Tag: "v1.1.0"}, "1.1.0", 0, RoleTag},
+		{"release branch", Request{SHA: g.At["release"], Branch: "release/1.2.0"}, "1.2.0-rc.2", 2, RoleRelease},
+		{"hotfix branch", Request{SHA: g.At["hotfix"], Branch: "hotfix/1.1.1"}, "1.1.1-rc.1", 1, RoleHotfix},
+		// v1.1.0 is not reachable from develop, but release/1.1.0 was merged back;
+		// and release/1.2.0 exists, so develop works on 1.3.0.
+		{"develop after a release branch exists", Request{SHA: g.At["develop"], Branch: "develop"}, "1.3.0-dev.2", 2, RoleDevelop},
+		{"feature", Request{SHA: g.At["feature"], Branch: "feature/login-page"}, "1.3.0-feature.login-page.3", 3, RoleFeature},
+		{"pull request from the feature", Request{SHA: g.At["feature"], PR: 123, PRSource: "feature/login-page", PRTarget: "develop"}, "1.3.0-pr.123.3", 3, RolePR},
+		{"pull request into a release branch", Request{SHA: g.At["release"], PR: 7, PRSource: "fix", PRTarget: "release/1.2.0"}, "1.2.0-pr.7.0", 0, RolePR},
+		{"branch without a pattern", Request{SHA: g.At["feature"], Branch: "Bugfix/Weird_Name"}, "1.3.0-feature.bugfix-weird-name.3", 3, RoleOther},
+		{"post-release on untagged main", Request{SHA: g.At["hotfix"], Branch: "main", MainUntagged: "post"}, "1.1.0+post.1", 1, RoleMain},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := resolve(t, g.Dir, tt.req)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, res.Version.SemVer(), res.Rule)
+			assert.Equal(t, tt.distance, res.Distance)
+			assert.Equal(t, tt.role, res.Role)
+			assert.NotEmpty(t, res.Rule)
+		})
+	}
+}
+
+func TestDevelopFollowsMergesNotOnlyTags(t *testing.T) {
+	// Right after git flow release finish 1.1.0, before any new release branch:
+	// v1.1.0 sits on main's merge commit, unreachable from develop.
+	r := testutil.NewGitRepo(t)
+	r.Commit("init")
+	r.Tag("v1.0.0")
+	r.Checkout("develop", true)
+	r.Commits(2, "work")
+	r.Checkout("release/1.1.0", true)
+	r.Commit("bump")
+	r.Checkout("main", false)
+	r.Merge("release/1.1.0")
+	r.Tag("v1.1.0")
+	r.Checkout("develop", false)
+	r.Merge("release/1.1.0")
+	r.Git("branch", "-d", "release/1.1.0")
+	r.Commits(3, "next")
+	describe := r.Git("describe", "--tags", "--abbrev=0")
+	require.Equal(t, "v1.0.0", describe, "git describe still sees 1.0.0 on develop")
+
+	res, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "develop"})
+	require.NoError(t, err)
+	// The merge-back commit counts: it is on develop, after the release.
+	assert.Equal(t, "1.2.0-dev.4", res.Version.SemVer())
+	assert.Contains(t, res.Rule, "v1.1.0")
+}
+
+func TestNoTagAnywhere(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commits(17, "c")
+	r.Checkout("develop", true)
+	res, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "develop"})
+	require.NoError(t, err)
+	assert.Equal(t, "0.1.0-dev.17", res.Version.SemVer())
+}
+
+func TestSeveralTagsOnOneCommit(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commit("c")
+	r.Tag("v2.0.0-rc.2")
+	r.Tag("v2.0.0")
+	r.Tag("v2.0.0-rc.10")
+	r.Tag("not-a-version")
+	r.Tag("v1.9.9-weird.label")
+	res, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "main"})
+	require.NoError(t, err)
+	assert.Equal(t, "2.0.0", res.Version.SemVer())
+	assert.Contains(t, res.Rule, "highest of 3 tags")
+	require.Len(t, res.Warnings, 1, "malformed tags give one warning")
+	assert.Contains(t, res.Warnings[0], "skipped 2 tag(s)")
+	assert.Contains(t, res.Warnings[0], "not-a-version")
+}
+
+func TestMainWithoutTagExplains(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("main", false)
+	sha := g.Commit("untagged")
+	_, err := resolve(t, g.Dir, Request{SHA: sha, Branch: "main"})
+	var ue *UsageError
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, err.Error(), "has no version tag")
+	assert.Contains(t, err.Error(), "git tag v1.2.3")
+	assert.Contains(t, err.Error(), "main_untagged: post")
+}
+
+func TestReleaseBranchNeedsAVersion(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	_, err := resolve(t, g.Dir, Request{SHA: g.At["release"], Branch: "release/next"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "should name the version it releases, like release/1.3.0")
+}
+
+func TestUnknownBranchAsksForIt(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	_, err := resolve(t, g.Dir, Request{SHA: g.At["develop"]})
+	assert.ErrorContains(t, err, "pass --branch")
+}
+
+func TestFeatureNeedsDevelop(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commit("init")
+	r.Tag("v1.0.0")
+	r.Checkout("feature/x", true)
+	r.Commit("x")
+	r.Git("branch", "-D", "main")
+	_, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "feature/x"})
+	assert.True(t, IsHistory(err), "%v", err)
+	assert.ErrorContains(t, err, "the branch develop or main or master")
+}
+
+func TestFixedBaseFromAFile(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	fixed := version.Version{Major: 4, Minor: 2}
+	res, err := resolve(t, g.Dir, Request{SHA: g.At["release"], Branch: "release/1.2.0", Fixed: &fixed})
+	require.NoError(t, err)
+	assert.Equal(t, "4.2.0-rc.2", res.Version.SemVer())
+	res, err = resolve(t, g.Dir, Request{SHA: g.At["hotfix"], Branch: "main", Fixed: &fixed})
+	require.NoError(t, err)
+	assert.Equal(t, "4.2.0", res.Version.SemVer())
+}
+
+func TestSupportBranch(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commit("init")
+	r.Tag("v1.4.0")
+	r.Checkout("support/1.x", true)
+	r.Commits(2, "backport")
+	res, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "support/1.x"})
+	require.NoError(t, err)
+	assert.Equal(t, "1.4.1-dev.2", res.Version.SemVer())
+}
+
+func TestTagPrefix(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commit("init")
+	r.Tag("hello-v2.0.0")
+	r.Tag("v9.0.0") // another project's
+	res, err := resolve(t, r.Dir, Request{SHA: r.Head(), Branch: "main", ReadTag: readTag("hello-")})
+	require.NoError(t, err)
+	assert.Equal(t, "2.0.0", res.Version.SemVer())
+}
+
+func TestClassify(t *testing.T) {
+	cases := map[string]Role{
+		"main": RoleMain, "master": RoleMain, "develop": RoleDevelop, "release/1.2.0": RoleRelease,
+		"hotfix/1.2.1": RoleHotfix, "feature/x/y": RoleFeature, "support/1.x": RoleSupport,
+		"release/": RoleOther, "mainline": RoleOther, "features/x": RoleOther,
+	}
+	for b, want := range cases {
+		got, _ := standard.Classify(b)
+		assert.Equal(t, want, got, b)
+	}
+	_, capture := standard.Classify("release/1.2.0")
+	assert.Equal(t, "1.2.0", capture)
+	p := Patterns{Release: []string{"rel-*-final"}}
+	role, capture := p.Classify("rel-3.1-final")
+	assert.Equal(t, RoleRelease, role)
+	assert.Equal(t, "3.1", capture)
+}

@@ -1,0 +1,163 @@
+package versionstep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/ci"
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/gitflow"
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+const help = `
+Computes the version of the commit being built from git (or another source) and
+the Git Flow branch it is on, and renders it for every consumer: SemVer, PEP 440,
+Debian and OCI tag. It writes them to stdout, to the CI's outputs and to the state
+file dist/gopythongo.json, which later steps read.
+
+Git Flow, with the standard branch names and no configuration:
+  tag v1.2.3 on the commit       1.2.3          (a tag build needs no history)
+  release/1.3.0, hotfix/1.2.4    1.3.0-rc.N     (N: the branch's own commits)
+  develop                        1.3.0-dev.N    (the minor after the newest release
+                                                 seen, following merges; N: commits since)
+  feature/login-page             1.3.0-feature.login-page.N
+  pull request 123               1.3.0-pr.123.N (N: its own commits)
+  main without a tag             an error, or a post-release (version.main_untagged)
+Dev, feature and PR builds get +g<10 hex digits of the commit>. For pull requests the
+head commit of the source branch is versioned, not the CI's merge commit.
+
+Exit codes: 0 success, 1 failure, 2 bad flags or configuration, 3 the clone lacks
+the history or tags needed (the message says how to fetch them on your CI).
+
+Examples:
+  gopythongo-version                          key=value lines for the current commit
+  gopythongo-version --format json --explain  JSON, and how the version came about
+  gopythongo-version --fetch                  deepen a shallow CI clone as needed
+  gopythongo-version --branch develop         name the branch of a detached HEAD
+  gopythongo-version --revision-from apt      next free package revision in store apt
+  gopythongo-version --source pyproject --scheme none
+`
+
+// Step is the gopythongo-version command.
+func Step() cli.Step {
+	var o struct {
+		format, branch, tag, prTarget, artifact string
+		pr                                      int
+		explain                                 bool
+	}
+	return cli.Step{
+		Name:    "gopythongo-version",
+		Summary: "compute the version of this build, four ways",
+		Help:    help,
+		Keys: []cli.KeyFlag{
+			{Flag: "source", Path: "version.source"},
+			{Flag: "scheme", Path: "version.scheme"},
+			{Flag: "revision", Path: "version.revision"},
+			{Flag: "revision-from", Path: "version.revision_from"},
+			{Flag: "fetch", Path: "version.fetch"},
+			{Flag: "dirty", Path: "version.dirty"},
+		},
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.format, "format", "text", "output format: text (key=value lines) or json")
+			fs.BoolVar(&o.explain, "explain", false, "print how the version was computed (at most 20 lines, to stderr)")
+			fs.StringVar(&o.branch, "branch", "", "the branch being built, instead of what the CI or git says")
+			fs.StringVar(&o.tag, "tag", "", "the tag being built, instead of what the CI says")
+			fs.IntVar(&o.pr, "pr", 0, "the pull request number being built")
+			fs.StringVar(&o.prTarget, "pr-target", "", "the pull request's target branch")
+			fs.StringVar(&o.artifact, "artifact-sha256", "", "sha256 of an artifact already built for this commit (for --revision-from)")
+		},
+		Run: func(ctx context.Context, s *cli.Session) error {
+			if o.format != "text" && o.format != "json" {
+				return cli.Fail(cli.ExitUsage, fmt.Errorf("--format %q: valid formats are text and json", o.format))
+			}
+			env := s.Env
+			if o.branch != "" {
+				env.Branch, env.Tag = o.branch, ""
+			}
+			if o.tag != "" {
+				env.Tag = o.tag
+			}
+			if o.pr > 0 {
+				env.PR, env.PRSource = o.pr, env.Branch
+			}
+			if o.prTarget != "" {
+				env.PRTarget = o.prTarget
+			}
+			done := s.Log.Phase("version")
+			res, err := Run(ctx, Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact})
+			var mh *MissingHistoryError
+			switch {
+			case errors.As(err, &mh):
+				return cli.Fail(cli.ExitHistory, err)
+			case errors.As(err, new(*gitflow.UsageError)):
+				return cli.Fail(cli.ExitFailure, err)
+			case err != nil:
+				return err
+			}
+			for _, w := range res.Warnings {
+				s.Log.Warnf("%s", w)
+				s.Reporter.Annotate(ci.Annotation{Level: ci.LevelWarning, Title: "gopythongo-version", Message: w})
+			}
+			if o.explain {
+				for _, l := range res.Explain {
+					s.Log.Printf("%s", l)
+				}
+			}
+			outputs := res.Outputs()
+			if o.format == "json" {
+				m := map[string]any{}
+				for _, kv := range outputs {
+					m[kv[0]] = kv[1]
+				}
+				m["distance"], m["revision"] = res.Distance, max(res.Version.Revision, 1)
+				b, _ := json.MarshalIndent(m, "", "  ")
+				fmt.Fprintln(s.Stdout, string(b))
+			} else {
+				for _, kv := range outputs {
+					fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+				}
+			}
+			for _, kv := range outputs {
+				s.Reporter.Output(kv[0], kv[1])
+			}
+			s.Reporter.Summary(res.Summary())
+			st := &state.State{Commit: res.Commit, Version: res.State()}
+			if err := st.Save(s.Config.DistDir()); err != nil {
+				return err
+			}
+			done(fmt.Sprintf("%s (%s, %s)", res.Version.SemVer(), res.Version.Channel(), res.Rule))
+			return nil
+		},
+	}
+}
+
+// Outputs are the results every CI gets, in a fixed order.
+func (r *Result) Outputs() [][2]string {
+	rd := r.Version.Render()
+	return [][2]string{
+		{"semver", rd.SemVer},
+		{"pep440", rd.PEP440},
+		{"debian", rd.Debian},
+		{"oci_tag", rd.OCITag},
+		{"channel", string(r.Version.Channel())},
+		{"sha", r.Commit.SHA},
+		{"base", r.Base.SemVer()},
+		{"distance", strconv.Itoa(r.Distance)},
+	}
+}
+
+// Summary is the Markdown for the CI's job summary.
+func (r *Result) Summary() string {
+	rd := r.Version.Render()
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Version %s\n\n| format | version |\n| --- | --- |\n", rd.SemVer)
+	fmt.Fprintf(&b, "| SemVer | `%s` |\n| PEP 440 | `%s` |\n| Debian | `%s` |\n| OCI tag | `%s` |\n", rd.SemVer, rd.PEP440, rd.Debian, rd.OCITag)
+	fmt.Fprintf(&b, "\nChannel **%s**, commit `%s`. %s.\n", r.Version.Channel(), r.Commit.SHA, r.Rule)
+	return b.String()
+}

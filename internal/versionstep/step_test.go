@@ -1,0 +1,110 @@
+package versionstep
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+// runCLI runs gopythongo-version as its main does, in dir, with vars as the
+// whole environment.
+func runCLI(t *testing.T, dir string, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	t.Chdir(dir)
+	var environ []string
+	for k, v := range vars {
+		environ = append(environ, k+"="+v)
+	}
+	var o, e bytes.Buffer
+	code = cli.Main(Step(), args, &o, &e, lookupMap(vars), environ)
+	return code, o.String(), e.String()
+}
+
+func TestCLI(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Detach(g.At["develop"])
+	dir := t.TempDir()
+	out, sum := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
+	gh := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/develop", "GITHUB_SHA": g.At["develop"],
+		"GITHUB_OUTPUT": out, "GITHUB_STEP_SUMMARY": sum, "GITHUB_ENV": filepath.Join(dir, "env")}
+
+	code, stdout, stderr := runCLI(t, g.Dir, gh, "--explain")
+	require.Equal(t, 0, code, stderr)
+	want := "1.3.0-dev.2+g" + g.At["develop"][:10]
+	assert.Contains(t, stdout, "semver="+want+"\n")
+	assert.Contains(t, stdout, "debian=1.3.0~dev2+g"+g.At["develop"][:10]+"-1\n")
+	assert.Contains(t, stdout, "channel=dev\n")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	assert.LessOrEqual(t, len(lines), 21, "--explain is at most 20 lines, plus the phase line")
+	assert.Contains(t, stderr, "GITHUB_REF")
+	assert.Contains(t, stderr, "rule:")
+	o, _ := os.ReadFile(out)
+	assert.Contains(t, string(o), want)
+	s, _ := os.ReadFile(sum)
+	assert.Contains(t, string(s), "| Debian |")
+
+	st, err := state.Load(filepath.Join(g.Dir, "dist"))
+	require.NoError(t, err)
+	assert.Equal(t, want, st.Version.SemVer)
+	assert.Equal(t, g.At["develop"], st.Commit.SHA)
+	assert.Equal(t, "github", st.Commit.Provider)
+	assert.NotZero(t, st.Commit.Time)
+
+	code, stdout, _ = runCLI(t, g.Dir, gh, "--format", "json")
+	require.Equal(t, 0, code)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &m))
+	for _, k := range []string{"semver", "pep440", "debian", "oci_tag", "channel", "sha"} {
+		assert.NotEmpty(t, m[k], k)
+	}
+	assert.Equal(t, "dev", m["channel"])
+}
+
+func TestCLIExitCodes(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Detach(g.At["develop"])
+	clone := shallowClone(t, g.Dir, "develop")
+
+	code, _, stderr := runCLI(t, clone, map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "develop", "CI_COMMIT_SHA": g.At["develop"]})
+	assert.Equal(t, cli.ExitHistory, code)
+	assert.Contains(t, stderr, "GIT_DEPTH: 0")
+
+	code, _, stderr = runCLI(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SOURCE": "gti"})
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, `"gti" is not a valid choice`)
+
+	code, _, stderr = runCLI(t, g.Dir, nil, "--bogus")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "--help")
+
+	code, _, stderr = runCLI(t, g.Dir, nil, "--format", "xml", "--branch", "develop")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "valid formats are text and json")
+
+	g.Checkout("main", false)
+	g.Commit("untagged")
+	code, _, stderr = runCLI(t, g.Dir, nil)
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, "has no version tag")
+
+	code, stdout, _ := runCLI(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SCHEME": "none"}, "--print-config", "--source", "pyproject")
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `version\.source\s+pyproject\s+flag --source`, stdout)
+	assert.Regexp(t, `version\.scheme\s+none\s+env GOPYTHONGO_VERSION_SCHEME`, stdout)
+
+	code, stdout, _ = runCLI(t, g.Dir, nil, "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "Examples:")
+	assert.Contains(t, stdout, "--revision-from VALUE")
+	assert.Contains(t, stdout, "Exit codes:")
+}

@@ -1,0 +1,13 @@
+// Command gopythongo-version computes the version of a build. See --help.
+package main
+
+import (
+	"os"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/versionstep"
+)
+
+func main() {
+	os.Exit(cli.Main(versionstep.Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+}
