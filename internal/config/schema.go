@@ -3,7 +3,9 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Origin says where a value came from.
@@ -96,11 +98,14 @@ func isLeaf(t reflect.Type) bool { return t.Kind() != reflect.Struct }
 // Keys lists every key of the configuration in file order, sections included.
 // Keys inside maps and lists of mappings (test suites, stores) are listed once with
 // "<name>" or "[]" in their path.
-func Keys() []Key {
+func Keys() []Key { return slices.Clone(allKeys()) }
+
+// allKeys walks the Config type once; the result never changes.
+var allKeys = sync.OnceValue(func() []Key {
 	var keys []Key
 	walkKeys(reflect.TypeFor[Config](), "", nil, &keys)
 	return keys
-}
+})
 
 func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 	for i := 0; i < t.NumField(); i++ {
@@ -135,7 +140,7 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 
 // LookupKey finds a key by its dotted path (only keys outside maps and lists).
 func LookupKey(path string) (Key, bool) {
-	for _, k := range Keys() {
+	for _, k := range allKeys() {
 		if k.Path == path && k.Index != nil {
 			return k, true
 		}
@@ -146,7 +151,7 @@ func LookupKey(path string) (Key, bool) {
 // LeafKeys lists the keys that are set as one value, outside maps and lists.
 func LeafKeys() []Key {
 	var out []Key
-	for _, k := range Keys() {
+	for _, k := range allKeys() {
 		if !k.Section && k.Index != nil {
 			out = append(out, k)
 		}

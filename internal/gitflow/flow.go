@@ -113,23 +113,34 @@ type tagInfo struct {
 }
 
 type resolver struct {
-	ctx     context.Context
-	repo    *Repo
-	req     Request
-	tags    []tagInfo // version tags, highest first
-	shallow map[string]bool
-	res     Result
+	ctx      context.Context
+	repo     *Repo
+	req      Request
+	tags     []tagInfo // version tags, highest first, once tagsRead
+	tagsRead bool
+	shallow  map[string]bool
+	graphs   map[string]*Graph
+	res      Result
 }
 
 // Resolve computes the version of req.SHA.
 func Resolve(ctx context.Context, repo *Repo, req Request) (Result, error) {
-	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}}
+	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}, graphs: map[string]*Graph{}}
 	for _, s := range req.Shallow {
 		r.shallow[s] = true
 	}
-	r.readTags()
 	err := r.resolve()
 	return r.res, err
+}
+
+// versionTags parses every version tag once, highest first. A tag build never
+// needs them all.
+func (r *resolver) versionTags() []tagInfo {
+	if !r.tagsRead {
+		r.tagsRead = true
+		r.readTags()
+	}
+	return r.tags
 }
 
 func (r *resolver) readTags() {
@@ -147,14 +158,21 @@ func (r *resolver) readTags() {
 		}
 	}
 	slices.SortStableFunc(r.tags, func(a, b tagInfo) int { return version.Compare(b.v, a.v) })
-	if len(bad) > 0 {
-		slices.Sort(bad)
-		list := strings.Join(bad, ", ")
-		if len(bad) > 10 {
-			list = strings.Join(bad[:10], ", ") + fmt.Sprintf(" and %d more", len(bad)-10)
-		}
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("skipped %d tag(s) that are not versions: %s", len(bad), list))
+	r.res.Warnings = nil // the list of all tags includes those on the commit
+	r.warnMalformed(bad)
+}
+
+// warnMalformed gives one warning for all tags that look like nothing.
+func (r *resolver) warnMalformed(bad []string) {
+	if len(bad) == 0 {
+		return
 	}
+	slices.Sort(bad)
+	list := strings.Join(bad, ", ")
+	if len(bad) > 10 {
+		list = strings.Join(bad[:10], ", ") + fmt.Sprintf(" and %d more", len(bad)-10)
+	}
+	r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("skipped %d tag(s) that are not versions: %s", len(bad), list))
 }
 
 func (r *resolver) resolve() error {
@@ -170,11 +188,20 @@ func (r *resolver) resolve() error {
 		return nil
 	}
 	var onCommit []tagInfo
-	for _, t := range r.tags {
-		if t.ref.Commit == req.SHA {
-			onCommit = append(onCommit, t)
+	var bad []string
+	for _, ref := range req.Refs {
+		if ref.IsTag() && ref.Commit == req.SHA {
+			v, ok, err := req.ReadTag(ref.ShortName())
+			switch {
+			case err != nil:
+				bad = append(bad, ref.ShortName())
+			case ok:
+				onCommit = append(onCommit, tagInfo{ref: ref, v: v})
+			}
 		}
 	}
+	r.warnMalformed(bad)
+	slices.SortStableFunc(onCommit, func(a, b tagInfo) int { return version.Compare(b.v, a.v) })
 	if len(onCommit) > 0 {
 		// Highest precedence wins: a release beats its pre-releases.
 		t := onCommit[0]
@@ -490,7 +517,7 @@ func nonGlob(pats []string) []string {
 // develop: the tag itself is not reachable from develop).
 func (r *resolver) newestSeen(at string) (tagInfo, bool, error) {
 	var releases []tagInfo
-	for _, t := range r.tags {
+	for _, t := range r.versionTags() {
 		if t.v.IsRelease() {
 			releases = append(releases, t)
 		}
@@ -532,12 +559,14 @@ func (r *resolver) newestSeen(at string) (tagInfo, bool, error) {
 		}
 	}
 	if len(releases) > tries {
-		merged, err := r.repo.MergedTags(r.ctx, at)
+		// Far from the newest tags: one walk of the whole history answers which
+		// tags are reachable, and then the distance, without further walks.
+		g, err := r.graph(at)
 		if err != nil {
 			return tagInfo{}, false, err
 		}
 		for _, t := range releases[tries:] {
-			if merged[t.ref.Name] {
+			if g.Has(t.ref.Commit) {
 				return t, true, nil
 			}
 		}
@@ -546,6 +575,19 @@ func (r *resolver) newestSeen(at string) (tagInfo, bool, error) {
 		return tagInfo{}, false, &HistoryError{Missing: "the history back to the newest release tag"}
 	}
 	return tagInfo{}, false, nil
+}
+
+// graph loads, once per tip, the whole history of a commit.
+func (r *resolver) graph(tip string) (*Graph, error) {
+	if g, ok := r.graphs[tip]; ok {
+		return g, nil
+	}
+	g, err := r.repo.Graph(r.ctx, tip)
+	if err != nil {
+		return nil, err
+	}
+	r.graphs[tip] = g
+	return g, nil
 }
 
 func tail(s []string) []string {
@@ -559,6 +601,9 @@ func tail(s []string) []string {
 // clone it fails when the range reaches the shallow boundary, where the count
 // would be too small.
 func (r *resolver) count(tip string, exclude ...string) (int, error) {
+	if g, ok := r.graphs[tip]; ok {
+		return g.CountExcluding(exclude...), nil
+	}
 	if len(r.shallow) == 0 {
 		n, err := r.repo.Count(r.ctx, tip, exclude...)
 		var ge *GitError

@@ -1,7 +1,8 @@
 // Package gitflow reads a git repository (tags, branches, distances) and applies
 // the Git Flow rules that turn a commit on a branch into a version.
 //
-// It runs git as argv lists and never changes the repository, except that
+// It reads natively where it can (internal/gitread), runs git as argv lists
+// where it cannot, and never changes the repository, except that
 // Deepen (the opt-in --fetch) fetches more history into a shallow clone without
 // creating or moving any ref.
 package gitflow
@@ -12,20 +13,29 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/gitread"
 )
 
-// Repo is a git work tree.
+// Repo is a git work tree. Reads go through the native reader where it can
+// (no process to start), and through git where it cannot or where git is
+// faster: walks longer than walkBudget commits.
 type Repo struct {
-	dir string
-	env []string
-	// gitDir is the repository's git directory, for reading the shallow file.
+	dir    string
+	env    []string
+	native *gitread.Repo // nil when the native reader does not support the layout
 	gitDir string
 }
+
+// walkBudget is how many commits the native reader walks before git takes over;
+// beyond it git's own walk is faster than reading commits one by one here.
+const walkBudget = 1000
 
 // Ref is a branch or tag with the commit it points at.
 type Ref struct {
@@ -56,12 +66,27 @@ var ErrNotRepository = errors.New("not a git repository")
 // Open finds the git repository of dir.
 func Open(ctx context.Context, dir string) (*Repo, error) {
 	r := &Repo{dir: dir, env: gitEnv()}
-	out, err := r.git(ctx, "rev-parse", "--absolute-git-dir")
+	if n, err := gitread.Open(dir); err == nil {
+		r.native, r.gitDir = n, n.CommonDir
+		return r, nil
+	}
+	out, err := r.git(ctx, "rev-parse", "--git-common-dir")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (the git version source needs the project's git checkout; or set version.source to another source)", dir, ErrNotRepository)
 	}
 	r.gitDir = strings.TrimSpace(out)
+	if !filepath.IsAbs(r.gitDir) {
+		r.gitDir = filepath.Join(dir, r.gitDir)
+	}
 	return r, nil
+}
+
+// Close releases what the native reader mapped.
+func (r *Repo) Close() error {
+	if r.native != nil {
+		return r.native.Close()
+	}
+	return nil
 }
 
 // gitEnv is the environment git runs with: the user's, with a fixed language so
@@ -106,6 +131,31 @@ func (r *Repo) git(ctx context.Context, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// gitToFile runs git with its output going to an unlinked temporary file
+// rather than a pipe: for megabytes of output, git's many small writes into a
+// pipe cost a third more than the walk itself.
+func (r *Repo) gitToFile(ctx context.Context, args ...string) (string, error) {
+	f, err := os.CreateTemp("", "gopythongo-git-*")
+	if err != nil {
+		return "", err
+	}
+	os.Remove(f.Name())
+	defer f.Close()
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = r.env
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = f, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", &GitError{Args: args, Stderr: stderr.String(), Err: err}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(f)
+	return string(b), err
+}
+
 // exitCode returns git's exit code, or -1 when it did not run to an exit.
 func exitCode(err error) int {
 	var ee *exec.ExitError
@@ -115,8 +165,33 @@ func exitCode(err error) int {
 	return -1
 }
 
-// Commit resolves a revision to its commit id and commit time.
+func hashes(shas []string) ([]gitread.Hash, bool) {
+	out := make([]gitread.Hash, len(shas))
+	for i, s := range shas {
+		h, err := gitread.ParseHash(s)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = h
+	}
+	return out, true
+}
+
+// Commit resolves a revision (HEAD or a commit id) to its commit id and time.
 func (r *Repo) Commit(ctx context.Context, rev string) (sha string, unix int64, err error) {
+	if r.native != nil {
+		var h gitread.Hash
+		if rev == "HEAD" {
+			h, _, err = r.native.Head()
+		} else {
+			h, err = r.native.Resolve(rev)
+		}
+		if err == nil {
+			if c, err := r.native.Commit(h); err == nil {
+				return h.String(), c.Time, nil
+			}
+		}
+	}
 	out, err := r.git(ctx, "log", "-1", "--no-walk", "--format=%H %ct", rev+"^{commit}", "--")
 	if err != nil {
 		return "", 0, fmt.Errorf("commit %s is not in this clone: %w", rev, err)
@@ -131,12 +206,21 @@ func (r *Repo) Commit(ctx context.Context, rev string) (sha string, unix int64, 
 
 // HasCommit reports whether the commit's object is in the clone.
 func (r *Repo) HasCommit(ctx context.Context, sha string) bool {
+	if h, ok := hashes([]string{sha}); ok && r.native != nil {
+		_, err := r.native.Commit(h[0])
+		return err == nil
+	}
 	_, err := r.git(ctx, "cat-file", "-e", sha+"^{commit}")
 	return err == nil
 }
 
 // CurrentBranch is the branch HEAD points at, "" for a detached HEAD.
 func (r *Repo) CurrentBranch(ctx context.Context) string {
+	if r.native != nil {
+		if _, b, err := r.native.Head(); err == nil || b != "" {
+			return b
+		}
+	}
 	out, err := r.git(ctx, "symbolic-ref", "-q", "--short", "HEAD")
 	if err != nil {
 		return ""
@@ -146,7 +230,19 @@ func (r *Repo) CurrentBranch(ctx context.Context) string {
 
 // Refs lists tags, local branches and remote-tracking branches.
 func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
-	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)", "refs/tags", "refs/heads", "refs/remotes")
+	if r.native != nil {
+		refs, err := r.native.Refs("refs/tags/", "refs/heads/", "refs/remotes/")
+		if err == nil {
+			out := make([]Ref, 0, len(refs))
+			for _, ref := range refs {
+				if ref.Commit != "" {
+					out = append(out, Ref{Name: ref.Name, Commit: ref.Commit})
+				}
+			}
+			return out, nil
+		}
+	}
+	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)", "refs/tags", "refs/heads", "refs/remotes")
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +250,11 @@ func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		switch len(f) {
-		case 2:
-			refs = append(refs, Ref{Name: f[1], Commit: f[0]})
-		case 3:
-			refs = append(refs, Ref{Name: f[2], Commit: f[1]})
+		switch {
+		case len(f) == 3 && f[1] == "commit":
+			refs = append(refs, Ref{Name: f[2], Commit: f[0]})
+		case len(f) == 5 && f[3] == "commit":
+			refs = append(refs, Ref{Name: f[4], Commit: f[2]})
 		}
 	}
 	return refs, nil
@@ -166,6 +262,14 @@ func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
 
 // Count counts the commits reachable from tip and from none of exclude.
 func (r *Repo) Count(ctx context.Context, tip string, exclude ...string) (int, error) {
+	if r.native != nil {
+		if hs, ok := hashes(append([]string{tip}, exclude...)); ok {
+			n, err := r.native.Count(hs[0], hs[1:], walkBudget)
+			if err == nil {
+				return n, nil
+			}
+		}
+	}
 	args := []string{"rev-list", "--count", tip}
 	for _, e := range exclude {
 		args = append(args, "^"+e)
@@ -179,6 +283,13 @@ func (r *Repo) Count(ctx context.Context, tip string, exclude ...string) (int, e
 
 // IsAncestor reports whether a is an ancestor of b (or b itself).
 func (r *Repo) IsAncestor(ctx context.Context, a, b string) (bool, error) {
+	if r.native != nil {
+		if hs, ok := hashes([]string{a, b}); ok {
+			if yes, err := r.native.IsAncestor(hs[0], hs[1], walkBudget); err == nil {
+				return yes, nil
+			}
+		}
+	}
 	_, err := r.git(ctx, "merge-base", "--is-ancestor", a, b)
 	switch {
 	case err == nil:
@@ -195,6 +306,24 @@ func (r *Repo) Parents(ctx context.Context, shas []string) (map[string][]string,
 	if len(shas) == 0 {
 		return out, nil
 	}
+	if hs, ok := hashes(shas); ok && r.native != nil {
+		for i, h := range hs {
+			c, err := r.native.Commit(h)
+			if errors.Is(err, gitread.ErrNotCommit) {
+				continue // a tag of a tree or blob: no parents, no commit
+			}
+			if err != nil {
+				goto subprocess
+			}
+			ps := make([]string, len(c.Parents))
+			for j, p := range c.Parents {
+				ps[j] = p.String()
+			}
+			out[shas[i]] = ps
+		}
+		return out, nil
+	}
+subprocess:
 	s, err := r.git(ctx, append([]string{"rev-list", "--no-walk=unsorted", "--parents"}, shas...)...)
 	if err != nil {
 		return nil, err
@@ -208,21 +337,59 @@ func (r *Repo) Parents(ctx context.Context, shas []string) (map[string][]string,
 	return out, nil
 }
 
-// MergedTags lists the tags reachable from tip, in one walk.
-func (r *Repo) MergedTags(ctx context.Context, tip string) (map[string]bool, error) {
-	out, err := r.git(ctx, "for-each-ref", "--merged="+tip, "--format=%(refname)", "refs/tags")
+// Graph is the whole history of a commit, read in one walk by git.
+type Graph struct {
+	parents map[string][]string
+}
+
+// Graph reads every commit reachable from tip with its parents.
+func (r *Repo) Graph(ctx context.Context, tip string) (*Graph, error) {
+	out, err := r.gitToFile(ctx, "rev-list", "--parents", tip, "--")
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]bool{}
-	for _, l := range strings.Fields(out) {
-		m[l] = true
+	g := &Graph{parents: make(map[string][]string, strings.Count(out, "\n"))}
+	for len(out) > 0 {
+		line, rest, _ := strings.Cut(out, "\n")
+		out = rest
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			g.parents[f[0]] = f[1:]
+		}
 	}
-	return m, nil
+	return g, nil
+}
+
+// Has reports whether a commit is in the graph, that is reachable from its tip.
+func (g *Graph) Has(sha string) bool { _, ok := g.parents[sha]; return ok }
+
+// Size is the number of commits in the graph.
+func (g *Graph) Size() int { return len(g.parents) }
+
+// CountExcluding counts the graph's commits not reachable from any of exclude.
+func (g *Graph) CountExcluding(exclude ...string) int {
+	seen := map[string]bool{}
+	stack := append([]string(nil), exclude...)
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		ps, ok := g.parents[c]
+		if !ok || seen[c] {
+			continue
+		}
+		seen[c] = true
+		stack = append(stack, ps...)
+	}
+	return len(g.parents) - len(seen)
 }
 
 // DirtyFiles lists tracked files with uncommitted changes.
 func (r *Repo) DirtyFiles(ctx context.Context) ([]string, error) {
+	if r.native != nil {
+		if clean, sure := r.native.QuickClean(); clean && sure {
+			return nil, nil
+		}
+	}
 	out, err := r.git(ctx, "status", "--porcelain", "--untracked-files=no")
 	if err != nil {
 		return nil, err
@@ -308,6 +475,17 @@ func (r *Repo) Deepen(ctx context.Context, remote string, depth int, commits []s
 		args = append(args, "--depth="+strconv.Itoa(depth))
 	}
 	args = append(args, remote)
-	_, err := r.git(ctx, append(args, commits...)...)
-	return err
+	if _, err := r.git(ctx, append(args, commits...)...); err != nil {
+		return err
+	}
+	// New packs and a new shallow file: the native reader must look again.
+	if r.native != nil {
+		r.native.Close()
+		n, err := gitread.Open(r.dir)
+		if err != nil {
+			n = nil
+		}
+		r.native = n
+	}
+	return nil
 }

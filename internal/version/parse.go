@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Format names one of the four renderings, for parsing.
@@ -40,6 +41,12 @@ func ParseFormat(f Format, s string) (Version, error) {
 	return Version{}, fmt.Errorf("unknown version format %q (valid: semver, pep440, debian, oci, tag)", f)
 }
 
+// lazyRE compiles an expression on first use, so that a run that never parses a
+// format does not pay for compiling its expression at start-up.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
 // ParseError says what is wrong with a version string and how to write it.
 type ParseError struct {
 	Input  string
@@ -55,7 +62,7 @@ func perr(f Format, s, format string, args ...any) error {
 	return &ParseError{Input: s, Format: f, Reason: fmt.Sprintf(format, args...)}
 }
 
-var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+var semverRE = lazyRE(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 	`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
 	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
@@ -64,7 +71,7 @@ var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 // pr.<number>.N. Build metadata "rev.N" and "post.N" are read back as the package
 // revision and the post-release.
 func ParseSemVer(s string) (Version, error) {
-	m := semverRE.FindStringSubmatch(s)
+	m := semverRE().FindStringSubmatch(s)
 	if m == nil {
 		return Version{}, perr(FormatSemVer, s, "want MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD] without leading zeros or a \"v\"")
 	}
@@ -118,7 +125,7 @@ var labelAliases = map[string]string{
 	"dev": LabelDev,
 }
 
-var labelNumRE = regexp.MustCompile(`^([a-z]+)(\d*)$`)
+var labelNumRE = lazyRE(`^([a-z]+)(\d*)$`)
 
 func semverPre(ids []string) (*Pre, error) {
 	first := strings.ToLower(ids[0])
@@ -140,7 +147,7 @@ func semverPre(ids []string) (*Pre, error) {
 		n, _ := u64(ids[2])
 		return &Pre{Label: LabelPR, Name: ids[1], Number: n}, nil
 	}
-	m := labelNumRE.FindStringSubmatch(first)
+	m := labelNumRE().FindStringSubmatch(first)
 	label, ok := "", false
 	if m != nil {
 		label, ok = labelAliases[m[1]]
@@ -194,20 +201,20 @@ func (v *Version) setBuild(ids []string) error {
 }
 
 // The grammar of PEP 440 with every spelling its normalization accepts.
-var pep440RE = regexp.MustCompile(`(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
+var pep440RE = lazyRE(`(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
 	`(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?(\d+)?)?` +
 	`(?:(?:-(\d+))|(?:[-_.]?(post|rev|r)[-_.]?(\d+)?))?` +
 	`(?:[-_.]?(dev)[-_.]?(\d+)?)?` +
 	`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
 
-var shaIdentRE = regexp.MustCompile(`^g[0-9a-f]{7,40}$`)
+var shaIdentRE = lazyRE(`^g[0-9a-f]{7,40}$`)
 
 // ParsePEP440 parses any PEP 440 spelling (1.0.0-RC1, 1.0-dev, 1!2.0) into the model.
 // ".postN" is read as package revision N+1, the inverse of PEP440(). A local part
 // "feature.<slug>…" or "pr.<number>" is read back as a feature or PR build; "rev.N",
 // "dirty" and commit ids ("g" and hex) as the revision and build metadata.
 func ParsePEP440(s string) (Version, error) {
-	m := pep440RE.FindStringSubmatch(s)
+	m := pep440RE().FindStringSubmatch(s)
 	if m == nil {
 		return Version{}, perr(FormatPEP440, s, "want [N!]N.N.N[{a|b|rc}N][.postN][.devN][+local]")
 	}
@@ -296,7 +303,7 @@ func (v *Version) readLocalName(local []string) []string {
 // that PEP440() appends after a feature name.
 func isTailIdent(local []string, i int) bool {
 	id := local[i]
-	if id == "dirty" || shaIdentRE.MatchString(id) || id == "rev" {
+	if id == "dirty" || shaIdentRE().MatchString(id) || id == "rev" {
 		return true
 	}
 	return isDigits(id) && i > 0 && local[i-1] == "rev"
@@ -351,7 +358,7 @@ func releaseSegments(s string) (major, minor, patch uint64, err error) {
 	return parseCore(parts...)
 }
 
-var debianRE = regexp.MustCompile(`^(?:(\d+):)?(\d+(?:\.\d+){0,2})` +
+var debianRE = lazyRE(`^(?:(\d+):)?(\d+(?:\.\d+){0,2})` +
 	`(?:~(alpha|beta|rc|dev)(\d+)|~feature\.([a-z0-9]+(?:\.[a-z0-9]+)*)\.(\d+)|~pr(\d+)\.(\d+))?` +
 	`(?:\+post(\d+))?` +
 	`(?:\+([a-z0-9]+(?:\.[a-z0-9]+)*))?` +
@@ -359,7 +366,7 @@ var debianRE = regexp.MustCompile(`^(?:(\d+):)?(\d+(?:\.\d+){0,2})` +
 
 // ParseDebian parses the Debian rendering: [epoch:]X.Y.Z[~pre][+postN][+build][-revision].
 func ParseDebian(s string) (Version, error) {
-	m := debianRE.FindStringSubmatch(s)
+	m := debianRE().FindStringSubmatch(s)
 	if m == nil {
 		return Version{}, perr(FormatDebian, s, "want [EPOCH:]X.Y.Z[~rcN|~devN|~feature.NAME.N|~prNUM.N][+BUILD][-REVISION]")
 	}
@@ -410,7 +417,7 @@ func ParseDebian(s string) (Version, error) {
 	return v, nil
 }
 
-var tagRE = regexp.MustCompile(`^[vV]?(?:(\d+)[!:])?(\d+(?:\.\d+){0,3})` +
+var tagRE = lazyRE(`^[vV]?(?:(\d+)[!:])?(\d+(?:\.\d+){0,3})` +
 	`(?:[-_.]?([a-zA-Z]+)(?:[-_.]?(\d+))?)?` +
 	`(?:\+([0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*))?$`)
 
@@ -420,10 +427,13 @@ var tagRE = regexp.MustCompile(`^[vV]?(?:(\d+)[!:])?(\d+(?:\.\d+){0,3})` +
 // -alpha, .dev3, b2) and optional build metadata. Strict SemVer, PEP 440 and Debian
 // renderings are accepted too.
 func ParseTag(s string) (Version, error) {
+	if v, ok := plainRelease(s); ok {
+		return v, nil
+	}
 	if v, err := ParseSemVer(s); err == nil {
 		return v, nil
 	}
-	m := tagRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := tagRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		if v, err := ParsePEP440(s); err == nil {
 			return v, nil
@@ -540,4 +550,34 @@ func (p *RegexParser) Parse(s string) (Version, error) {
 		return Version{}, fmt.Errorf("%q: %w", s, err)
 	}
 	return v, nil
+}
+
+// plainRelease reads the commonest tag, [v]X.Y.Z, without a regular expression:
+// a repository can have thousands of them.
+func plainRelease(s string) (Version, bool) {
+	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
+		s = s[1:]
+	}
+	var n [3]uint64
+	for i := range n {
+		j := 0
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == 0 || j > 18 {
+			return Version{}, false
+		}
+		n[i], _ = strconv.ParseUint(s[:j], 10, 64)
+		s = s[j:]
+		if i < 2 {
+			if len(s) == 0 || s[0] != '.' {
+				return Version{}, false
+			}
+			s = s[1:]
+		}
+	}
+	if s != "" {
+		return Version{}, false
+	}
+	return Version{Major: n[0], Minor: n[1], Patch: n[2]}, true
 }

@@ -1,0 +1,251 @@
+package gitread
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Ref is a branch or tag and the commit it points at. Ids are hex strings:
+// thousands of tags are read on every run, and most are only compared.
+type Ref struct {
+	Name   string // refs/tags/v1.2.3
+	Target string // what the ref holds: a commit, or an annotated tag
+	// Commit is the commit, tags peeled; "" when it is no commit. A peeled id
+	// read from packed-refs is trusted without reading the object, so a tag of
+	// a tree may show the tree here: Commit() on it fails.
+	Commit string
+}
+
+// Refs lists the refs under the given prefixes (refs/tags/, refs/heads/, ...),
+// sorted by name, loose refs winning over packed ones, annotated tags peeled.
+func (r *Repo) Refs(prefixes ...string) ([]Ref, error) {
+	want := func(name string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+		return false
+	}
+	packed, peeledTrait, fully, err := r.packedRefs(want)
+	if err != nil {
+		return nil, err
+	}
+	for i := range packed {
+		ref := &packed[i]
+		// Without the peeled traits an annotated tag has no ^ line: read it.
+		if ref.Commit == "" && !(fully || peeledTrait && strings.HasPrefix(ref.Name, "refs/tags/")) {
+			if ref.Commit, err = r.peelHex(ref.Target); err != nil {
+				return nil, fmt.Errorf("ref %s: %w", ref.Name, err)
+			}
+		} else if ref.Commit == "" {
+			ref.Commit = ref.Target
+		}
+	}
+	loose, err := r.looseRefs(prefixes)
+	if err != nil {
+		return nil, err
+	}
+	if len(loose) == 0 {
+		return packed, nil // packed-refs is sorted
+	}
+	byName := make(map[string]int, len(packed))
+	for i, ref := range packed {
+		byName[ref.Name] = i
+	}
+	for _, ref := range loose {
+		if i, ok := byName[ref.Name]; ok {
+			packed[i] = ref
+		} else {
+			packed = append(packed, ref)
+		}
+	}
+	slices.SortFunc(packed, func(a, b Ref) int { return strings.Compare(a.Name, b.Name) })
+	return packed, nil
+}
+
+// looseRefs reads the ref files under the prefixes, peeled.
+func (r *Repo) looseRefs(prefixes []string) ([]Ref, error) {
+	var out []Ref
+	for _, p := range prefixes {
+		root := filepath.Join(r.CommonDir, filepath.FromSlash(strings.TrimSuffix(p, "/")))
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return nil
+				}
+				return err
+			}
+			if d.IsDir() {
+				return nil
+			}
+			rel, err := filepath.Rel(r.CommonDir, path)
+			if err != nil {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			s := strings.TrimSpace(string(b))
+			if strings.HasPrefix(s, "ref:") {
+				return nil // symbolic, such as refs/remotes/origin/HEAD
+			}
+			h, err := ParseHash(s)
+			if err != nil {
+				return nil // a lock file or a stray file
+			}
+			name := filepath.ToSlash(rel)
+			c, err := r.peel(h)
+			if err != nil {
+				return fmt.Errorf("ref %s: %w", name, err)
+			}
+			out = append(out, Ref{Name: name, Target: h.String(), Commit: hexOrEmpty(c)})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// packedRefs reads packed-refs, keeping the refs want accepts, in file order
+// (sorted by name), with the traits that say which tags carry a ^peeled line.
+// Names and ids are slices of one string made from the file.
+func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully bool, err error) {
+	b, err := os.ReadFile(filepath.Join(r.CommonDir, "packed-refs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, false, nil
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	data := string(b)
+	kept := false // whether the last ref line was kept, for its ^ line
+	for len(data) > 0 {
+		var line string
+		if i := strings.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, ""
+		}
+		switch {
+		case len(line) == 0:
+		case line[0] == '#':
+			if traits, ok := strings.CutPrefix(line, "# pack-refs with:"); ok {
+				for _, t := range strings.Fields(traits) {
+					peeled = peeled || t == "peeled"
+					fully = fully || t == "fully-peeled"
+				}
+			}
+		case line[0] == '^':
+			if kept {
+				if len(line) != 41 {
+					return nil, false, false, fmt.Errorf("packed-refs: bad line %q", line)
+				}
+				refs[len(refs)-1].Commit = line[1:]
+			}
+		default:
+			// Ids are checked where they are parsed; most are only compared.
+			if len(line) < 42 || line[40] != ' ' {
+				return nil, false, false, fmt.Errorf("packed-refs: bad line %q", line)
+			}
+			name := line[41:]
+			if kept = want(name); kept {
+				refs = append(refs, Ref{Name: name, Target: line[:40]})
+			}
+		}
+	}
+	return refs, peeled, fully, nil
+}
+
+func hexOrEmpty(h Hash) string {
+	if h.IsZero() {
+		return ""
+	}
+	return h.String()
+}
+
+// peelHex is peel for a hex id.
+func (r *Repo) peelHex(s string) (string, error) {
+	h, err := ParseHash(s)
+	if err != nil {
+		return "", err
+	}
+	c, err := r.peel(h)
+	return hexOrEmpty(c), err
+}
+
+// peel follows annotated tags to the commit they name; the zero hash when they
+// name something else.
+func (r *Repo) peel(h Hash) (Hash, error) {
+	for i := 0; i < 16; i++ {
+		t, data, err := r.odb.read(h)
+		if err != nil {
+			return Hash{}, err
+		}
+		switch t {
+		case TypeCommit:
+			return h, nil
+		case TypeTag:
+			line, _, _ := bytes.Cut(data, []byte("\n"))
+			obj, ok := bytes.CutPrefix(line, []byte("object "))
+			if !ok {
+				return Hash{}, errors.New("tag object without an object line")
+			}
+			if h, err = ParseHash(string(obj)); err != nil {
+				return Hash{}, err
+			}
+		default:
+			return Hash{}, nil
+		}
+	}
+	return Hash{}, errors.New("tag chain too long")
+}
+
+// Head returns the commit HEAD points at and the branch, "" when detached.
+func (r *Repo) Head() (Hash, string, error) {
+	b, err := os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
+	if err != nil {
+		return Hash{}, "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if name, ok := strings.CutPrefix(s, "ref:"); ok {
+		name = strings.TrimSpace(name)
+		h, err := r.Resolve(name)
+		return h, strings.TrimPrefix(name, "refs/heads/"), err
+	}
+	h, err := ParseHash(s)
+	return h, "", err
+}
+
+// Resolve reads a full ref name or an object id, peeled to a commit.
+func (r *Repo) Resolve(name string) (Hash, error) {
+	if h, err := ParseHash(name); err == nil {
+		return r.peel(h)
+	}
+	if b, err := os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name))); err == nil {
+		if h, err := ParseHash(strings.TrimSpace(string(b))); err == nil {
+			return r.peel(h)
+		}
+	}
+	refs, _, _, err := r.packedRefs(func(n string) bool { return n == name })
+	if err != nil {
+		return Hash{}, err
+	}
+	if len(refs) > 0 {
+		h, err := ParseHash(refs[0].Target)
+		if err != nil {
+			return Hash{}, err
+		}
+		return r.peel(h)
+	}
+	return Hash{}, fmt.Errorf("%w: ref %s", ErrNotFound, name)
+}
