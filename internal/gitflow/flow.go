@@ -309,19 +309,21 @@ func (r *resolver) releaseBranch(role Role, capture string) error {
 
 // targetOf computes the version develop (or main without develop) targets at a
 // commit, and the commit the distance is counted from.
-func (r *resolver) targetOf(at string) (target version.Version, from string, why string, err error) {
+// why says in words where the target comes from; since names what the distance
+// is counted from.
+func (r *resolver) targetOf(at string) (target version.Version, from, why, since string, err error) {
 	if f := r.req.Fixed; f != nil {
-		return f.Core(), "", "the version source says " + f.Core().SemVer(), nil
+		return f.Core(), "", "the version source says " + f.Core().SemVer(), "the first commit", nil
 	}
 	seen, ok, err := r.newestSeen(at)
 	if err != nil {
-		return version.Version{}, "", "", err
+		return version.Version{}, "", "", "", err
 	}
 	base, from := r.req.Initial.Core(), ""
-	why = fmt.Sprintf("no release seen yet, so the initial version %s", base.SemVer())
+	why, since = fmt.Sprintf("no release seen yet, so the initial version %s", base.SemVer()), "the first commit"
 	if ok {
 		base, from = seen.v, seen.ref.Commit
-		why = fmt.Sprintf("the minor after %s, the newest release it has seen", seen.ref.ShortName())
+		why, since = fmt.Sprintf("the minor after %s, the newest release it has seen", seen.ref.ShortName()), seen.ref.ShortName()
 	}
 	// Once a release branch exists, develop targets the minor after it.
 	for _, ref := range r.req.Refs {
@@ -338,18 +340,18 @@ func (r *resolver) targetOf(at string) (target version.Version, from string, why
 		}
 		if version.Compare(v.Core(), base) > 0 {
 			base, from = v.Core(), ref.Commit
-			why = fmt.Sprintf("the minor after %s, an open release branch", ref.ShortName())
+			why, since = fmt.Sprintf("the minor after %s, an open release branch", ref.ShortName()), ref.ShortName()+" forked"
 		}
 	}
 	if !ok && from == "" {
-		return base, "", why, nil
+		return base, "", why, since, nil
 	}
 	next, _ := version.Bump(base.Core(), version.PartMinor)
-	return next, from, why, nil
+	return next, from, why, since, nil
 }
 
 func (r *resolver) develop() error {
-	target, from, why, err := r.targetOf(r.req.SHA)
+	target, from, why, since, err := r.targetOf(r.req.SHA)
 	if err != nil {
 		return err
 	}
@@ -365,7 +367,7 @@ func (r *resolver) develop() error {
 	v := target
 	v.Pre = &version.Pre{Label: version.LabelDev, Number: uint64(n)}
 	r.res.Version, r.res.Base, r.res.Distance = v, target, n
-	r.res.Rule = fmt.Sprintf("develop: %s-dev.N, %s; N = %d commit(s) since", target.SemVer(), why, n)
+	r.res.Rule = fmt.Sprintf("develop: %s-dev.N, %s; N = %d commit(s) since %s", target.SemVer(), why, n, since)
 	return nil
 }
 
@@ -406,7 +408,7 @@ func (r *resolver) feature(role Role) error {
 	if err != nil {
 		return err
 	}
-	target, _, why, err := r.targetOf(tip)
+	target, _, why, _, err := r.targetOf(tip)
 	if err != nil {
 		return err
 	}
@@ -460,7 +462,7 @@ func (r *resolver) pullRequest() error {
 		if tip, _, err = r.branchTip([]string{target}, target); err != nil {
 			return err
 		}
-		if base, _, why, err = r.targetOf(tip); err != nil {
+		if base, _, why, _, err = r.targetOf(tip); err != nil {
 			return err
 		}
 	}

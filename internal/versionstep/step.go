@@ -131,7 +131,7 @@ func Step() cli.Step {
 			if err := st.Save(s.Config.DistDir()); err != nil {
 				return err
 			}
-			done(fmt.Sprintf("%s (%s, %s)", res.Version.SemVer(), res.Version.Channel(), res.Rule))
+			done(fmt.Sprintf("%s (%s)", res.Version.SemVer(), res.Version.Channel()))
 			return nil
 		},
 	}

@@ -1,0 +1,3 @@
+"""The example application of GoPythonGo."""
+
+__version__ = "1.0.0"
