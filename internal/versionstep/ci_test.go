@@ -33,6 +33,14 @@ func run(t *testing.T, dir string, vars map[string]string) (*Result, error) {
 	return Run(context.Background(), Request{Config: loadConfig(t, dir), Env: env, Lookup: lookupMap(vars)})
 }
 
+// with adds key, value pairs to a CI's base variables.
+func with(base map[string]string, kv ...string) map[string]string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		base[kv[i]] = kv[i+1]
+	}
+	return base
+}
+
 type fixture struct {
 	name  string
 	head  string // the commit the CI checks out, detached
@@ -54,34 +62,18 @@ func TestSameCommitSameVersionOnEveryCI(t *testing.T) {
 	require.NoError(t, os.WriteFile(event, []byte(fmt.Sprintf(
 		`{"number": 42, "pull_request": {"number": 42, "head": {"sha": %q, "ref": "feature/login-page"}, "base": {"ref": "develop"}}}`, at["feature"])), 0o644))
 
-	gh := func(ref, sha string, extra ...string) map[string]string {
-		m := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": ref, "GITHUB_SHA": sha, "GITHUB_RUN_NUMBER": "7",
-			"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello", "GITHUB_RUN_ID": "99", "GITHUB_EVENT_NAME": "push"}
-		for i := 0; i+1 < len(extra); i += 2 {
-			m[extra[i]] = extra[i+1]
-		}
-		return m
+	gh := func(ref, sha string, kv ...string) map[string]string {
+		return with(map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": ref, "GITHUB_SHA": sha, "GITHUB_RUN_NUMBER": "7",
+			"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/hello", "GITHUB_RUN_ID": "99", "GITHUB_EVENT_NAME": "push"}, kv...)
 	}
 	gl := func(sha string, kv ...string) map[string]string {
-		m := map[string]string{"GITLAB_CI": "true", "CI_COMMIT_SHA": sha, "CI_PIPELINE_IID": "3", "CI_JOB_URL": "https://gitlab.example.com/j/1"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
+		return with(map[string]string{"GITLAB_CI": "true", "CI_COMMIT_SHA": sha, "CI_PIPELINE_IID": "3", "CI_JOB_URL": "https://gitlab.example.com/j/1"}, kv...)
 	}
 	cc := func(sha string, kv ...string) map[string]string {
-		m := map[string]string{"CIRCLECI": "true", "CIRCLE_SHA1": sha, "CIRCLE_BUILD_NUM": "11"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
+		return with(map[string]string{"CIRCLECI": "true", "CIRCLE_SHA1": sha, "CIRCLE_BUILD_NUM": "11"}, kv...)
 	}
 	jk := func(sha string, kv ...string) map[string]string {
-		m := map[string]string{"JENKINS_URL": "https://jenkins.example.com/", "GIT_COMMIT": sha, "BUILD_NUMBER": "5", "BUILD_URL": "https://jenkins.example.com/job/hello/5/"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
+		return with(map[string]string{"JENKINS_URL": "https://jenkins.example.com/", "GIT_COMMIT": sha, "BUILD_NUMBER": "5", "BUILD_URL": "https://jenkins.example.com/job/hello/5/"}, kv...)
 	}
 	dev, rel, hot, feat, tag := at["develop"], at["release"], at["hotfix"], at["feature"], at["v1.1.0"]
 	fixtures := []fixture{
