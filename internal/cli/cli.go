@@ -16,6 +16,8 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/gitread"
+	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -206,3 +208,31 @@ lists every key.
 
 // Fail wraps err with an exit code.
 func Fail(code int, err error) error { return &ExitError{Code: code, Err: err} }
+
+// LoadState reads the state file of the dist directory and refuses one made for
+// another commit than the one being built, unless --force.
+func (s *Session) LoadState() (*state.State, error) {
+	st, err := state.Load(s.Config.DistDir())
+	if err != nil {
+		return nil, Fail(ExitUsage, err)
+	}
+	sha := s.Env.SHA
+	if sha == "" {
+		if r, err := gitread.Open(s.Config.Dir); err == nil {
+			if h, _, err := r.Head(); err == nil {
+				sha = h.String()
+			}
+			r.Close()
+		}
+	}
+	if err := st.CheckCommit(sha, s.Force); err != nil {
+		return nil, Fail(ExitUsage, err)
+	}
+	return st, nil
+}
+
+// Getenv reads the environment the step was given.
+func (s *Session) Getenv(k string) string {
+	v, _ := s.Lookup(k)
+	return v
+}

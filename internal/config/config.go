@@ -69,26 +69,54 @@ type BranchPatterns struct {
 
 // TestConfig configures gopythongo-test.
 type TestConfig struct {
-	Suites map[string]TestSuite `yaml:"suites" doc:"Test suites by name, e.g. unit and integration."`
+	Suites             map[string]TestSuite `yaml:"suites" doc:"Test suites by name, e.g. unit and integration."`
+	Requirements       []string             `yaml:"requirements" doc:"Requirements files of the test venv. Default: the project's [project.optional-dependencies] test extra."`
+	Extra              string               `yaml:"extra" default:"test" doc:"The extra of the project that holds its test dependencies."`
+	SystemSitePackages bool                 `yaml:"system_site_packages" default:"true" doc:"Let the test venv see the interpreter's site-packages (pytest from the operating system, for example)."`
 }
 
 // TestSuite is one named test suite.
 type TestSuite struct {
-	Runner string   `yaml:"runner" default:"pytest" enum:"pytest,unittest,custom" doc:"pytest, unittest, or custom (argv)."`
-	Paths  []string `yaml:"paths" doc:"Test files or directories, relative to the project root."`
-	Argv   []string `yaml:"argv" doc:"For custom: the command to run, an argv list."`
+	Runner     string            `yaml:"runner" default:"pytest" enum:"pytest,unittest,custom" doc:"pytest, unittest, or custom (argv)."`
+	Paths      []string          `yaml:"paths" doc:"Test files or directories, relative to the project root."`
+	Markers    string            `yaml:"markers" doc:"For pytest: a marker expression (pytest -m), e.g. 'not slow'."`
+	Pattern    string            `yaml:"pattern" default:"test*.py" doc:"For unittest: the file pattern of test modules."`
+	Argv       []string          `yaml:"argv" doc:"For custom: the command, an argv list; it may write JUnit XML to $GOPYTHONGO_JUNIT_XML. For pytest and unittest: extra arguments."`
+	AllowEmpty bool              `yaml:"allow_empty" default:"false" doc:"Let the suite pass when it runs no test."`
+	Env        map[string]string `yaml:"env" doc:"Environment variables for the suite."`
 }
 
 // VenvConfig configures gopythongo-build-venv.
 type VenvConfig struct {
-	Builder        string   `yaml:"builder" default:"host" enum:"host,chroot,container" doc:"Where the venv is built: host (a private mount namespace on this machine), chroot or container."`
-	Requirements   []string `yaml:"requirements" doc:"Requirements files to install."`
-	Packages       []string `yaml:"packages" doc:"Requirement specifiers to install, e.g. gunicorn==22.0.0."`
-	FindLinks      []string `yaml:"find_links" doc:"Directories or URLs with wheels (pip --find-links)."`
-	NoIndex        bool     `yaml:"no_index" default:"false" doc:"Do not use any package index; only find_links."`
-	IndexURL       string   `yaml:"index_url" secret:"url" doc:"The package index URL. Put credentials in the environment, not here."`
-	ExtraIndexURLs []string `yaml:"extra_index_urls" secret:"url" doc:"Further package index URLs."`
-	TrustedHosts   []string `yaml:"trusted_hosts" doc:"Hosts whose TLS certificate is not verified. Name each host explicitly."`
+	Builder            string            `yaml:"builder" default:"host" enum:"host,chroot,container" doc:"Where the venv is built: host (a private mount namespace on this machine), chroot or container."`
+	Requirements       []string          `yaml:"requirements" doc:"Requirements files to install. When any requirement carries a --hash, every one must (pip's hash-checking mode), and the project's own dependencies must be among them."`
+	Packages           []string          `yaml:"packages" doc:"Requirement specifiers to install besides the project, e.g. gunicorn==22.0.0."`
+	Constraints        []string          `yaml:"constraints" doc:"Constraints files (pip -c)."`
+	Extras             []string          `yaml:"extras" doc:"Extras of the project to install, e.g. [postgres]."`
+	Project            bool              `yaml:"project" default:"true" doc:"Build the project itself into a wheel (PEP 517) and install it."`
+	FindLinks          []string          `yaml:"find_links" doc:"Directories or URLs with wheels (pip --find-links), relative to the project root."`
+	NoIndex            bool              `yaml:"no_index" default:"false" doc:"Do not use any package index; only find_links and the wheel cache."`
+	IndexURL           string            `yaml:"index_url" secret:"url" doc:"The package index URL. Credentials come from the environment: write ${VAR} in the URL, e.g. https://${PYPI_USER}:${PYPI_TOKEN}@pypi.example.com/simple."`
+	ExtraIndexURLs     []string          `yaml:"extra_index_urls" secret:"url" doc:"Further package index URLs, with ${VAR} for credentials as in index_url."`
+	TrustedHosts       []string          `yaml:"trusted_hosts" doc:"Hosts whose TLS certificate is not verified. Name each host explicitly."`
+	BuildIsolation     bool              `yaml:"build_isolation" default:"true" doc:"Build the project and sdists in isolated environments with their declared build dependencies (PEP 517). false builds with what the interpreter has (faster, and offline without setuptools wheels)."`
+	NoBuild            bool              `yaml:"no_build" default:"false" doc:"Install wheels only: an sdist among the requirements is an error (pip --only-binary :all:). The project itself is still built."`
+	CacheDir           string            `yaml:"cache_dir" doc:"The content-addressed wheel cache that CI can persist. Default: $XDG_CACHE_HOME/gopythongo or ~/.cache/gopythongo."`
+	Pip                bool              `yaml:"pip" default:"false" doc:"Keep pip in the built venv. By default the venv is made with --without-pip: it costs seconds and is not wanted in production."`
+	PipWheel           string            `yaml:"pip_wheel" doc:"The pip wheel to run pip from. Default: pip of the interpreter, else the newest /usr/share/python-wheels/pip-*.whl."`
+	Compile            bool              `yaml:"compile" default:"true" doc:"Compile bytecode with the target interpreter, with invalidation mode unchecked-hash so that it is reproducible."`
+	Strip              []string          `yaml:"strip" doc:"Globs of files and directories to leave out, relative to the deploy path (** matches any depth), e.g. '**/tests', '**/*.h'."`
+	SystemSitePackages bool              `yaml:"system_site_packages" default:"false" doc:"Let the venv see the interpreter's own site-packages."`
+	PostBuild          [][]string        `yaml:"post_build" doc:"Commands run after the install, each an argv given to the venv's interpreter in the target environment, e.g. [[-m, django, collectstatic, --noinput]]. Never a shell string."`
+	ExtraFiles         []ExtraFile       `yaml:"extra_files" doc:"Files copied into the venv after the install."`
+	Env                map[string]string `yaml:"env" doc:"Environment variables for builds and post_build commands, e.g. DJANGO_SETTINGS_MODULE."`
+}
+
+// ExtraFile is a file copied into the built venv.
+type ExtraFile struct {
+	Src  string `yaml:"src" doc:"The file or directory, relative to the project root."`
+	Dst  string `yaml:"dst" doc:"Where it goes, relative to the deploy path, e.g. etc/app.ini."`
+	Mode string `yaml:"mode" doc:"Octal file mode, e.g. 0640; default: that of the source."`
 }
 
 // PackageConfig configures gopythongo-package.

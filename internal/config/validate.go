@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/version"
@@ -88,6 +89,30 @@ func (c *Config) validate() []error {
 		p := "test.suites." + name
 		if s.Runner == "custom" && len(s.Argv) == 0 {
 			bad(p+".argv", "the custom runner needs argv, e.g. [python, -m, mytests]")
+		}
+	}
+	for i, f := range c.Venv.ExtraFiles {
+		p := fmt.Sprintf("venv.extra_files[%d]", i)
+		if f.Src == "" || f.Dst == "" {
+			bad(p, "an extra file needs src (in the project) and dst (relative to the deploy path)")
+		}
+		if d := path.Clean(f.Dst); strings.HasPrefix(f.Dst, "/") || d == ".." || strings.HasPrefix(d, "../") {
+			bad(p+".dst", "%q must be a path inside the deploy path, e.g. etc/app.ini", f.Dst)
+		}
+		if f.Mode != "" {
+			if m, err := strconv.ParseUint(f.Mode, 8, 32); err != nil || m > 0o7777 {
+				bad(p+".mode", "%q is not an octal file mode such as 0644", f.Mode)
+			}
+		}
+	}
+	for i, argv := range c.Venv.PostBuild {
+		if len(argv) == 0 {
+			bad(fmt.Sprintf("venv.post_build[%d]", i), "an empty command; write the arguments to the venv's interpreter, e.g. [-m, django, collectstatic]")
+		}
+	}
+	for _, g := range c.Venv.Strip {
+		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil || g == "" || strings.HasPrefix(g, "/") {
+			bad("venv.strip", "%q is not a relative glob such as '**/tests' or 'lib/*/site-packages/*.h'", g)
 		}
 	}
 	for _, h := range c.Venv.TrustedHosts {

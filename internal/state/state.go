@@ -73,6 +73,7 @@ type Venv struct {
 // Interpreter is the Python the venv was built with.
 type Interpreter struct {
 	Path           string `json:"path"`
+	Executable     string `json:"executable"` // symlinks resolved
 	Version        string `json:"version"`
 	Implementation string `json:"implementation"`
 	Package        string `json:"package,omitempty"` // the distribution package providing it, e.g. python3.11

@@ -60,3 +60,6 @@ func Duration(d time.Duration) string {
 	}
 	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
 }
+
+// Writer is where lines of other programs' output go.
+func (l *Log) Writer() io.Writer { return l.w }

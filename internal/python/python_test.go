@@ -1,0 +1,67 @@
+package python
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseWheelName(t *testing.T) {
+	w, err := ParseWheelName("/x/hello_lib-1.2.0-py3-none-any.whl")
+	require.NoError(t, err)
+	assert.Equal(t, "hello_lib", w.Name)
+	assert.Equal(t, "1.2.0", w.Version)
+	assert.True(t, w.IsPure())
+	assert.Equal(t, []Tag{{"py3", "none", "any"}}, w.Tags)
+
+	w, err = ParseWheelName("numpy-1.26.0-1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+	require.NoError(t, err)
+	assert.Equal(t, "1", w.Build)
+	assert.Len(t, w.Tags, 2)
+	assert.False(t, w.IsPure())
+
+	for _, bad := range []string{"x.tar.gz", "a-1.whl", "-1-py3-none-any.whl"} {
+		_, err := ParseWheelName(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	assert.Equal(t, "hello-lib", Normalize("Hello_Lib"))
+	assert.Equal(t, "a-b-c", Normalize("a.-_b__c"))
+}
+
+func TestParseMetadata(t *testing.T) {
+	m, err := ParseMetadata(strings.NewReader("Metadata-Version: 2.1\nName: hello\nVersion: 1.0\nClassifier: License :: OSI Approved :: MIT License\nRequires-Dist: hello-lib>=1.0\nRequires-Dist: x; extra == 'a'\n\nLong description\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "MIT License", m.License)
+	assert.Equal(t, []string{"hello-lib>=1.0", "x; extra == 'a'"}, m.RequiresDist)
+	m, err = ParseMetadata(strings.NewReader("Name: a\nVersion: 1\nLicense-Expression: Apache-2.0\nLicense: ignored\n\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "Apache-2.0", m.License)
+	_, err = ParseMetadata(strings.NewReader("Name: a\n\n"))
+	assert.ErrorContains(t, err, "lacks Name or Version")
+}
+
+func TestProbeDebianPython(t *testing.T) {
+	in, err := Probe(context.Background(), nil, "/usr/bin/python3")
+	require.NoError(t, err, "make test installs python3")
+	assert.Equal(t, "cpython", in.Implementation)
+	assert.Equal(t, 3, in.Major)
+	assert.Equal(t, "/usr/bin/python3.11", in.Executable)
+	_, ok := in.Supports([]Tag{{"py3", "none", "any"}})
+	assert.True(t, ok)
+	_, ok = in.Supports([]Tag{{"cp27", "cp27mu", "linux_x86_64"}})
+	assert.False(t, ok)
+	rank, ok := in.Supports([]Tag{{"cp311", "cp311", "manylinux_2_17_x86_64"}})
+	assert.True(t, ok)
+	assert.Less(t, rank, 100)
+
+	_, err = Probe(context.Background(), nil, "/nonexistent/python")
+	assert.ErrorIs(t, err, ErrNoInterpreter)
+	_, err = Probe(context.Background(), nil, "/bin/true")
+	assert.Error(t, err)
+}

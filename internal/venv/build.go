@@ -1,0 +1,590 @@
+package venv
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/ui"
+)
+
+// RootDir is the staging tree's directory inside dist: dist/root/opt/hello.
+const RootDir = "root"
+
+// Options is the input of a build.
+type Options struct {
+	Config *config.Config
+	// Epoch is SOURCE_DATE_EPOCH: every time stamp of the tree.
+	Epoch  time.Time
+	Getenv func(string) string
+	Log    *ui.Log
+	// Output receives pip's output (only when a command fails, unless Verbose).
+	Output  io.Writer
+	Verbose bool
+	// NoCache ignores the records of the wheel cache (wheels are still stored).
+	NoCache bool
+}
+
+// Result is what a build made.
+type Result struct {
+	Root    string // dist/root
+	Venv    state.Venv
+	Wheels  []WheelFile
+	Secrets []string
+	// Cached says which steps the wheel cache spared.
+	ProjectCached, ResolutionCached bool
+	Stripped                        int
+}
+
+// Build builds the venv into a temporary directory in dist and, only when all
+// went well, moves it to dist/root.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	c := o.Config
+	deploy := c.Project.DeployPath
+	if deploy == "" {
+		return nil, c.Errorf("project.deploy_path", "the deploy path is not set: set project.deploy_path (e.g. /opt/hello) or project.name")
+	}
+	dist := c.DistDir()
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		return nil, fmt.Errorf("create the dist directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(dist, ".build-")
+	if err != nil {
+		return nil, fmt.Errorf("create a build directory in %s: %w", dist, err)
+	}
+	defer os.RemoveAll(tmp)
+	b := &build{o: o, c: c, tmp: tmp, deploy: deploy, res: &Result{Root: filepath.Join(dist, RootDir)}}
+	b.staging = filepath.Join(tmp, RootDir, filepath.FromSlash(strings.TrimPrefix(deploy, "/")))
+	if err := os.MkdirAll(b.staging, 0o755); err != nil {
+		return nil, err
+	}
+	if err := b.run(ctx); err != nil {
+		return nil, err
+	}
+	return b.res, nil
+}
+
+type build struct {
+	o       Options
+	c       *config.Config
+	tmp     string
+	staging string
+	deploy  string
+	res     *Result
+	builder Builder
+	interp  python.Interpreter
+	pip     *Pip
+	cache   *Cache
+}
+
+func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scratch", name) }
+
+func (b *build) phase(name string, f func() (string, error)) error {
+	done := b.o.Log.Phase(name)
+	result, err := f()
+	if err != nil {
+		return err
+	}
+	done(result)
+	return nil
+}
+
+func (b *build) run(ctx context.Context) error {
+	c := b.c
+	var err error
+	b.builder, err = NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: b.staging, DeployPath: b.deploy, Scratch: b.scratch("ns")})
+	if err != nil {
+		return err
+	}
+	if err := b.phase("interpreter", func() (string, error) {
+		if b.interp, err = b.builder.Interpreter(ctx); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%s %s (%s)", b.interp.Implementation, b.interp.Version, b.interp.Executable), nil
+	}); err != nil {
+		return err
+	}
+	dir := c.Venv.CacheDir
+	if dir == "" {
+		dir = DefaultCacheDir(b.o.Getenv)
+	}
+	b.cache = &Cache{Dir: c.Path(dir)}
+	base, err := FindPip(ctx, b.interp, c.Venv.PipWheel, b.cache)
+	if err != nil {
+		return err
+	}
+	if b.pip, err = NewPip(base, c.Venv, c.Dir, b.scratch("pip"), b.o.Epoch.Unix(), b.o.Getenv); err != nil {
+		return err
+	}
+	b.pip.Log, b.pip.Verbose = b.o.Output, b.o.Verbose
+	b.res.Secrets = b.pip.Secrets
+
+	var wheels []WheelFile
+	steps := []struct {
+		name string
+		f    func() (string, error)
+	}{
+		{"resolve", func() (string, error) { return b.resolve(ctx, &wheels) }},
+		{"venv", func() (string, error) { return b.createVenv(ctx) }},
+		{"install", func() (string, error) { return b.install(ctx, wheels) }},
+		{"finish", func() (string, error) { return b.finish(ctx) }},
+	}
+	for _, s := range steps {
+		if err := b.phase(s.name, s.f); err != nil {
+			return err
+		}
+	}
+	b.res.Wheels = wheels
+	return b.seal(wheels)
+}
+
+// venvPython is the venv's interpreter at the deploy path.
+func (b *build) venvPython() string { return filepath.Join(b.deploy, "bin", "python") }
+
+// resolve finds every wheel to install: from the cache when the inputs are
+// unchanged (no wheel built, no index asked), else built and downloaded by pip.
+func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
+	c := b.c
+	var project *WheelFile
+	if c.Venv.Project {
+		w, cached, err := b.projectWheel(ctx)
+		if err != nil {
+			return "", err
+		}
+		project, b.res.ProjectCached = &w, cached
+	}
+	hashMode, err := requiresHashes(c, c.Venv.Requirements)
+	if err != nil {
+		return "", err
+	}
+	inputs, err := b.resolutionInputs(project)
+	if err != nil {
+		return "", err
+	}
+	key := Key(inputs)
+	if ws, ok := b.cache.Lookup("resolutions", key); ok && !b.o.NoCache {
+		*out = ws
+		b.res.ResolutionCached = true
+		return fmt.Sprintf("%d wheel(s) from the cache, nothing built or downloaded", len(ws)), nil
+	}
+	dir := b.scratch("wheels")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	args := append([]string{"wheel", "--wheel-dir", dir}, b.pip.Index...)
+	if !c.Venv.BuildIsolation {
+		args = append(args, "--no-build-isolation")
+	}
+	if c.Venv.NoBuild {
+		args = append(args, "--only-binary", ":all:")
+	}
+	if hashMode {
+		args = append(args, "--require-hashes")
+	}
+	for _, f := range c.Venv.Constraints {
+		args = append(args, "--constraint", c.Path(f))
+	}
+	var reqs []string
+	for _, f := range c.Venv.Requirements {
+		reqs = append(reqs, "--requirement", c.Path(f))
+	}
+	reqs = append(reqs, c.Venv.Packages...)
+	if project != nil && !hashMode {
+		// The project's wheel brings its dependencies along.
+		req := project.Path
+		if len(c.Venv.Extras) > 0 {
+			req = projectName(project.File) + "[" + strings.Join(c.Venv.Extras, ",") + "] @ file://" + project.Path
+		}
+		reqs = append(reqs, req)
+	}
+	if len(reqs) > 0 {
+		if err := b.pip.run(ctx, b.builder, c.Dir, append(args, reqs...)...); err != nil {
+			return "", explainPip(err, c)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
+	var ws []WheelFile
+	for _, f := range files {
+		w, err := b.cache.Put(f)
+		if err != nil {
+			return "", err
+		}
+		ws = append(ws, w)
+	}
+	if project != nil && !slices.ContainsFunc(ws, func(w WheelFile) bool { return w.SHA256 == project.SHA256 }) {
+		ws = append(ws, *project)
+	}
+	slices.SortFunc(ws, func(a, b WheelFile) int { return strings.Compare(a.File, b.File) })
+	if err := b.cache.Record("resolutions", key, ws); err != nil {
+		return "", err
+	}
+	*out = ws
+	return fmt.Sprintf("%d wheel(s) resolved and cached", len(ws)), nil
+}
+
+func projectName(wheelFile string) string {
+	w, err := python.ParseWheelName(wheelFile)
+	if err != nil {
+		return wheelFile
+	}
+	return w.Name
+}
+
+// explainPip turns pip's common failures into what to do about them.
+func explainPip(err error, c *config.Config) error {
+	switch {
+	case c.Venv.NoBuild:
+		return fmt.Errorf("pip could not find everything as a wheel (venv.no_build is set, so sdists are refused; pip's message is above): %w", err)
+	case c.Venv.NoIndex:
+		return fmt.Errorf("pip could not resolve the requirements from find_links alone (venv.no_index is set; the missing distribution is named above): %w", err)
+	}
+	return fmt.Errorf("pip could not build or download the requirements (see pip's output above): %w", err)
+}
+
+// requiresHashes reports whether any requirements file pins a hash, which puts
+// pip into hash-checking mode for everything.
+func requiresHashes(c *config.Config, files []string) (bool, error) {
+	for _, f := range files {
+		fh, err := os.Open(c.Path(f))
+		if err != nil {
+			return false, fmt.Errorf("venv.requirements: %w", err)
+		}
+		sc := bufio.NewScanner(fh)
+		found := false
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "--hash") {
+				found = true
+				break
+			}
+		}
+		fh.Close()
+		if found {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// projectWheel builds the project into a wheel (PEP 517) from a copy of its
+// source, or takes it from the cache when that source was built before.
+func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
+	c := b.c
+	src, err := SourceHash(ctx, c.Dir, c.DistDir())
+	if err != nil {
+		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
+	}
+	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
+		"tag": firstTag(b.interp), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:]})
+	if ws, ok := b.cache.Lookup("projects", key); ok && !b.o.NoCache {
+		return ws[0], true, nil
+	}
+	// Build from a copy, so that the workspace gets no build/ or .egg-info and
+	// the wheel does not depend on where the workspace is.
+	copyDir := b.scratch("src")
+	if err := copySource(ctx, c.Dir, copyDir, c.DistDir()); err != nil {
+		return WheelFile{}, false, err
+	}
+	out := b.scratch("project")
+	args := append([]string{"wheel", "--no-deps", "--wheel-dir", out}, b.pip.Index...)
+	if !c.Venv.BuildIsolation {
+		args = append(args, "--no-build-isolation")
+	}
+	if err := b.pip.run(ctx, b.builder, copyDir, append(args, copyDir)...); err != nil {
+		return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.whl"))
+	if len(files) != 1 {
+		return WheelFile{}, false, fmt.Errorf("building the project gave %d wheels, expected 1", len(files))
+	}
+	w, err := b.cache.Put(files[0])
+	if err != nil {
+		return WheelFile{}, false, err
+	}
+	return w, false, b.cache.Record("projects", key, []WheelFile{w})
+}
+
+func firstTag(in python.Interpreter) string {
+	if len(in.Tags) > 0 {
+		return in.Tags[0].String()
+	}
+	return ""
+}
+
+// copySource copies the files SourceHash reads.
+func copySource(ctx context.Context, from, to string, exclude ...string) error {
+	files, err := gitFiles(ctx, from)
+	if err != nil {
+		if files, err = walkFiles(from); err != nil {
+			return err
+		}
+	}
+	for _, rel := range files {
+		src := filepath.Join(from, rel)
+		if excluded(src, exclude) || strings.Contains(rel, ".egg-info/") {
+			continue
+		}
+		fi, err := os.Lstat(src)
+		if err != nil {
+			continue
+		}
+		dst := filepath.Join(to, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, _ := os.Readlink(src)
+			if err := os.Symlink(t, dst); err != nil {
+				return err
+			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(src, dst, fi.Mode().Perm()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode)
+}
+
+// resolutionInputs is everything that decides which wheels a build installs.
+func (b *build) resolutionInputs(project *WheelFile) (map[string]any, error) {
+	c := b.c
+	files := map[string]string{}
+	for _, f := range append(slices.Clone(c.Venv.Requirements), c.Venv.Constraints...) {
+		sum, err := sha256File(c.Path(f))
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		files[f] = sum
+	}
+	var links []string
+	for _, fl := range c.Venv.FindLinks {
+		if strings.Contains(fl, "://") {
+			links = append(links, fl)
+			continue
+		}
+		names, _ := filepath.Glob(filepath.Join(c.Path(fl), "*"))
+		for _, n := range names {
+			links = append(links, fl+"/"+filepath.Base(n))
+		}
+	}
+	var urls []string
+	for _, u := range append([]string{c.Venv.IndexURL}, c.Venv.ExtraIndexURLs...) {
+		urls = append(urls, u) // unexpanded: no credentials in the key
+	}
+	in := map[string]any{
+		"files": files, "packages": c.Venv.Packages, "extras": c.Venv.Extras, "links": links, "urls": urls,
+		"no_index": c.Venv.NoIndex, "trusted": c.Venv.TrustedHosts, "no_build": c.Venv.NoBuild,
+		"isolation": c.Venv.BuildIsolation, "python": b.interp.Executable, "version": b.interp.Version, "tags": firstTag(b.interp),
+	}
+	if project != nil {
+		in["project"] = project.SHA256
+	}
+	return in, nil
+}
+
+func (b *build) createVenv(ctx context.Context) (string, error) {
+	c := b.c
+	argv := []string{b.interp.Path, "-m", "venv"}
+	if !c.Venv.Pip {
+		argv = append(argv, "--without-pip")
+	}
+	if c.Venv.SystemSitePackages {
+		argv = append(argv, "--system-site-packages")
+	}
+	argv = append(argv, b.deploy)
+	var out strings.Builder
+	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
+		return "", fmt.Errorf("create the venv: %w\n%s", err, out.String())
+	}
+	return fmt.Sprintf("%s at %s", strings.Join(argv[1:len(argv)-1], " "), b.deploy), nil
+}
+
+func (b *build) install(ctx context.Context, wheels []WheelFile) (string, error) {
+	inst := &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install")}
+	if err := inst.Install(ctx, b.builder, wheels); err != nil {
+		return "", err
+	}
+	if hashMode, _ := requiresHashes(b.c, b.c.Venv.Requirements); hashMode {
+		// Each wheel went in with --no-deps: make sure nothing is missing, as
+		// every dependency has to be pinned with a hash.
+		if err := b.pip.run(ctx, b.builder, "/", "--python", b.venvPython(), "check"); err != nil {
+			return "", fmt.Errorf("a dependency is not pinned in the requirements (hash-checking mode installs only what is listed; see pip check above): %w", err)
+		}
+	}
+	return fmt.Sprintf("%d distribution(s)", len(wheels)), nil
+}
+
+// finish copies extra files, runs post_build, strips and compiles.
+func (b *build) finish(ctx context.Context) (string, error) {
+	c := b.c
+	var did []string
+	for _, f := range c.Venv.ExtraFiles {
+		if err := copyExtra(c.Path(f.Src), filepath.Join(b.staging, filepath.FromSlash(f.Dst)), f.Mode); err != nil {
+			return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
+		}
+	}
+	if n := len(c.Venv.ExtraFiles); n > 0 {
+		did = append(did, fmt.Sprintf("%d extra file(s)", n))
+	}
+	for _, argv := range c.Venv.PostBuild {
+		full := append([]string{b.venvPython()}, argv...)
+		var out strings.Builder
+		w := io.Writer(&out)
+		if b.o.Verbose {
+			w = b.o.Output
+		}
+		if err := b.builder.Run(ctx, Command{Argv: full, Env: b.pip.Env, Dir: c.Dir, Stdout: w, Stderr: w}); err != nil {
+			return "", fmt.Errorf("post_build command failed: %w\n%s", err, tail(out.String(), 40))
+		}
+	}
+	if n := len(c.Venv.PostBuild); n > 0 {
+		did = append(did, fmt.Sprintf("%d post_build command(s)", n))
+	}
+	n, err := strip(b.staging, c.Venv.Strip)
+	if err != nil {
+		return "", err
+	}
+	b.res.Stripped = n
+	if n > 0 {
+		did = append(did, fmt.Sprintf("stripped %d path(s)", n))
+	}
+	if c.Venv.Compile {
+		var out strings.Builder
+		argv := []string{b.venvPython(), "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash", filepath.Join(b.deploy, "lib")}
+		if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
+			// Packages ship files that are no valid Python 3 (templates,
+			// test data); pip ignores them too.
+			b.o.Log.Warnf("compileall could not compile everything:\n%s", tail(out.String(), 10))
+		}
+		did = append(did, "bytecode compiled (unchecked-hash)")
+	}
+	if len(did) == 0 {
+		return "nothing to do", nil
+	}
+	return strings.Join(did, ", "), nil
+}
+
+func copyExtra(src, dst, mode string) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(src, p)
+			return copyExtra(p, filepath.Join(dst, rel), mode)
+		})
+	}
+	perm := fi.Mode().Perm()
+	if mode != "" {
+		m, _ := strconv.ParseUint(mode, 8, 32) // validated with the configuration
+		perm = fs.FileMode(m)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return copyFile(src, dst, perm)
+}
+
+// seal checks the tree for leaked build paths, sets every time stamp, records
+// what it holds, and moves it to dist/root.
+func (b *build) seal(wheels []WheelFile) error {
+	c := b.c
+	done := b.o.Log.Phase("check")
+	needles := []string{b.tmp, c.Dir, c.DistDir(), b.cache.Dir}
+	root := filepath.Join(b.tmp, RootDir)
+	leaks, err := findLeaks(root, needles)
+	if err != nil {
+		return err
+	}
+	if len(leaks) > 0 {
+		var lines []string
+		for i, l := range leaks {
+			if i == 10 {
+				lines = append(lines, fmt.Sprintf("  and %d more", len(leaks)-10))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("  %s contains %s", l.File, l.Needle))
+		}
+		return fmt.Errorf("the venv names paths of the build machine, so it would break when deployed:\n%s\n(a post_build command or a package that records its build path; strip the files or fix the package)", strings.Join(lines, "\n"))
+	}
+	if err := setTimes(root, b.o.Epoch); err != nil {
+		return err
+	}
+	dists, err := distributions(b.staging, wheels, c.Project.Name)
+	if err != nil {
+		return err
+	}
+	info, err := Inspect(root)
+	if err != nil {
+		return err
+	}
+	final := b.res.Root
+	old := filepath.Join(b.tmp, "old-root")
+	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("move the old tree aside: %w", err)
+	}
+	if err := os.Rename(root, final); err != nil {
+		return fmt.Errorf("move the tree into place: %w", err)
+	}
+	b.res.Venv = state.Venv{
+		DeployPath:    b.deploy,
+		Root:          filepath.ToSlash(filepath.Join(c.Project.Dist, RootDir)),
+		Builder:       b.builder.Name(),
+		Interpreter:   state.Interpreter{Path: b.interp.Path, Version: b.interp.Version, Implementation: b.interp.Implementation, Executable: b.interp.Executable},
+		Distributions: dists,
+		Size:          info.Size,
+		Files:         info.Files,
+		Digest:        info.Digest,
+	}
+	done(fmt.Sprintf("no build paths in %d files, %s, tree %s", info.Files, humanSize(info.Size), info.Digest[:12]))
+	return nil
+}
+
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,385 @@
+package venv
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/ui"
+)
+
+func TestMain(m *testing.M) {
+	if IsNSExec(os.Args) {
+		os.Exit(NSExecMain())
+	}
+	if staging := os.Getenv(nonRootEnv); staging != "" {
+		os.Exit(nonRootHelper(staging))
+	}
+	os.Exit(m.Run())
+}
+
+const helloConfig = `schema: 1
+project: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}
+venv:
+  find_links: [wheels]
+  no_index: true
+  build_isolation: false
+`
+
+var epoch = time.Unix(1700000000, 0).UTC()
+
+type buildRun struct {
+	res *Result
+	err error
+	log string
+	cfg *config.Config
+}
+
+func buildIn(t *testing.T, dir, cacheDir string, env ...string) buildRun {
+	t.Helper()
+	cfg, err := config.Load(config.Options{Dir: dir, Environ: append(env, "GOPYTHONGO_VENV_CACHE_DIR="+cacheDir)})
+	require.NoError(t, err)
+	var log bytes.Buffer
+	res, err := Build(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log})
+	return buildRun{res: res, err: err, log: log.String(), cfg: cfg}
+}
+
+// inNamespace runs a command where the built tree is mounted at its deploy path.
+func inNamespace(t *testing.T, root, deploy string, argv ...string) string {
+	t.Helper()
+	b, err := NewBuilder("host", BuilderOptions{Python: testutil.DebianPython, Staging: filepath.Join(root, deploy), DeployPath: deploy, Scratch: t.TempDir()})
+	require.NoError(t, err)
+	var out bytes.Buffer
+	err = b.Run(context.Background(), Command{Argv: argv, Env: []string{"PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8"}, Dir: "/", Stdout: &out, Stderr: &out})
+	require.NoError(t, err, out.String())
+	return out.String()
+}
+
+func TestBuildHello(t *testing.T) {
+	p := testutil.HelloProject(t, helloConfig)
+	_, err := os.Stat("/opt/hello")
+	hostHadIt := err == nil
+	run := buildIn(t, p.Dir, t.TempDir())
+	require.NoError(t, run.err, run.log)
+	res := run.res
+	root := filepath.Join(p.Dir, "dist", "root")
+	assert.Equal(t, root, res.Root)
+	venv := filepath.Join(root, "opt", "hello")
+
+	script, err := os.ReadFile(filepath.Join(venv, "bin", "hello"))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(script), "#!/opt/hello/bin/python\n"), "shebang: %q", strings.SplitN(string(script), "\n", 2)[0])
+	link, err := os.Readlink(filepath.Join(venv, "bin", "python"))
+	require.NoError(t, err)
+	assert.Contains(t, link, "python3")
+	cfg, err := os.ReadFile(filepath.Join(venv, "pyvenv.cfg"))
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), "command = /usr/bin/python3 -m venv --without-pip /opt/hello")
+	_, err = os.Stat(filepath.Join(venv, "bin", "pip"))
+	assert.True(t, os.IsNotExist(err), "no pip in a production venv")
+	_, err = os.Stat(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello-1.0.0.dist-info", "direct_url.json"))
+	assert.True(t, os.IsNotExist(err), "no direct_url.json naming a path of this machine")
+
+	// The console script runs at the deploy path.
+	assert.Equal(t, "Hello, GoPythonGo!\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/hello", "GoPythonGo"))
+	assert.Equal(t, "/opt/hello\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/hello", "--where"))
+
+	// Bytecode: compiled by the target interpreter, hash-based and unchecked,
+	// naming the deploy path.
+	pycs, _ := filepath.Glob(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello", "__pycache__", "cli.cpython-311.pyc"))
+	require.Len(t, pycs, 1)
+	data, err := os.ReadFile(pycs[0])
+	require.NoError(t, err)
+	assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(data[4:8]), "flags: hash-based, unchecked")
+	co := inNamespace(t, root, "/opt/hello", "/opt/hello/bin/python", "-c",
+		"import marshal,sys; f=open(sys.argv[1],'rb'); f.read(16); print(marshal.load(f).co_filename)",
+		"/opt/hello/lib/python3.11/site-packages/hello/__pycache__/cli.cpython-311.pyc")
+	assert.Equal(t, "/opt/hello/lib/python3.11/site-packages/hello/cli.py\n", co)
+
+	// Every time stamp is SOURCE_DATE_EPOCH.
+	fi, err := os.Lstat(filepath.Join(venv, "bin", "python"))
+	require.NoError(t, err)
+	assert.Equal(t, epoch.Unix(), fi.ModTime().Unix())
+
+	// What the state file will record.
+	v := res.Venv
+	assert.Equal(t, "/opt/hello", v.DeployPath)
+	assert.Equal(t, "dist/root", v.Root)
+	assert.Equal(t, "3.11.2", v.Interpreter.Version[:6])
+	assert.Equal(t, "/usr/bin/python3.11", v.Interpreter.Executable)
+	require.Len(t, v.Distributions, 2)
+	assert.Equal(t, "hello", v.Distributions[0].Name)
+	assert.True(t, v.Distributions[0].IsProject)
+	assert.Equal(t, "hello-lib", v.Distributions[1].Name)
+	assert.Equal(t, "1.2.0", v.Distributions[1].Version)
+	assert.Equal(t, "MIT", v.Distributions[1].License)
+	assert.Len(t, v.Distributions[1].SHA256, 64)
+	assert.Greater(t, v.Files, 20)
+	assert.Len(t, v.Digest, 64)
+
+	// The machine's own /opt/hello was never written; the workspace got no
+	// build output; no temporary directory is left in dist.
+	_, err = os.Stat("/opt/hello")
+	assert.Equal(t, hostHadIt, err == nil)
+	for _, junk := range []string{"build", "src/hello.egg-info"} {
+		_, err := os.Stat(filepath.Join(p.Dir, junk))
+		assert.True(t, os.IsNotExist(err), junk)
+	}
+	entries, _ := os.ReadDir(filepath.Join(p.Dir, "dist"))
+	require.Len(t, entries, 1, "only dist/root")
+	assert.Contains(t, run.log, "no build paths")
+}
+
+func TestReproducibleAcrossWorkspacesAndTimes(t *testing.T) {
+	p := testutil.HelloProject(t, helloConfig)
+	first := buildIn(t, p.Dir, t.TempDir())
+	require.NoError(t, first.err, first.log)
+
+	// Another workspace, another cache, a second later.
+	other := filepath.Join(t.TempDir(), "elsewhere", "hello")
+	require.NoError(t, os.MkdirAll(filepath.Dir(other), 0o755))
+	out, err := exec.Command("cp", "-a", p.Dir, other).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.NoError(t, os.RemoveAll(filepath.Join(other, "dist")))
+	time.Sleep(1100 * time.Millisecond)
+	second := buildIn(t, other, t.TempDir())
+	require.NoError(t, second.err, second.log)
+	assert.False(t, second.res.ProjectCached || second.res.ResolutionCached, "a cold build")
+
+	assert.Equal(t, first.res.Venv.Digest, second.res.Venv.Digest, "identical bytes, modes and time stamps")
+	assert.Equal(t, first.res.Venv.Files, second.res.Venv.Files)
+}
+
+// countingIndex serves a PEP 503 simple index of the wheels in dir and counts
+// the requests it gets.
+func countingIndex(t *testing.T, dir string) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var n atomic.Int64
+	files := http.FileServer(http.Dir(dir))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/simple/", func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		name := strings.Trim(strings.TrimPrefix(r.URL.Path, "/simple/"), "/")
+		var links strings.Builder
+		wheels, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
+		for _, f := range wheels {
+			base := filepath.Base(f)
+			if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(base, "_", "-")), name+"-") {
+				sum, _ := sha256File(f)
+				fmt.Fprintf(&links, `<a href="/files/%s#sha256=%s">%s</a>`+"\n", base, sum, base)
+			}
+		}
+		if links.Len() == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, "<!DOCTYPE html><html><body>\n%s</body></html>\n", links.String())
+	})
+	mux.Handle("/files/", http.StripPrefix("/files/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		files.ServeHTTP(w, r)
+	})))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func TestWarmCacheBuildsNothingAndAsksNoIndex(t *testing.T) {
+	p := testutil.HelloProject(t, `schema: 1
+project: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}
+venv: {build_isolation: false}
+`)
+	srv, requests := countingIndex(t, filepath.Join(p.Dir, "wheels"))
+	env := []string{"GOPYTHONGO_VENV_INDEX_URL=" + srv.URL + "/simple", "GOPYTHONGO_VENV_TRUSTED_HOSTS=127.0.0.1"}
+	cache := t.TempDir()
+
+	cold := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, cold.err, cold.log)
+	assert.Positive(t, requests.Load(), "the cold build asks the index")
+	assert.False(t, cold.res.ProjectCached)
+
+	requests.Store(0)
+	warm := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, warm.err, warm.log)
+	assert.Zero(t, requests.Load(), "the warm build asks the index nothing")
+	assert.True(t, warm.res.ProjectCached, "no wheel built")
+	assert.True(t, warm.res.ResolutionCached)
+	assert.Equal(t, cold.res.Venv.Digest, warm.res.Venv.Digest)
+
+	// A changed source builds the project again, and only the project.
+	p.WriteFile("src/hello/__init__.py", "\"\"\"Changed.\"\"\"\n\n__version__ = \"1.0.0\"\n")
+	changed := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, changed.err, changed.log)
+	assert.False(t, changed.res.ProjectCached)
+	assert.NotEqual(t, cold.res.Venv.Digest, changed.res.Venv.Digest)
+}
+
+func TestBadInputLeavesNoTree(t *testing.T) {
+	tests := []struct {
+		name   string
+		extra  string // appended to the venv section
+		files  map[string]string
+		want   []string
+		python string
+	}{
+		{"no interpreter", "", nil, []string{"/nonexistent/python3", "is not found", "project.python"}, "/nonexistent/python3"},
+		{"missing wheel", "  packages: [no-such-dist==1.0]\n", nil, []string{"no-such-dist", "find_links"}, ""},
+		{"hash mismatch", "  requirements: [requirements.txt]\n  project: false\n",
+			map[string]string{"requirements.txt": "hello-lib==1.2.0 --hash=sha256:" + strings.Repeat("0", 64) + "\n"},
+			[]string{"THESE PACKAGES DO NOT MATCH THE HASHES"}, ""},
+		{"unpinned dependency in hash mode", "  requirements: [requirements.txt]\n",
+			map[string]string{"requirements.txt": "# the project needs hello-lib, which is not pinned here\nwheel==0.38.4 --hash=sha256:" + debianWheelHash(t) + "\n"},
+			[]string{"not pinned", "hello-lib"}, ""},
+		{"failing post_build", "  post_build: [[-c, 'import sys; sys.exit(\"migration failed\")']]\n", nil,
+			[]string{"post_build command failed", "migration failed"}, ""},
+		{"leaked build path", "  post_build: [[-c, 'import os, sys; open(os.path.join(sys.prefix, \"where.txt\"), \"w\").write(os.getcwd())']]\n", nil,
+			[]string{"names paths of the build machine", "/opt/hello/where.txt"}, ""},
+		{"sdist with no_build", "  packages: [sdist-only==1.0]\n  no_build: true\n",
+			map[string]string{"wheels/sdist-only-1.0.tar.gz": "not really"}, []string{"no_build"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := helloConfig + tt.extra
+			if strings.Contains(tt.extra, "--hash") || tt.files["requirements.txt"] != "" {
+				cfg = strings.Replace(cfg, "find_links: [wheels]", "find_links: [wheels, /usr/share/python-wheels]", 1)
+			}
+			if tt.python != "" {
+				cfg = strings.Replace(cfg, "python: /usr/bin/python3", "python: "+tt.python, 1)
+			}
+			p := testutil.HelloProject(t, cfg)
+			for f, c := range tt.files {
+				p.WriteFile(f, c)
+			}
+			// An older tree must survive a failed build untouched.
+			old := filepath.Join(p.Dir, "dist", "root", "opt", "hello")
+			require.NoError(t, os.MkdirAll(old, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(old, "marker"), []byte("old"), 0o644))
+
+			run := buildIn(t, p.Dir, t.TempDir())
+			require.Error(t, run.err)
+			msg := run.err.Error() + run.log
+			for _, w := range tt.want {
+				assert.Contains(t, msg, w)
+			}
+			b, err := os.ReadFile(filepath.Join(old, "marker"))
+			require.NoError(t, err, "the old tree is still there")
+			assert.Equal(t, "old", string(b))
+			entries, _ := os.ReadDir(filepath.Join(p.Dir, "dist"))
+			assert.Len(t, entries, 1, "no temporary build directory is left")
+		})
+	}
+}
+
+func TestOptions(t *testing.T) {
+	p := testutil.HelloProject(t, helloConfig+`  strip: ['**/tests', 'lib/*/site-packages/hello_lib/__init__.py']
+  extra_files: [{src: conf/app.ini, dst: etc/app.ini, mode: "0640"}]
+  post_build: [[-c, 'import os, sys; open(os.path.join(sys.prefix, "etc", "built-by"), "w").write(os.environ["WHO"])']]
+  env: {WHO: post_build}
+  system_site_packages: true
+  pip: true
+  compile: false
+`)
+	p.WriteFile("conf/app.ini", "[app]\nname = hello\n")
+	p.Git("add", "-A")
+	p.Commit("conf")
+	run := buildIn(t, p.Dir, t.TempDir())
+	require.NoError(t, run.err, run.log)
+	venv := filepath.Join(p.Dir, "dist", "root", "opt", "hello")
+	fi, err := os.Stat(filepath.Join(venv, "etc", "app.ini"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+	b, err := os.ReadFile(filepath.Join(venv, "etc", "built-by"))
+	require.NoError(t, err)
+	assert.Equal(t, "post_build", string(b))
+	_, err = os.Stat(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello_lib", "__init__.py"))
+	assert.True(t, os.IsNotExist(err), "stripped")
+	assert.Positive(t, run.res.Stripped)
+	cfg, _ := os.ReadFile(filepath.Join(venv, "pyvenv.cfg"))
+	assert.Contains(t, string(cfg), "include-system-site-packages = true")
+	_, err = os.Stat(filepath.Join(venv, "bin", "pip"))
+	assert.NoError(t, err, "venv.pip keeps pip")
+	pycs, _ := filepath.Glob(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello", "__pycache__", "*.pyc"))
+	assert.Empty(t, pycs, "compile: false")
+}
+
+func TestDeployPathWithoutParent(t *testing.T) {
+	p := testutil.HelloProject(t, strings.Replace(helloConfig, "deploy_path: /opt/hello", "deploy_path: /srv/gopythongo-test/apps/hello", 1))
+	run := buildIn(t, p.Dir, t.TempDir())
+	require.NoError(t, run.err, run.log)
+	_, err := os.Stat("/srv/gopythongo-test")
+	assert.True(t, os.IsNotExist(err), "the mount point was made on an overlay, not on the machine")
+	out := inNamespace(t, filepath.Join(p.Dir, "dist", "root"), "/srv/gopythongo-test/apps/hello", "/srv/gopythongo-test/apps/hello/bin/hello")
+	assert.Equal(t, "Hello, world!\n", out)
+}
+
+// debianWheelHash is the sha256 of Debian's wheel wheel (python3-wheel-whl).
+func debianWheelHash(t *testing.T) string {
+	files, _ := filepath.Glob("/usr/share/python-wheels/wheel-0.38.4-py3-none-any.whl")
+	require.Len(t, files, 1, "make test installs python3-wheel-whl")
+	sum, err := sha256File(files[0])
+	require.NoError(t, err)
+	return sum
+}
+
+// The non-root test: the test binary runs itself as nobody, which builds in a
+// user namespace. TestMain hands over to nonRootHelper when this is set.
+const nonRootEnv = "GOPYTHONGO_TEST_NONROOT_STAGING"
+
+func nonRootHelper(staging string) int {
+	b, err := NewBuilder("host", BuilderOptions{Python: testutil.DebianPython, Staging: staging, DeployPath: "/opt/gopythongo-nonroot-test", Scratch: filepath.Join(filepath.Dir(staging), "scratch")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, argv := range [][]string{{"/usr/bin/id", "-u"}, {"/usr/bin/touch", "/opt/gopythongo-nonroot-test/made-inside"}} {
+		if err := b.Run(context.Background(), Command{Argv: argv, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", Stdout: os.Stdout, Stderr: os.Stderr}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
+}
+
+func TestHostBuilderWithoutRoot(t *testing.T) {
+	require.Zero(t, os.Geteuid(), "this test switches to nobody, so it runs as root (as in CI)")
+	dir, err := os.MkdirTemp("", "gopythongo-nonroot-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	self, err := os.Executable()
+	require.NoError(t, err)
+	bin := filepath.Join(dir, "venv.test")
+	out, err := exec.Command("cp", self, bin).CombinedOutput()
+	require.NoError(t, err, string(out))
+	staging := filepath.Join(dir, "work", "stage")
+	require.NoError(t, os.MkdirAll(staging, 0o755))
+	require.NoError(t, exec.Command("chown", "-R", "65534:65534", filepath.Join(dir, "work")).Run())
+
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", nonRootEnv + "=" + staging}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "as nobody: %s", b)
+	assert.Equal(t, "0\n", string(b), "root inside the user namespace")
+	fi, err := os.Stat(filepath.Join(staging, "made-inside"))
+	require.NoError(t, err, "the file went into the staging directory")
+	assert.Equal(t, uint32(65534), fi.Sys().(*syscall.Stat_t).Uid, "owned by the real user")
+	_, err = os.Stat("/opt/gopythongo-nonroot-test")
+	assert.True(t, os.IsNotExist(err))
+}

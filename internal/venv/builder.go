@@ -1,0 +1,121 @@
+// Package venv builds a Python virtual environment at the path where it will be
+// deployed, inside an isolated environment (a Builder), and installs wheels
+// into it (an Installer). The result is a staging tree that mirrors the target
+// file system: dist/root/opt/hello/bin/python.
+package venv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/python"
+)
+
+// Command is an argv to run in the target environment.
+type Command struct {
+	Argv []string
+	Env  []string // the whole environment; nothing is inherited
+	Dir  string
+	// Mounts are further directories of this machine to make visible at the
+	// same path inside (the project, the wheel cache, find-links), read-only.
+	Mounts         []string
+	Stdout, Stderr io.Writer
+}
+
+// Builder is where the venv is built: this machine, a chroot or a container.
+// Run executes a command in the target environment with the staging directory
+// mounted at the deploy path.
+type Builder interface {
+	// Name is the builder's name in the configuration.
+	Name() string
+	Interpreter(ctx context.Context) (python.Interpreter, error)
+	Run(ctx context.Context, c Command) error
+}
+
+// BuilderOptions is what every builder needs.
+type BuilderOptions struct {
+	Python     string // the interpreter, as configured
+	Staging    string // the directory that appears at DeployPath
+	DeployPath string
+	Scratch    string // for the builder's own temporary files
+}
+
+// builders is the one table of builder implementations.
+var builders = map[string]func(BuilderOptions) (Builder, error){
+	"host": newHost,
+}
+
+// NewBuilder makes the named builder.
+func NewBuilder(name string, o BuilderOptions) (Builder, error) {
+	f, ok := builders[name]
+	if !ok {
+		var have []string
+		for n := range builders {
+			have = append(have, n)
+		}
+		sort.Strings(have)
+		return nil, fmt.Errorf("builder %q is not available in this GoPythonGo (available: %s)", name, strings.Join(have, ", "))
+	}
+	return f(o)
+}
+
+// host builds with an interpreter of this machine, in a private mount
+// namespace where the staging directory is bind-mounted at the deploy path.
+type host struct {
+	o      BuilderOptions
+	interp *python.Interpreter
+}
+
+func newHost(o BuilderOptions) (Builder, error) { return &host{o: o}, nil }
+
+func (h *host) Name() string { return "host" }
+
+func (h *host) Interpreter(ctx context.Context) (python.Interpreter, error) {
+	if h.interp != nil {
+		return *h.interp, nil
+	}
+	in, err := python.Probe(ctx, nil, h.o.Python)
+	if err != nil {
+		return python.Interpreter{}, err
+	}
+	h.interp = &in
+	return in, nil
+}
+
+func (h *host) Run(ctx context.Context, c Command) error {
+	spec := mountSpec{
+		Binds:   []bind{{Source: h.o.Staging, Target: h.o.DeployPath}},
+		Scratch: h.o.Scratch,
+		Argv:    c.Argv,
+		Env:     c.Env,
+		Dir:     c.Dir,
+	}
+	// On this machine, the project and caches are already where they are.
+	if err := runInNamespace(ctx, c.Stdout, c.Stderr, spec); err != nil {
+		return commandError(c.Argv, err)
+	}
+	return nil
+}
+
+// CommandError is a build command that failed.
+type CommandError struct {
+	Argv []string
+	Err  error
+}
+
+func (e *CommandError) Error() string {
+	return fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
+}
+
+func (e *CommandError) Unwrap() error { return e.Err }
+
+func commandError(argv []string, err error) error {
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == helperFailed {
+		return &CommandError{Argv: argv, Err: fmt.Errorf("the namespace could not be set up (see the message above)")}
+	}
+	return &CommandError{Argv: argv, Err: err}
+}

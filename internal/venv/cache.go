@@ -1,0 +1,232 @@
+package venv
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// WheelFile is a wheel on disk with its content hash.
+type WheelFile struct {
+	Path   string `json:"-"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// Cache is the content-addressed wheel cache: wheels stored by their sha256,
+// and records that map the hash of a build's inputs to the wheels it used. CI
+// persists the directory between runs; every entry is verified when read.
+//
+//	wheels/<sha256>/<file>.whl
+//	projects/<key>.json      the project's wheel for a source hash
+//	resolutions/<key>.json   every wheel of a build, for the hash of its inputs
+type Cache struct {
+	Dir string
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/gopythongo, or ~/.cache/gopythongo.
+func DefaultCacheDir(getenv func(string) string) string {
+	if d := getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "gopythongo")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "gopythongo")
+	}
+	return filepath.Join(os.TempDir(), "gopythongo-cache")
+}
+
+func sha256File(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Put stores a wheel and returns its entry in the cache.
+func (c *Cache) Put(path string) (WheelFile, error) {
+	if _, err := python.ParseWheelName(path); err != nil {
+		return WheelFile{}, err
+	}
+	sum, err := sha256File(path)
+	if err != nil {
+		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
+	}
+	name := filepath.Base(path)
+	dst := filepath.Join(c.Dir, "wheels", sum, name)
+	if _, err := os.Stat(dst); err == nil {
+		return WheelFile{Path: dst, File: name, SHA256: sum}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return WheelFile{}, err
+	}
+	if err := state.WriteFileAtomic(dst, data, 0o644); err != nil {
+		return WheelFile{}, fmt.Errorf("store %s in the wheel cache: %w", name, err)
+	}
+	return WheelFile{Path: dst, File: name, SHA256: sum}, nil
+}
+
+// ErrCorrupt means a cached wheel does not have the hash it is stored under.
+var ErrCorrupt = errors.New("cached wheel does not match its sha256")
+
+// Get finds a wheel by hash and name and verifies it.
+func (c *Cache) Get(w WheelFile) (WheelFile, error) {
+	p := filepath.Join(c.Dir, "wheels", w.SHA256, filepath.Base(w.File))
+	sum, err := sha256File(p)
+	if err != nil {
+		return WheelFile{}, err
+	}
+	if sum != w.SHA256 {
+		os.RemoveAll(filepath.Dir(p))
+		return WheelFile{}, fmt.Errorf("%w: %s is %s (removed from the cache)", ErrCorrupt, p, sum)
+	}
+	w.Path = p
+	return w, nil
+}
+
+// Lookup reads a record; ok is false when there is none or any wheel it names
+// is missing or corrupt.
+func (c *Cache) Lookup(kind, key string) ([]WheelFile, bool) {
+	data, err := os.ReadFile(filepath.Join(c.Dir, kind, key+".json"))
+	if err != nil {
+		return nil, false
+	}
+	var ws []WheelFile
+	if err := json.Unmarshal(data, &ws); err != nil || len(ws) == 0 {
+		return nil, false
+	}
+	for i, w := range ws {
+		got, err := c.Get(w)
+		if err != nil {
+			return nil, false
+		}
+		ws[i] = got
+	}
+	return ws, true
+}
+
+// Record stores a record of wheels already in the cache.
+func (c *Cache) Record(kind, key string, ws []WheelFile) error {
+	data, err := json.MarshalIndent(ws, "", "  ")
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(filepath.Join(c.Dir, kind, key+".json"), data, 0o644)
+}
+
+// Key hashes the JSON of v: the key of a record.
+func Key(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data is hashed
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// unpackPip unpacks a pip wheel into the cache (pip/<sha256>/) and compiles it
+// for the interpreter, once.
+func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel string) (string, error) {
+	sum, err := sha256File(wheel)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", wheel, err)
+	}
+	dir := filepath.Join(c.Dir, "pip", sum)
+	marker := filepath.Join(dir, ".compiled-"+strings.ReplaceAll(interp.Version, ".", "-"))
+	if _, err := os.Stat(marker); err == nil {
+		return dir, nil
+	}
+	if _, err := os.Stat(dir); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return "", err
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
+		if err := unzip(wheel, tmp); err != nil {
+			return "", fmt.Errorf("unpack %s: %w", wheel, err)
+		}
+		// Another build may have won the race; its copy is as good.
+		if err := os.Rename(tmp, dir); err != nil {
+			if _, serr := os.Stat(dir); serr != nil {
+				return "", err
+			}
+		}
+	}
+	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "compileall", "-q", dir}); err != nil {
+		return "", fmt.Errorf("compile pip: %w", err)
+	}
+	return dir, os.WriteFile(marker, nil, 0o644)
+}
+
+// unzip extracts an archive, refusing entries that would land outside dir.
+func unzip(archive, dir string) error {
+	zr, err := zip.OpenReader(archive)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		dst, err := SafeJoin(dir, f.Name)
+		if err != nil {
+			return err
+		}
+		if f.FileInfo().IsDir() {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err == nil {
+			_, err = io.Copy(out, rc)
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+		}
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SafeJoin joins an archive entry's name to dir, refusing absolute names and
+// names that climb out with "..".
+func SafeJoin(dir, name string) (string, error) {
+	if filepath.IsAbs(name) || strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("archive entry %q is an absolute path", name)
+	}
+	p := filepath.Join(dir, name)
+	if p != dir && !strings.HasPrefix(p, filepath.Clean(dir)+string(filepath.Separator)) {
+		return "", fmt.Errorf("archive entry %q points outside its destination", name)
+	}
+	return p, nil
+}

@@ -1,0 +1,241 @@
+package venv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/python"
+)
+
+// Pip runs pip with the build machine's interpreter (or from a pip wheel)
+// against the target. It never reads user configuration or stray PIP_*
+// variables: its environment is built from nothing, and index settings come
+// from the configuration alone.
+type Pip struct {
+	// Base is the argv that starts pip: [python, pip.whl/pip] or [python, -m, pip].
+	Base []string
+	// Env is the whole environment of every pip run.
+	Env []string
+	// Index holds the index arguments (no credentials: those are in Env).
+	Index []string
+	// Secrets are the credential values that went into Env, for masking.
+	Secrets []string
+	// Log receives pip's output when a command fails (and always, verbose).
+	Log     io.Writer
+	Verbose bool
+}
+
+// FindPip decides how to run pip: the configured wheel, else the newest pip wheel
+// of /usr/share/python-wheels, else the interpreter's own pip module. A wheel is
+// unpacked into the cache and compiled once: pip imported from a zip takes
+// seconds longer on every run.
+func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache *Cache) ([]string, error) {
+	if wheel == "" {
+		wheels, _ := filepath.Glob("/usr/share/python-wheels/pip-*.whl")
+		if len(wheels) > 0 {
+			slices.SortFunc(wheels, func(a, b string) int { return compareVersions(wheelVersion(a), wheelVersion(b)) })
+			wheel = wheels[len(wheels)-1]
+		}
+	} else if _, err := os.Stat(wheel); err != nil {
+		return nil, fmt.Errorf("venv.pip_wheel: %w", err)
+	}
+	if wheel != "" {
+		dir, err := cache.unpackPip(ctx, interp, wheel)
+		if err != nil {
+			return nil, err
+		}
+		return []string{interp.Path, filepath.Join(dir, "pip")}, nil
+	}
+	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "pip", "--version"}); err == nil {
+		return []string{interp.Path, "-m", "pip"}, nil
+	}
+	return nil, fmt.Errorf("no pip to run: install python3-pip-whl (Debian) or pip for %s, or set venv.pip_wheel", interp.Path)
+}
+
+func wheelVersion(p string) string {
+	w, err := python.ParseWheelName(p)
+	if err != nil {
+		return ""
+	}
+	return w.Version
+}
+
+// compareVersions orders dotted numeric versions, enough for pip wheels.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		var x, y int
+		if i < len(as) {
+			fmt.Sscan(as[i], &x)
+		}
+		if i < len(bs) {
+			fmt.Sscan(bs[i], &y)
+		}
+		if x != y {
+			return x - y
+		}
+	}
+	return 0
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand fills ${VAR} references of a URL from the environment, returning the
+// values used, which are secrets.
+func expand(s string, getenv func(string) string) (string, []string, error) {
+	var secrets []string
+	var missing []string
+	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v := getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		secrets = append(secrets, v)
+		return v
+	})
+	if len(missing) > 0 {
+		return "", nil, fmt.Errorf("%s refers to $%s, which is not set", config.MaskURL(s), strings.Join(missing, ", $"))
+	}
+	return out, secrets, nil
+}
+
+// NewPip prepares pip runs for a configuration.
+func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoch int64, getenv func(string) string) (*Pip, error) {
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + filepath.Join(scratch, "home"),
+		"TMPDIR=" + filepath.Join(scratch, "tmp"),
+		"LC_ALL=C.UTF-8",
+		"PYTHONHASHSEED=0",
+		"PYTHONNOUSERSITE=1",
+		"PYTHONDONTWRITEBYTECODE=1",
+		fmt.Sprintf("SOURCE_DATE_EPOCH=%d", epoch),
+		// pip reads no configuration file at all when this is os.devnull.
+		"PIP_CONFIG_FILE=" + os.DevNull,
+		"PIP_DISABLE_PIP_VERSION_CHECK=1",
+		"PIP_NO_INPUT=1",
+		"PIP_NO_CACHE_DIR=1",
+		"PIP_ROOT_USER_ACTION=ignore",
+	}
+	for _, d := range []string{"home", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(scratch, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	p := &Pip{Base: base}
+	if v.IndexURL != "" {
+		u, secrets, err := expand(v.IndexURL, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("venv.index_url: %w", err)
+		}
+		env = append(env, "PIP_INDEX_URL="+u)
+		p.Secrets = append(p.Secrets, secrets...)
+	}
+	var extra []string
+	for _, x := range v.ExtraIndexURLs {
+		u, secrets, err := expand(x, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("venv.extra_index_urls: %w", err)
+		}
+		extra = append(extra, u)
+		p.Secrets = append(p.Secrets, secrets...)
+	}
+	if len(extra) > 0 {
+		env = append(env, "PIP_EXTRA_INDEX_URL="+strings.Join(extra, " "))
+	}
+	for k, val := range v.Env {
+		env = append(env, k+"="+val)
+	}
+	slices.Sort(env[len(env)-len(v.Env):])
+	p.Env = env
+	if v.NoIndex {
+		p.Index = append(p.Index, "--no-index")
+	}
+	for _, fl := range v.FindLinks {
+		if !strings.Contains(fl, "://") && !filepath.IsAbs(fl) {
+			fl = filepath.Join(dir, fl)
+		}
+		p.Index = append(p.Index, "--find-links", fl)
+	}
+	for _, h := range v.TrustedHosts {
+		p.Index = append(p.Index, "--trusted-host", h)
+	}
+	return p, nil
+}
+
+// run runs pip through the builder; pip's output is shown when it fails.
+func (p *Pip) run(ctx context.Context, b Builder, dir string, args ...string) error {
+	var out bytes.Buffer
+	c := Command{Argv: append(slices.Clone(p.Base), args...), Env: p.Env, Dir: dir, Stdout: &out, Stderr: &out}
+	if p.Verbose {
+		c.Stdout, c.Stderr = p.Log, p.Log
+	}
+	err := b.Run(ctx, c)
+	if err != nil && !p.Verbose && p.Log != nil {
+		io.WriteString(p.Log, tail(out.String(), 60))
+	}
+	if err != nil {
+		// The whole argv is long and full of temporary paths; pip's output
+		// above says what went wrong.
+		var ce *CommandError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("pip %s: %w", args[0], ce.Err)
+		}
+	}
+	return err
+}
+
+// tail keeps the last n lines: the part of pip's output that says what failed.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = append([]string{fmt.Sprintf("[%d lines of pip output before these]", len(lines)-n)}, lines[len(lines)-n:]...)
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// Installer puts wheels into the venv: pip now, a native one later.
+type Installer interface {
+	Install(ctx context.Context, b Builder, wheels []WheelFile) error
+}
+
+// pipInstaller installs exactly the given wheels, by name and version from a
+// directory that holds only them, so that pip neither resolves again nor records
+// a direct_url.json with a path of this machine.
+type pipInstaller struct {
+	pip        *Pip
+	venvPython string
+	dir        string // scratch directory for the wheel links
+}
+
+func (i *pipInstaller) Install(ctx context.Context, b Builder, wheels []WheelFile) error {
+	if err := os.MkdirAll(i.dir, 0o755); err != nil {
+		return err
+	}
+	var reqs []string
+	for _, w := range wheels {
+		if err := os.Symlink(w.Path, filepath.Join(i.dir, w.File)); err != nil && !os.IsExist(err) {
+			return err
+		}
+		pw, err := python.ParseWheelName(w.File)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, python.Normalize(pw.Name)+"=="+pw.Version)
+	}
+	args := append([]string{"--python", i.venvPython, "install", "--no-index", "--no-deps", "--no-compile", "--no-warn-script-location", "--find-links", i.dir}, reqs...)
+	if err := i.pip.run(ctx, b, "/", args...); err != nil {
+		return fmt.Errorf("install %d wheel(s): %w", len(wheels), err)
+	}
+	return nil
+}

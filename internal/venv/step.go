@@ -1,0 +1,115 @@
+package venv
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+)
+
+const help = `
+Builds the project's virtual environment at its deploy path (project.deploy_path,
+e.g. /opt/hello), so that nothing in it ever needs rewriting: shebangs, pyvenv.cfg,
+RECORD and the co_filename of every .pyc name the deploy path. The result is the
+staging tree dist/root/, which mirrors the target file system
+(dist/root/opt/hello/bin/python), for gopythongo-package.
+
+The host builder uses an interpreter of this machine inside a private mount
+namespace where the staging directory is mounted at the deploy path: the machine's
+own deploy path is never written. It needs root, or unprivileged user namespaces.
+
+pip runs from this machine against the venv's interpreter and never reads user
+configuration or PIP_* variables; index settings come from venv.* alone. Wheels
+built from the project or from sdists, and every resolution, are kept in a
+content-addressed cache (venv.cache_dir) that CI can persist: a second build of
+unchanged inputs builds no wheel and asks no index anything.
+
+After the build, a check fails it if any file names the build directory, the
+workspace or the cache; every time stamp is SOURCE_DATE_EPOCH (default: the commit
+time), so two builds of the same inputs give identical trees. The tree is built in
+a temporary directory and moved to dist/root only when everything succeeded.
+
+Needs the state file of gopythongo-version (dist/gopythongo.json).
+
+Examples:
+  gopythongo-build-venv
+  gopythongo-build-venv --python /usr/bin/python3.11 --verbose
+  gopythongo-build-venv --set venv.no_index=true --set venv.find_links=wheels
+  gopythongo-build-venv --no-cache        re-resolve, ignoring the cache's records
+`
+
+// Step is the gopythongo-build-venv command.
+func Step() cli.Step {
+	var o struct{ noCache, verbose bool }
+	return cli.Step{
+		Name:    "gopythongo-build-venv",
+		Summary: "build the virtual environment where it will live",
+		Help:    help,
+		Keys: []cli.KeyFlag{
+			{Flag: "builder", Path: "venv.builder"},
+			{Flag: "python", Path: "project.python"},
+			{Flag: "deploy-path", Path: "project.deploy_path"},
+			{Flag: "cache-dir", Path: "venv.cache_dir"},
+		},
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(&o.noCache, "no-cache", false, "ignore the wheel cache's records (resolve and build again)")
+			fs.BoolVar(&o.verbose, "verbose", false, "show pip's output (otherwise shown only when it fails)")
+		},
+		Run: func(ctx context.Context, s *cli.Session) error {
+			st, err := s.LoadState()
+			if err != nil {
+				return err
+			}
+			epoch, err := st.SourceDateEpoch(s.Getenv)
+			if err != nil {
+				return cli.Fail(cli.ExitUsage, err)
+			}
+			res, err := Build(ctx, Options{Config: s.Config, Epoch: epoch, Getenv: s.Getenv, Log: s.Log, Output: s.Log.Writer(), Verbose: o.verbose, NoCache: o.noCache})
+			if err != nil {
+				return err
+			}
+			for _, sec := range res.Secrets {
+				s.Reporter.Mask(sec)
+			}
+			st.Venv = &res.Venv
+			if err := st.Save(s.Config.DistDir()); err != nil {
+				return err
+			}
+			outputs := [][2]string{
+				{"venv_root", res.Venv.Root},
+				{"deploy_path", res.Venv.DeployPath},
+				{"python_version", res.Venv.Interpreter.Version},
+				{"venv_digest", res.Venv.Digest},
+			}
+			for _, kv := range outputs {
+				s.Reporter.Output(kv[0], kv[1])
+				fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+			}
+			s.Reporter.Summary(summary(res))
+			s.Log.Printf("built %s: %d distributions, %d files, %s (%s)", res.Venv.DeployPath, len(res.Venv.Distributions), res.Venv.Files, humanSize(res.Venv.Size), cacheNote(res))
+			return nil
+		},
+	}
+}
+
+func cacheNote(res *Result) string {
+	switch {
+	case res.ResolutionCached:
+		return "all wheels from the cache"
+	case res.ProjectCached:
+		return "project wheel from the cache"
+	}
+	return "cache filled"
+}
+
+func summary(res *Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Virtual environment %s\n\n%s %s, %d files, %s. Tree digest `%s`.\n\n| distribution | version | license |\n| --- | --- | --- |\n",
+		res.Venv.DeployPath, res.Venv.Interpreter.Implementation, res.Venv.Interpreter.Version, res.Venv.Files, humanSize(res.Venv.Size), res.Venv.Digest[:16])
+	for _, d := range res.Venv.Distributions {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", d.Name, d.Version, d.License)
+	}
+	return b.String()
+}
