@@ -68,7 +68,50 @@ git checkout -q develop
 step "The state file the next steps read (dist/gopythongo.json)"
 sed 's/^/  /' dist/gopythongo.json
 
+# The wheel cache lives with the demo, so that make demo leaves nothing behind.
+export GOPYTHONGO_VENV_CACHE_DIR=$demo/cache
+# timed runs a step, keeps its output in dist/demo/<name>.log and its duration.
+timed() {
+  local name=$1 s
+  shift
+  s=$(date +%s%N)
+  if ! "$@" >"$demo/$name.out" 2>"$demo/$name.log"; then
+    cat "$demo/$name.log"
+    echo "demo: $name failed" >&2
+    exit 1
+  fi
+  times+=("$(printf '%-28s %6d ms' "$name" $(( ($(date +%s%N) - s) / 1000000 )))")
+}
+times=()
+
+step "hello-lib's wheel, built from examples/hello-lib (no index is reachable)"
+mkdir -p "$repo/wheels"
+cp -a "$root/examples/hello-lib" "$demo/hello-lib"
+env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null SOURCE_DATE_EPOCH=1700000000 /usr/bin/python3 -m pip wheel -q --no-deps \
+  --no-build-isolation --no-index -w "$repo/wheels" "$demo/hello-lib" 2>&1 | sed 's/^/  /'
+ls "$repo/wheels" | sed 's/^/  /'
+
+step "gopythongo-version, then gopythongo-test: the suites in a throwaway venv"
+git checkout -q develop
+timed gopythongo-version "$bin/gopythongo-version"
+timed gopythongo-test "$bin/gopythongo-test"
+grep -E '^(suite|resolve|install|test venv)' "$demo/gopythongo-test.log" | sed 's/^/  /'
+ls dist/test-results | sed 's/^/  dist\/test-results\//'
+
+step "gopythongo-build-venv: the venv built at /opt/hello, into dist/root"
+timed gopythongo-build-venv "$bin/gopythongo-build-venv"
+sed 's/^/  /' "$demo/gopythongo-build-venv.log"
+echo "  shebang of dist/root/opt/hello/bin/hello: $(head -1 dist/root/opt/hello/bin/hello)"
+echo "  /opt/hello on this machine: $(test -e /opt/hello && echo exists || echo 'never created')"
+
+step "The same inputs again: the warm wheel cache builds nothing and asks no index"
+timed "gopythongo-build-venv (warm)" "$bin/gopythongo-build-venv"
+grep -E 'resolve|check' "$demo/gopythongo-build-venv (warm).log" | sed 's/^/  /'
+
 step "Summary"
 elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
-echo "  version: 6 builds versioned from one Git Flow history; state file in $repo/dist/gopythongo.json"
+echo "  version: 6 builds versioned from one Git Flow history"
+echo "  test:    JUnit XML in $repo/dist/test-results"
+echo "  venv:    $repo/dist/root/opt/hello, recorded in $repo/dist/gopythongo.json"
+printf '  %s\n' "${times[@]}"
 echo "  the demo took ${elapsed} ms"

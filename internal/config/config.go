@@ -102,6 +102,7 @@ type VenvConfig struct {
 	BuildIsolation     bool              `yaml:"build_isolation" default:"true" doc:"Build the project and sdists in isolated environments with their declared build dependencies (PEP 517). false builds with what the interpreter has (faster, and offline without setuptools wheels)."`
 	NoBuild            bool              `yaml:"no_build" default:"false" doc:"Install wheels only: an sdist among the requirements is an error (pip --only-binary :all:). The project itself is still built."`
 	CacheDir           string            `yaml:"cache_dir" doc:"The content-addressed wheel cache that CI can persist. Default: $XDG_CACHE_HOME/gopythongo or ~/.cache/gopythongo."`
+	Installer          string            `yaml:"installer" default:"native" enum:"native,pip" doc:"What puts the wheels into the venv: native unpacks them in Go as the wheel format says (the tree pip would make, checked against pip by the tests, many times faster); pip runs pip install."`
 	Pip                bool              `yaml:"pip" default:"false" doc:"Keep pip in the built venv. By default the venv is made with --without-pip: it costs seconds and is not wanted in production."`
 	PipWheel           string            `yaml:"pip_wheel" doc:"The pip wheel to run pip from. Default: pip of the interpreter, else the newest /usr/share/python-wheels/pip-*.whl."`
 	Compile            bool              `yaml:"compile" default:"true" doc:"Compile bytecode with the target interpreter, with invalidation mode unchecked-hash so that it is reproducible."`

@@ -103,11 +103,37 @@ func (b *build) phase(name string, f func() (string, error)) error {
 
 func (b *build) run(ctx context.Context) error {
 	c := b.c
-	var err error
-	b.builder, err = NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: b.staging, DeployPath: b.deploy, Scratch: b.scratch("ns")})
+	builder, err := NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: b.staging, DeployPath: b.deploy, Scratch: b.scratch("ns")})
 	if err != nil {
 		return err
 	}
+	if err := b.setup(ctx, builder); err != nil {
+		return err
+	}
+	var wheels []WheelFile
+	steps := []struct {
+		name string
+		f    func() (string, error)
+	}{
+		{"resolve", func() (string, error) { return b.resolve(ctx, &wheels) }},
+		{"venv", func() (string, error) { return b.createVenv(ctx) }},
+		{"install", func() (string, error) { return b.install(ctx, wheels) }},
+		{"finish", func() (string, error) { return b.finish(ctx) }},
+	}
+	for _, s := range steps {
+		if err := b.phase(s.name, s.f); err != nil {
+			return err
+		}
+	}
+	b.res.Wheels = wheels
+	return b.seal(wheels)
+}
+
+// setup probes the interpreter and prepares the cache and pip.
+func (b *build) setup(ctx context.Context, builder Builder) error {
+	c := b.c
+	b.builder = builder
+	var err error
 	if err := b.phase("interpreter", func() (string, error) {
 		if b.interp, err = b.builder.Interpreter(ctx); err != nil {
 			return "", err
@@ -130,24 +156,41 @@ func (b *build) run(ctx context.Context) error {
 	}
 	b.pip.Log, b.pip.Verbose = b.o.Output, b.o.Verbose
 	b.res.Secrets = b.pip.Secrets
+	return nil
+}
 
+// TestEnv builds a throwaway venv for tests at dir, on this machine and outside
+// any namespace: the project with the given extras, and the requirements files,
+// through the same wheel cache as the production build. It returns the venv's
+// interpreter.
+func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []string, systemSite bool) (string, []string, error) {
+	c := *o.Config
+	c.Venv.Extras, c.Venv.Requirements, c.Venv.Packages = extras, requirements, nil
+	c.Venv.SystemSitePackages, c.Venv.Pip, c.Venv.Project = systemSite, false, true
+	o.Config = &c
+	tmp, err := os.MkdirTemp(c.DistDir(), ".test-build-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create a build directory in %s: %w", c.DistDir(), err)
+	}
+	defer os.RemoveAll(tmp)
+	b := &build{o: o, c: &c, tmp: tmp, deploy: dir, res: &Result{}}
+	if err := b.setup(ctx, &plain{python: c.Project.Python}); err != nil {
+		return "", nil, err
+	}
 	var wheels []WheelFile
-	steps := []struct {
+	for _, s := range []struct {
 		name string
 		f    func() (string, error)
 	}{
 		{"resolve", func() (string, error) { return b.resolve(ctx, &wheels) }},
-		{"venv", func() (string, error) { return b.createVenv(ctx) }},
+		{"test venv", func() (string, error) { return b.createVenv(ctx) }},
 		{"install", func() (string, error) { return b.install(ctx, wheels) }},
-		{"finish", func() (string, error) { return b.finish(ctx) }},
-	}
-	for _, s := range steps {
+	} {
 		if err := b.phase(s.name, s.f); err != nil {
-			return err
+			return "", nil, err
 		}
 	}
-	b.res.Wheels = wheels
-	return b.seal(wheels)
+	return b.venvPython(), b.res.Secrets, nil
 }
 
 // venvPython is the venv's interpreter at the deploy path.
@@ -432,8 +475,27 @@ func (b *build) createVenv(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%s at %s", strings.Join(argv[1:len(argv)-1], " "), b.deploy), nil
 }
 
+// installers is the one table of installer implementations.
+var installers = map[string]func(b *build) Installer{
+	"native": func(b *build) Installer {
+		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, pyver: fmt.Sprintf("%d.%d", b.interp.Major, b.interp.Minor)}
+	},
+	"pip": func(b *build) Installer {
+		return &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install")}
+	},
+}
+
+// stagingVenv is the venv as this machine sees it: the staging directory, or
+// for the test venv its own directory.
+func (b *build) stagingVenv() string {
+	if b.staging != "" {
+		return b.staging
+	}
+	return b.deploy
+}
+
 func (b *build) install(ctx context.Context, wheels []WheelFile) (string, error) {
-	inst := &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install")}
+	inst := installers[b.c.Venv.Installer](b)
 	if err := inst.Install(ctx, b.builder, wheels); err != nil {
 		return "", err
 	}
@@ -444,7 +506,7 @@ func (b *build) install(ctx context.Context, wheels []WheelFile) (string, error)
 			return "", fmt.Errorf("a dependency is not pinned in the requirements (hash-checking mode installs only what is listed; see pip check above): %w", err)
 		}
 	}
-	return fmt.Sprintf("%d distribution(s)", len(wheels)), nil
+	return fmt.Sprintf("%d distribution(s), %s installer", len(wheels), b.c.Venv.Installer), nil
 }
 
 // finish copies extra files, runs post_build, strips and compiles.
@@ -483,7 +545,7 @@ func (b *build) finish(ctx context.Context) (string, error) {
 	}
 	if c.Venv.Compile {
 		var out strings.Builder
-		argv := []string{b.venvPython(), "-m", "compileall", "-q", "-f", "--invalidation-mode", "unchecked-hash", filepath.Join(b.deploy, "lib")}
+		argv := []string{b.venvPython(), "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash", filepath.Join(b.deploy, "lib")}
 		if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
 			// Packages ship files that are no valid Python 3 (templates,
 			// test data); pip ignores them too.

@@ -115,7 +115,36 @@ func (e *CommandError) Unwrap() error { return e.Err }
 
 func commandError(argv []string, err error) error {
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == helperFailed {
-		return &CommandError{Argv: argv, Err: fmt.Errorf("the namespace could not be set up (see the message above)")}
+		return &CommandError{Argv: argv, Err: fmt.Errorf("the namespace helper could not set up the mounts or start the command (its message is above)")}
 	}
 	return &CommandError{Argv: argv, Err: err}
+}
+
+// plain runs commands on this machine as they are, for venvs that need no
+// deploy path (the throwaway test venv). It is not a configurable builder.
+type plain struct {
+	python string
+	interp *python.Interpreter
+}
+
+func (p *plain) Name() string { return "plain" }
+
+func (p *plain) Interpreter(ctx context.Context) (python.Interpreter, error) {
+	if p.interp == nil {
+		in, err := python.Probe(ctx, nil, p.python)
+		if err != nil {
+			return python.Interpreter{}, err
+		}
+		p.interp = &in
+	}
+	return *p.interp, nil
+}
+
+func (p *plain) Run(ctx context.Context, c Command) error {
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = c.Env, c.Dir, c.Stdout, c.Stderr
+	if err := cmd.Run(); err != nil {
+		return &CommandError{Argv: c.Argv, Err: err}
+	}
+	return nil
 }

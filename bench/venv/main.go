@@ -1,0 +1,220 @@
+// Command venv benchmarks gopythongo-build-venv against
+// `python3 -m venv D && D/bin/pip install --no-index --find-links W …` on the same
+// wheelhouse: examples/hello and hello-lib plus generated wheels of realistic
+// size. It prints the ratio (ours / peer) for a cold wheel cache and a warm one.
+//
+//	go run ./bench/venv -wheels 40
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+const debianPython = "/usr/bin/python3"
+
+func main() {
+	n := flag.Int("wheels", 40, "generated wheels besides the examples")
+	runs := flag.Int("runs", 3, "runs of each command; the median counts")
+	bin := flag.String("bin", "bin/gopythongo-build-venv", "the gopythongo-build-venv binary")
+	flag.Parse()
+	ours, err := filepath.Abs(*bin)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := os.Stat(ours); err != nil {
+		log.Fatalf("%v: build it first (make build)", err)
+	}
+	root, _ := filepath.Abs(".")
+	work, err := os.MkdirTemp("", "gpg-bench-venv-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(work)
+	wheels := filepath.Join(work, "wheels")
+	names, size, err := Generate(wheels, *n, 7)
+	if err != nil {
+		log.Fatal(err)
+	}
+	project := filepath.Join(work, "hello")
+	must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
+	for _, p := range []string{"hello-lib", "hello"} {
+		pipWheel(filepath.Join(root, "examples", p), wheels, work)
+	}
+	log.Printf("wheelhouse: %d generated wheels (%.1f MiB unpacked) and the examples", *n, float64(size)/(1<<20))
+	must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
+project: {name: hello, deploy_path: /opt/gopythongo-bench, python: %s}
+venv:
+  find_links: [%s]
+  no_index: true
+  build_isolation: false
+  packages: [%s]
+`, debianPython, wheels, strings.Join(names, ", "))), 0o644))
+	st := &state.State{Commit: state.Commit{SHA: "bench", Provider: "local", Time: 1700000000}}
+	must(st.Save(filepath.Join(project, "dist")))
+
+	cache := filepath.Join(work, "cache")
+	var lastLog []byte
+	run := func(cold bool) func() {
+		return func() {
+			if cold {
+				os.RemoveAll(cache)
+			}
+			cmd := exec.Command(ours, "--cache-dir", cache)
+			cmd.Dir = project
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				log.Fatalf("gopythongo-build-venv: %v\n%s", err, stderr.Bytes())
+			}
+			lastLog = stderr.Bytes()
+		}
+	}
+	peer := func() {
+		d := filepath.Join(work, "peer")
+		os.RemoveAll(d)
+		for _, argv := range [][]string{
+			{debianPython, "-m", "venv", d},
+			append([]string{filepath.Join(d, "bin", "pip"), "install", "-q", "--no-index", "--find-links", wheels, "hello"}, names...),
+		} {
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env = cleanEnv()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				log.Fatalf("%v: %v\n%s", argv, err, out)
+			}
+		}
+	}
+	p := median(*runs, peer)
+	cold := median(*runs, run(true))
+	run(false)() // fill the cache
+	warm := median(*runs, run(false))
+	fmt.Printf("%-44s %9s\n", "case", "time")
+	fmt.Printf("%-44s %9s\n", "peer: python3 -m venv + pip install", p.Round(time.Millisecond))
+	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, cold wheel cache", cold.Round(time.Millisecond), float64(cold)/float64(p))
+	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, warm wheel cache", warm.Round(time.Millisecond), float64(warm)/float64(p))
+	fmt.Printf("\nphases of the last warm run:\n%s", lastLog)
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PIP_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1")
+}
+
+func pipWheel(project, out, work string) {
+	src := filepath.Join(work, "src-"+filepath.Base(project))
+	must(exec.Command("cp", "-a", project, src).Run())
+	cmd := exec.Command(debianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, src)
+	cmd.Env = cleanEnv()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		log.Fatalf("pip wheel %s: %v\n%s", project, err, b)
+	}
+}
+
+func median(runs int, f func()) time.Duration {
+	var ds []time.Duration
+	for i := 0; i < runs; i++ {
+		start := time.Now()
+		f()
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// Generate writes n pure-Python wheels of 50 KiB to 600 KiB of code each, as
+// PyPI's typical small and middling libraries are, and returns their names and
+// unpacked size.
+func Generate(dir string, n int, seed uint64) ([]string, int64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, err
+	}
+	r := rand.New(rand.NewPCG(seed, 1))
+	var names []string
+	var total int64
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("benchpkg%02d", i)
+		files := map[string][]byte{}
+		target := 50<<10 + r.IntN(550<<10)
+		size := 0
+		for m := 0; size < target; m++ {
+			var b bytes.Buffer
+			fmt.Fprintf(&b, "\"\"\"Module %d of %s.\"\"\"\n\nimport math\n\n", m, name)
+			for f := 0; f < 40; f++ {
+				fmt.Fprintf(&b, "\ndef function_%d(x, y=%d):\n    \"\"\"Compute something for %d.\"\"\"\n    total = 0\n    for i in range(int(x)):\n        total += math.sqrt(i * y + %d)\n    return total\n", f, r.IntN(100), f, r.IntN(1000))
+				fmt.Fprintf(&b, "\n\nclass Thing%d:\n    value = %d\n\n    def method(self, other):\n        return self.value * other + %d\n", f, r.IntN(1e6), r.IntN(1e6))
+			}
+			files[fmt.Sprintf("%s/mod%03d.py", name, m)] = b.Bytes()
+			size += b.Len()
+		}
+		files[name+"/__init__.py"] = []byte(fmt.Sprintf("\"\"\"%s.\"\"\"\n__version__ = \"1.%d.0\"\n", name, i))
+		version := fmt.Sprintf("1.%d.0", i)
+		if err := writeWheel(dir, name, version, files); err != nil {
+			return nil, 0, err
+		}
+		names = append(names, name+"=="+version)
+		total += int64(size)
+	}
+	return names, total, nil
+}
+
+func writeWheel(dir, name, version string, files map[string][]byte) error {
+	info := fmt.Sprintf("%s-%s.dist-info", name, version)
+	files[info+"/METADATA"] = []byte(fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: generated for the benchmark\nLicense: MIT\n", name, version))
+	files[info+"/WHEEL"] = []byte("Wheel-Version: 1.0\nGenerator: gopythongo-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+	var paths []string
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	var record bytes.Buffer
+	for _, p := range paths {
+		sum := sha256.Sum256(files[p])
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", p, base64.RawURLEncoding.EncodeToString(sum[:]), len(files[p]))
+	}
+	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
+	files[info+"/RECORD"] = record.Bytes()
+	paths = append(paths, info+"/RECORD")
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-py3-none-any.whl", name, version)))
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(f)
+	for _, p := range paths {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: p, Method: zip.Deflate, Modified: time.Unix(1700000000, 0)})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(files[p]); err != nil {
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,190 @@
+package venv
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+type zipEntry struct {
+	name string
+	data string
+	exec bool
+}
+
+// craftWheel writes a wheel with a correct RECORD unless tamper is set.
+func craftWheel(t *testing.T, dir, name, version string, entries []zipEntry, tamper bool) string {
+	t.Helper()
+	info := name + "-" + version + ".dist-info"
+	entries = append(entries,
+		zipEntry{name: info + "/METADATA", data: "Metadata-Version: 2.1\nName: " + name + "\nVersion: " + version + "\nLicense: MIT\n"},
+		zipEntry{name: info + "/WHEEL", data: "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"})
+	var record strings.Builder
+	for _, e := range entries {
+		sum := sha256.Sum256([]byte(e.data))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", e.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(e.data))
+	}
+	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
+	entries = append(entries, zipEntry{name: info + "/RECORD", data: record.String()})
+	if tamper {
+		entries[0].data += "# changed after RECORD was written\n"
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	p := filepath.Join(dir, name+"-"+version+"-py3-none-any.whl")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	zw := zip.NewWriter(f)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		h.SetMode(0o644)
+		if e.exec {
+			h.SetMode(0o755)
+		}
+		w, err := zw.CreateHeader(h)
+		require.NoError(t, err)
+		_, err = w.Write([]byte(e.data))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+	return p
+}
+
+var fancy = []zipEntry{
+	{name: "fancy/__init__.py", data: "def gui():\n    return 0\n"},
+	{name: "fancy/cli.py", data: "class app:\n    @staticmethod\n    def main():\n        print('fancy')\n"},
+	{name: "fancy/tool.sh", data: "#!/bin/sh\necho tool\n", exec: true},
+	{name: "fancy-1.0.data/scripts/fancy-run", data: "#!python\nimport fancy\nprint('run')\n"},
+	{name: "fancy-1.0.data/scripts/plain.sh", data: "#!/bin/sh\necho plain\n"},
+	{name: "fancy-1.0.data/data/share/fancy/readme.txt", data: "read me\n"},
+	{name: "fancy-1.0.data/headers/fancy.h", data: "int fancy(void);\n"},
+	{name: "fancy-1.0.data/purelib/fancy_extra.py", data: "X = 1\n"},
+	{name: "fancy-1.0.dist-info/entry_points.txt", data: "[console_scripts]\nfancy = fancy.cli:app.main\nfancy-extra = fancy.cli:app.main [extra]\n\n[gui_scripts]\nfancy-gui = fancy:gui\n"},
+}
+
+// treeFiles reads every file and link of a tree, leaving out what only says
+// which installer it was (INSTALLER, and its line in RECORD).
+func treeFiles(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, _ := d.Info()
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			out[rel] = "-> " + target
+			return nil
+		}
+		if filepath.Base(p) == "INSTALLER" {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if filepath.Base(p) == "RECORD" {
+			var keep []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if !strings.Contains(l, "/INSTALLER,") {
+					keep = append(keep, l)
+				}
+			}
+			b = []byte(strings.Join(keep, "\n"))
+		}
+		out[rel] = fmt.Sprintf("%o %s", fi.Mode(), b)
+		return err
+	}))
+	return out
+}
+
+// TestNativeInstallerMakesPipsTree holds the native installer against pip on
+// the example project and on a wheel using every corner of the format.
+func TestNativeInstallerMakesPipsTree(t *testing.T) {
+	p := testutil.HelloProject(t, helloConfig+"  packages: [fancy==1.0]\n  compile: false\n")
+	craftWheel(t, filepath.Join(p.Dir, "wheels"), "fancy", "1.0", slices.Clone(fancy), false)
+	cache := t.TempDir()
+	trees := map[string]map[string]string{}
+	for _, inst := range []string{"pip", "native"} {
+		run := buildIn(t, p.Dir, cache, "GOPYTHONGO_VENV_INSTALLER="+inst)
+		require.NoError(t, run.err, run.log)
+		trees[inst] = treeFiles(t, filepath.Join(p.Dir, "dist", "root"))
+	}
+	require.NotEmpty(t, trees["pip"])
+	for f := range trees["pip"] {
+		assert.Equal(t, trees["pip"][f], trees["native"][f], f)
+	}
+	for f := range trees["native"] {
+		_, ok := trees["pip"][f]
+		assert.True(t, ok, "only the native installer made %s", f)
+	}
+	root := filepath.Join(p.Dir, "dist", "root")
+	assert.Equal(t, "fancy\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/fancy"))
+	assert.Equal(t, "run\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/python", "/opt/hello/bin/fancy-run"))
+}
+
+func TestNativeInstallerRefusesBadWheels(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []zipEntry
+		tamper  bool
+		want    string
+	}{
+		{"tampered file", []zipEntry{{name: "bad/__init__.py", data: "x = 1\n"}}, true, "does not match its RECORD hash"},
+		{"escaping entry", []zipEntry{{name: "../../../../etc/evil", data: "x"}}, false, "points outside its destination"},
+		{"escaping data entry", []zipEntry{{name: "bad-1.0.data/data/../../../../evil", data: "x"}}, false, "points outside its destination"},
+		{"unknown scheme", []zipEntry{{name: "bad-1.0.data/elsewhere/x", data: "x"}}, false, "unknown install scheme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w := craftWheel(t, dir, "bad", "1.0", tt.entries, tt.tamper)
+			staging := filepath.Join(t.TempDir(), "venv")
+			sum, err := sha256File(w)
+			require.NoError(t, err)
+			n := &nativeInstaller{staging: staging, deploy: "/opt/x", pyver: "3.11"}
+			err = n.Install(t.Context(), nil, []WheelFile{{Path: w, File: filepath.Base(w), SHA256: sum}})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.Contains(t, err.Error(), "bad-1.0-py3-none-any.whl")
+		})
+	}
+	// Two wheels that write one file.
+	dir := t.TempDir()
+	a := craftWheel(t, dir, "aaa", "1.0", []zipEntry{{name: "shared/x.py", data: "a"}}, false)
+	b := craftWheel(t, dir, "bbb", "1.0", []zipEntry{{name: "shared/x.py", data: "b"}}, false)
+	n := &nativeInstaller{staging: t.TempDir(), deploy: "/opt/x", pyver: "3.11"}
+	err := n.Install(t.Context(), nil, []WheelFile{{Path: a, File: filepath.Base(a)}, {Path: b, File: filepath.Base(b)}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "would overwrite a file of aaa-1.0-py3-none-any.whl")
+}
+
+func TestSplitCSV(t *testing.T) {
+	for in, want := range map[string][]string{
+		"a,b,3":            {"a", "b", "3"},
+		"a,,":              {"a", "", ""},
+		`"a,b",sha256=x,1`: {"a,b", "sha256=x", "1"},
+		`"say ""hi""",,`:   {`say "hi"`, "", ""},
+	} {
+		got, err := splitCSV(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := splitCSV(`"open,`)
+	assert.Error(t, err)
+	var b bytes.Buffer
+	b.WriteString(csvField("a,b"))
+	assert.Equal(t, `"a,b"`, b.String())
+}
