@@ -27,6 +27,7 @@ demo: deps build
 # Benchmarks print ratios against the peers; they are not part of make test.
 bench: build
 	$(GO) run ./bench/version
+	$(GO) run ./bench/venv
 
 # A short run of every fuzz test; the seed corpus runs in make test anyway.
 fuzz:
