@@ -122,21 +122,73 @@ type ExtraFile struct {
 
 // PackageConfig configures gopythongo-package.
 type PackageConfig struct {
-	Formats []string  `yaml:"formats" default:"deb" enum:"deb,rpm,tar.gz,tar.zst,tar.xz,oci" doc:"Artifacts to make."`
-	Deb     DebConfig `yaml:"deb" doc:"Debian package settings."`
-	OCI     OCIConfig `yaml:"oci" doc:"OCI image settings."`
+	Formats      []string      `yaml:"formats" default:"deb" enum:"deb,rpm,tar.gz,tar.zst,tar.xz,oci" doc:"Artifacts to make; one run may make several."`
+	Name         string        `yaml:"name" doc:"The package name. Default: project.name, lowercased, with _ as -."`
+	Description  string        `yaml:"description" doc:"A one-line description. Default: the project's Summary."`
+	Homepage     string        `yaml:"homepage" doc:"The project's home page. Default: the project's Home-page or project.source_url."`
+	License      string        `yaml:"license" doc:"The licence, as an SPDX identifier (MIT, Apache-2.0). Default: the project's licence."`
+	LicenseFile  string        `yaml:"license_file" doc:"A file with the licence's full text, for licences Debian does not ship in /usr/share/common-licenses."`
+	Copyright    string        `yaml:"copyright" doc:"The copyright line, e.g. '2024 Hello Team'. Default: the maintainer."`
+	Architecture string        `yaml:"architecture" doc:"Override the architecture. Default: this machine's when the tree holds any ELF file, else all."`
+	Deb          DebConfig     `yaml:"deb" doc:"Debian package settings."`
+	RPM          RPMConfig     `yaml:"rpm" doc:"RPM package settings."`
+	OCI          OCIConfig     `yaml:"oci" doc:"OCI image settings."`
+	Service      ServiceConfig `yaml:"service" doc:"A systemd service, installed and managed by the .deb and .rpm."`
 }
 
 // DebConfig holds Debian package metadata.
 type DebConfig struct {
-	Maintainer string   `yaml:"maintainer" doc:"Maintainer field, e.g. Hello Team <hello@example.com>."`
-	Depends    []string `yaml:"depends" doc:"Further Depends, e.g. libpq5."`
+	Maintainer       string            `yaml:"maintainer" doc:"Maintainer field, e.g. Hello Team <hello@example.com>. Required for .deb."`
+	Section          string            `yaml:"section" default:"misc" doc:"Section field."`
+	Priority         string            `yaml:"priority" default:"optional" doc:"Priority field."`
+	Depends          []string          `yaml:"depends" doc:"Further Depends, e.g. libpq5. The interpreter's package (python3.11) is added."`
+	PreDepends       []string          `yaml:"pre_depends" doc:"Pre-Depends."`
+	Recommends       []string          `yaml:"recommends" doc:"Recommends."`
+	Suggests         []string          `yaml:"suggests" doc:"Suggests."`
+	Conflicts        []string          `yaml:"conflicts" doc:"Conflicts."`
+	Replaces         []string          `yaml:"replaces" doc:"Replaces."`
+	Provides         []string          `yaml:"provides" doc:"Provides."`
+	Conffiles        []string          `yaml:"conffiles" doc:"Files of the package that are configuration, kept on upgrade, as absolute paths on the target (/opt/hello/etc/app.ini)."`
+	Scripts          map[string]string `yaml:"scripts" doc:"Maintainer scripts from files: preinst, postinst, prerm, postrm. With a service, they run after the generated part."`
+	Compression      string            `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Compression of data.tar: gzip (parallel, deterministic), xz, zstd or none."`
+	LintianOverrides []string          `yaml:"lintian_overrides" doc:"Further lintian tags to override, e.g. 'embedded-javascript-library'. The tags every venv raises are overridden already."`
+	Distribution     string            `yaml:"distribution" default:"unstable" doc:"The distribution named in the generated changelog."`
+}
+
+// RPMConfig holds RPM settings.
+type RPMConfig struct {
+	Group       string   `yaml:"group" doc:"Group tag."`
+	Vendor      string   `yaml:"vendor" doc:"Vendor tag."`
+	Requires    []string `yaml:"requires" doc:"Requires (RPM names differ from Debian's), e.g. python3."`
+	Compression string   `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Payload compression."`
 }
 
 // OCIConfig holds image settings.
 type OCIConfig struct {
-	Base       string   `yaml:"base" doc:"Base image: a registry reference, oci-layout:DIR[:TAG] or a tarball."`
-	Entrypoint []string `yaml:"entrypoint" doc:"Image entrypoint, an argv list. Defaults to the project's console script."`
+	Base       string            `yaml:"base" doc:"Base image: a registry reference (debian:bookworm-slim), oci-layout:DIR[:TAG], or the path of a tarball (docker save format)."`
+	Entrypoint []string          `yaml:"entrypoint" doc:"Image entrypoint, an argv list. Default: the project's first console script."`
+	Cmd        []string          `yaml:"cmd" doc:"Image cmd, an argv list."`
+	Env        map[string]string `yaml:"env" doc:"Further environment. PATH (the venv's bin first) and VIRTUAL_ENV are set."`
+	User       string            `yaml:"user" doc:"The user the image runs as, e.g. 1000:1000."`
+	Workdir    string            `yaml:"workdir" doc:"The working directory."`
+	Ports      []string          `yaml:"ports" doc:"Exposed ports, e.g. 8000/tcp."`
+	Labels     map[string]string `yaml:"labels" doc:"Further labels; org.opencontainers.image.version, revision, source and created are set."`
+	Tarball    bool              `yaml:"tarball" default:"false" doc:"Also write a tarball that docker load and podman load accept."`
+}
+
+// ServiceConfig describes a systemd service of the package.
+type ServiceConfig struct {
+	Name             string            `yaml:"name" doc:"The unit's name without .service. Default: the package name. Setting exec or unit enables the service."`
+	Unit             string            `yaml:"unit" doc:"A unit file of the project to install instead of the generated one."`
+	Exec             []string          `yaml:"exec" doc:"The command the generated unit runs, an argv list, e.g. [/opt/hello/bin/hello, serve]."`
+	Description      string            `yaml:"description" doc:"The unit's Description. Default: the package's."`
+	User             string            `yaml:"user" doc:"The user the service runs as."`
+	Group            string            `yaml:"group" doc:"Its group. Default: the user's name."`
+	CreateUser       bool              `yaml:"create_user" default:"false" doc:"Create the user and group as system accounts on install (idempotent)."`
+	Environment      map[string]string `yaml:"environment" doc:"Environment of the service."`
+	WorkingDirectory string            `yaml:"working_directory" doc:"The service's working directory."`
+	Enable           bool              `yaml:"enable" default:"true" doc:"Enable the unit on install."`
+	Start            bool              `yaml:"start" default:"true" doc:"Start it on install and restart it on upgrade, where systemd runs."`
 }
 
 // PublishConfig configures gopythongo-publish.

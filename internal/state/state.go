@@ -96,6 +96,10 @@ type Artifact struct {
 	Size   int64  `json:"size"`
 	Digest string `json:"digest,omitempty"` // OCI manifest digest
 	Arch   string `json:"arch,omitempty"`
+	// Tarball is the docker-load tarball of an OCI image, when one was made.
+	Tarball string `json:"tarball,omitempty"`
+	// SBOM is the CycloneDX file beside the artifact.
+	SBOM string `json:"sbom,omitempty"`
 }
 
 // Publication records where an artifact went.

@@ -63,3 +63,16 @@ func Duration(d time.Duration) string {
 
 // Writer is where lines of other programs' output go.
 func (l *Log) Writer() io.Writer { return l.w }
+
+// Size formats a byte count for people: 512 B, 19.5 KiB, 6.9 MiB.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -617,6 +617,7 @@ func (b *build) seal(wheels []WheelFile) error {
 	if err != nil {
 		return err
 	}
+	pkg := b.interpreterPackage(context.Background())
 	final := b.res.Root
 	old := filepath.Join(b.tmp, "old-root")
 	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -629,7 +630,7 @@ func (b *build) seal(wheels []WheelFile) error {
 		DeployPath:    b.deploy,
 		Root:          filepath.ToSlash(filepath.Join(c.Project.Dist, RootDir)),
 		Builder:       b.builder.Name(),
-		Interpreter:   state.Interpreter{Path: b.interp.Path, Version: b.interp.Version, Implementation: b.interp.Implementation, Executable: b.interp.Executable},
+		Interpreter:   state.Interpreter{Path: b.interp.Path, Version: b.interp.Version, Implementation: b.interp.Implementation, Executable: b.interp.Executable, Package: pkg},
 		Distributions: dists,
 		Size:          info.Size,
 		Files:         info.Files,
@@ -639,14 +640,18 @@ func (b *build) seal(wheels []WheelFile) error {
 	return nil
 }
 
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+func humanSize(n int64) string { return ui.Size(n) }
+
+// interpreterPackage asks dpkg, in the target environment, which package the
+// interpreter comes from: the package the .deb depends on. The -minimal part of
+// Debian's interpreters is not enough for a venv; the full one is.
+func (b *build) interpreterPackage(ctx context.Context) string {
+	var out strings.Builder
+	err := b.builder.Run(ctx, Command{Argv: []string{"dpkg-query", "-S", b.interp.Executable}, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: io.Discard})
+	if err != nil {
+		b.o.Log.Printf("note: %s belongs to no Debian package; the .deb will not depend on it", b.interp.Executable)
+		return ""
 	}
-	return fmt.Sprintf("%d B", n)
+	pkg, _, _ := strings.Cut(out.String(), ":")
+	return strings.TrimSuffix(strings.TrimSpace(pkg), "-minimal")
 }

@@ -1,0 +1,294 @@
+package pack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// OCIDir is the image layout's directory inside dist.
+const OCIDir = "oci"
+
+// ociPacker writes an OCI image without any container daemon: the base image,
+// then the venv as two layers (the dependencies, then the project alone, so
+// that a change to the project makes one small new layer), to an OCI layout
+// directory and optionally to a docker-load tarball.
+type ociPacker struct{}
+
+func (ociPacker) Format() string { return "oci" }
+
+// LoadBase reads a base image: oci-layout:DIR[:TAG], a tarball (docker save
+// format), "scratch", or a registry reference.
+func LoadBase(ctx context.Context, ref, dir string) (v1.Image, error) {
+	switch {
+	case ref == "" || ref == "scratch":
+		return empty.Image, nil
+	case strings.HasPrefix(ref, "oci-layout:"):
+		p, tag, _ := strings.Cut(strings.TrimPrefix(ref, "oci-layout:"), ":")
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return imageFromLayout(p, tag)
+	case strings.HasSuffix(ref, ".tar") || strings.HasSuffix(ref, ".tar.gz"):
+		p := ref
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		img, err := tarball.ImageFromPath(p, nil)
+		if err != nil {
+			return nil, fmt.Errorf("base image tarball %s: %w", p, err)
+		}
+		return img, nil
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("base image %q is neither oci-layout:DIR[:TAG], a .tar file nor an image reference: %w", ref, err)
+	}
+	img, err := remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}))
+	if err != nil {
+		return nil, fmt.Errorf("pull the base image %s: %w", ref, err)
+	}
+	return img, nil
+}
+
+func imageFromLayout(p, tag string) (v1.Image, error) {
+	lp, err := layout.FromPath(p)
+	if err != nil {
+		return nil, fmt.Errorf("base image layout %s: %w", p, err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("base image layout %s: %w", p, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("base image layout %s: %w", p, err)
+	}
+	var tags []string
+	for _, d := range im.Manifests {
+		t := d.Annotations["org.opencontainers.image.ref.name"]
+		tags = append(tags, t)
+		if tag == "" && len(im.Manifests) == 1 || t == tag {
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, fmt.Errorf("base image layout %s: %w", p, err)
+			}
+			return img, nil
+		}
+	}
+	return nil, fmt.Errorf("base image layout %s has no image tagged %q (tags: %s)", p, tag, strings.Join(tags, ", "))
+}
+
+func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error) {
+	c := m.Config
+	oc := c.Package.OCI
+	base, err := LoadBase(ctx, oc.Base, c.Dir)
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	baseCfg, err := base.ConfigFile()
+	if err != nil {
+		return state.Artifact{}, fmt.Errorf("read the base image's config: %w", err)
+	}
+	if m.Arch != "all" && baseCfg.Architecture != "" && baseCfg.Architecture != m.Arch {
+		return state.Artifact{}, fmt.Errorf("the venv holds %s binaries, but the base image is %s/%s", m.Arch, baseCfg.OS, baseCfg.Architecture)
+	}
+	tmp, err := os.MkdirTemp(m.Out, ".oci-")
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	defer os.RemoveAll(tmp)
+	var adds []mutate.Addendum
+	for _, l := range []struct {
+		what    string
+		project bool
+	}{{"dependencies", false}, {"project", true}} {
+		f := filepath.Join(tmp, l.what+".tar.gz")
+		project := l.project
+		if err := writeLayer(f, t, m, func(e Entry) bool { return e.Project == project }); err != nil {
+			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
+		}
+		layer, err := tarball.LayerFromFile(f, tarball.WithMediaType(types.OCILayer))
+		if err != nil {
+			return state.Artifact{}, err
+		}
+		adds = append(adds, mutate.Addendum{Layer: layer, History: v1.History{
+			Created: v1.Time{Time: m.Epoch}, CreatedBy: "gopythongo-package: the venv's " + l.what, Comment: m.Venv.DeployPath}})
+	}
+	img, err := mutate.Append(base, adds...)
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	cfg = cfg.DeepCopy()
+	imageConfig(&cfg.Config, m)
+	if cfg.OS == "" {
+		cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
+		if m.Arch != "all" {
+			cfg.Architecture = m.Arch
+		}
+	}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return state.Artifact{}, err
+	}
+	if img, err = mutate.CreatedAt(img, v1.Time{Time: m.Epoch}); err != nil {
+		return state.Artifact{}, err
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	digest, err := img.Digest()
+	if err != nil {
+		return state.Artifact{}, err
+	}
+
+	// The layout goes to a temporary directory and is renamed into place.
+	dir := filepath.Join(m.Out, OCIDir)
+	staging := filepath.Join(tmp, "layout")
+	lp, err := layout.Write(staging, empty.Index)
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": m.Version.OCITag})); err != nil {
+		return state.Artifact{}, fmt.Errorf("write the image layout: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return state.Artifact{}, err
+	}
+	if err := os.Rename(staging, dir); err != nil {
+		return state.Artifact{}, err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	art := state.Artifact{Path: OCIDir, Format: "oci", SHA256: digest.Hex, Size: int64(len(raw)), Digest: digest.String(), Arch: cfg.Architecture}
+	if oc.Tarball {
+		tag, err := name.NewTag(m.Name + ":" + m.Version.OCITag)
+		if err != nil {
+			return state.Artifact{}, err
+		}
+		file := fmt.Sprintf("%s_%s_oci.tar", m.Name, m.Version.OCITag)
+		if _, err := writeAtomic(m.Out, file, "oci-tarball", m.Arch, func(f *os.File) error {
+			return tarball.Write(tag, img, f)
+		}); err != nil {
+			return state.Artifact{}, err
+		}
+		art.Tarball = file
+	}
+	return art, nil
+}
+
+// writeLayer writes the selected entries as a gzip layer rooted at /.
+func writeLayer(path string, t *Tree, m *Meta, keep func(Entry) bool) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zw, err := compressor(Gzip, f)
+	if err != nil {
+		return err
+	}
+	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: m.Epoch, Keep: keep}); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// imageConfig sets what the image runs and says about itself.
+func imageConfig(c *v1.Config, m *Meta) {
+	oc := m.Config.Package.OCI
+	bin := filepath.Join(m.Venv.DeployPath, "bin")
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	var env []string
+	for _, kv := range c.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PATH":
+			path = v
+		case "VIRTUAL_ENV":
+		default:
+			if _, over := oc.Env[k]; !over {
+				env = append(env, kv)
+			}
+		}
+	}
+	env = append(env, "PATH="+bin+":"+path, "VIRTUAL_ENV="+m.Venv.DeployPath)
+	keys := make([]string, 0, len(oc.Env))
+	for k := range oc.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+oc.Env[k])
+	}
+	c.Env = env
+	switch {
+	case len(oc.Entrypoint) > 0:
+		c.Entrypoint = oc.Entrypoint
+	case len(m.Entrypoints) > 0:
+		c.Entrypoint = m.Entrypoints[:1]
+	}
+	if len(oc.Cmd) > 0 || len(oc.Entrypoint) > 0 || len(m.Entrypoints) > 0 {
+		c.Cmd = oc.Cmd
+	}
+	if oc.User != "" {
+		c.User = oc.User
+	}
+	if oc.Workdir != "" {
+		c.WorkingDir = oc.Workdir
+	}
+	if len(oc.Ports) > 0 {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range oc.Ports {
+			if !strings.Contains(p, "/") {
+				p += "/tcp"
+			}
+			c.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if c.Labels == nil {
+		c.Labels = map[string]string{}
+	}
+	for k, v := range oc.Labels {
+		c.Labels[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			c.Labels["org.opencontainers.image."+k] = v
+		}
+	}
+	set("title", m.Name)
+	set("description", m.Summary)
+	set("version", m.Version.SemVer)
+	set("revision", m.Commit.SHA)
+	set("source", orDefault(m.Config.Project.SourceURL, m.Commit.SourceURL))
+	set("created", m.Epoch.UTC().Format("2006-01-02T15:04:05Z"))
+	set("licenses", m.License)
+	set("url", m.Homepage)
+}

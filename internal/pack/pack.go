@@ -1,0 +1,58 @@
+package pack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// Packer makes one kind of artifact from the staging tree.
+type Packer interface {
+	Format() string
+	Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error)
+}
+
+// packers is the one table of artifact formats.
+var packers = map[string]Packer{
+	"deb":     debPacker{},
+	"rpm":     rpmPacker{},
+	"tar.gz":  tarPacker{Gzip},
+	"tar.zst": tarPacker{Zstd},
+	"tar.xz":  tarPacker{Xz},
+	"oci":     ociPacker{},
+}
+
+// PackerFor returns the packer of a format.
+func PackerFor(format string) (Packer, error) {
+	p, ok := packers[format]
+	if !ok {
+		var have []string
+		for f := range packers {
+			have = append(have, f)
+		}
+		sort.Strings(have)
+		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, strings.Join(have, ", "))
+	}
+	return p, nil
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

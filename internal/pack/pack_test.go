@@ -1,0 +1,237 @@
+package pack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fixture"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/ui"
+	"github.com/gopythongo/gopythongo/internal/venv"
+)
+
+func TestMain(m *testing.M) {
+	if venv.IsNSExec(os.Args) {
+		os.Exit(venv.NSExecMain())
+	}
+	os.Exit(m.Run())
+}
+
+const baseConfig = `schema: 1
+project: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}
+venv: {find_links: [wheels], no_index: true, build_isolation: false}
+package:
+  formats: [deb, rpm, tar.gz, tar.zst, tar.xz, oci]
+  deb: {maintainer: "Hello Team <hello@example.com>"}
+`
+
+var epoch = time.Unix(1700000000, 0).UTC()
+
+// built makes examples/hello's venv and the state file a pipeline would have.
+func built(t *testing.T, cfg string) *testutil.GitRepo {
+	t.Helper()
+	p := testutil.HelloProject(t, cfg)
+	buildVenv(t, p)
+	return p
+}
+
+// buildVenv builds the venv of a project and writes its state file.
+func buildVenv(t *testing.T, p *testutil.GitRepo) {
+	t.Helper()
+	c, err := config.Load(config.Options{Dir: p.Dir, Environ: []string{"GOPYTHONGO_VENV_CACHE_DIR=" + filepath.Join(testutil.FixtureDir(), "wheel-cache")}})
+	require.NoError(t, err)
+	var log bytes.Buffer
+	res, err := venv.Build(context.Background(), venv.Options{Config: c, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log})
+	require.NoError(t, err, log.String())
+	st := &state.State{
+		Commit:  state.Commit{SHA: p.Head(), Provider: "local", Time: epoch.Unix(), SourceURL: "https://example.com/hello"},
+		Version: &state.Version{SemVer: "1.2.3", PEP440: "1.2.3", Debian: "1.2.3-1", OCITag: "1.2.3", Channel: "release"},
+		Venv:    &res.Venv,
+	}
+	require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
+}
+
+func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Chdir(dir)
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	var o, e bytes.Buffer
+	code := cli.Main(Step(), args, &o, &e, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ)
+	return code, o.String(), e.String()
+}
+
+func baseImage(t *testing.T) string {
+	t.Helper()
+	img, err := fixture.BaseImage(context.Background(), testutil.FixtureDir())
+	require.NoError(t, err)
+	return "oci-layout:" + img + ":" + fixture.Suite
+}
+
+func sh(t *testing.T, dir string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %v: %s", name, args, out)
+	return string(out)
+}
+
+func loadState(t *testing.T, dir string) *state.State {
+	st, err := state.Load(filepath.Join(dir, "dist"))
+	require.NoError(t, err)
+	return st
+}
+
+func artifact(st *state.State, format string) state.Artifact {
+	for _, a := range st.Artifacts {
+		if a.Format == format {
+			return a
+		}
+	}
+	return state.Artifact{}
+}
+
+// TestEveryFormat makes every format of examples/hello and checks each with the
+// tools of its ecosystem, and that a second run gives identical bytes.
+func TestEveryFormat(t *testing.T) {
+	p := built(t, baseConfig)
+	env := map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": baseImage(t), "GOPYTHONGO_PACKAGE_OCI_TARBALL": "false"}
+	code, stdout, stderr := runStep(t, p.Dir, env)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "deb=dist/hello_1.2.3-1_all.deb\n")
+	assert.Contains(t, stdout, "oci_digest=sha256:")
+	st := loadState(t, p.Dir)
+	require.Len(t, st.Artifacts, 6)
+	dist := filepath.Join(p.Dir, "dist")
+
+	t.Run("deb", func(t *testing.T) {
+		deb := filepath.Join(dist, "hello_1.2.3-1_all.deb")
+		info := sh(t, dist, "dpkg-deb", "--info", deb)
+		for _, want := range []string{"Package: hello", "Version: 1.2.3-1", "Architecture: all", "Depends: python3.11",
+			"Maintainer: Hello Team <hello@example.com>", "Description: Says hello", "Gopythongo-Commit: " + p.Head()} {
+			assert.Contains(t, info, want)
+		}
+		contents := sh(t, dist, "dpkg-deb", "--contents", deb)
+		assert.Contains(t, contents, "./opt/hello/bin/python -> python3")
+		assert.Contains(t, contents, "-rwxr-xr-x root/root")
+		assert.Contains(t, contents, "./usr/share/doc/hello/copyright")
+		assert.Contains(t, contents, "./usr/share/doc/hello/changelog.Debian.gz")
+		assert.Contains(t, contents, "2023-11-14 22:13 ./opt/hello/", "every time is SOURCE_DATE_EPOCH")
+		out, err := exec.Command("lintian", "--allow-root", "--fail-on", "error,warning", deb).CombinedOutput()
+		assert.NoError(t, err, "lintian: %s", out)
+	})
+	t.Run("deb installs into Debian and runs", func(t *testing.T) {
+		root := debianRoot(t)
+		copyInto(t, filepath.Join(dist, "hello_1.2.3-1_all.deb"), filepath.Join(root, "tmp", "hello.deb"))
+		sh(t, root, "chroot", root, "dpkg", "-i", "/tmp/hello.deb")
+		assert.Equal(t, "Hello, Debian!\n", sh(t, root, "chroot", root, "/opt/hello/bin/hello", "Debian"))
+		assert.Contains(t, sh(t, root, "chroot", root, "dpkg", "-s", "hello"), "Status: install ok installed")
+	})
+	t.Run("rpm", func(t *testing.T) {
+		a := artifact(st, "rpm")
+		require.Equal(t, "hello-1.2.3-1.noarch.rpm", a.Path)
+		info := sh(t, dist, "rpm", "-qip", a.Path)
+		assert.Contains(t, info, "Name        : hello")
+		assert.Contains(t, info, "Version     : 1.2.3")
+		assert.Contains(t, info, "Release     : 1")
+		assert.Contains(t, info, "Architecture: noarch")
+		list := sh(t, dist, "rpm", "-qlp", a.Path)
+		assert.Contains(t, list, "/opt/hello/bin/hello\n")
+		assert.Contains(t, list, "/opt/hello/lib/python3.11/site-packages/hello/cli.py\n")
+	})
+	t.Run("tar", func(t *testing.T) {
+		for _, f := range []string{"tar.gz", "tar.zst", "tar.xz"} {
+			a := artifact(st, f)
+			require.NotEmpty(t, a.Path, f)
+			list := sh(t, dist, "tar", "--numeric-owner", "-tvf", a.Path)
+			lines := strings.Split(strings.TrimSpace(list), "\n")
+			assert.True(t, strings.HasSuffix(lines[0], " opt/hello/"), "rooted at /, without /opt itself: %s", lines[0])
+			assert.Contains(t, list, "0/0")
+			assert.Contains(t, list, "opt/hello/bin/python -> python3")
+			assert.NotContains(t, list, "./")
+			// tar -C / -xf deploys it: here into a scratch root.
+			scratch := t.TempDir()
+			sh(t, dist, "tar", "-C", scratch, "-xf", a.Path)
+			_, err := os.Stat(filepath.Join(scratch, "opt", "hello", "bin", "hello"))
+			assert.NoError(t, err, f)
+		}
+	})
+	t.Run("oci", func(t *testing.T) {
+		ref := "oci:" + filepath.Join(dist, "oci") + ":1.2.3"
+		var img struct {
+			Labels map[string]string
+			Layers []string
+			Env    []string
+		}
+		require.NoError(t, json.Unmarshal([]byte(sh(t, dist, "skopeo", "inspect", ref)), &img))
+		assert.Len(t, img.Layers, 3, "the base, the dependencies, the project")
+		assert.Equal(t, "1.2.3", img.Labels["org.opencontainers.image.version"])
+		assert.Equal(t, p.Head(), img.Labels["org.opencontainers.image.revision"])
+		assert.Equal(t, "https://example.com/hello", img.Labels["org.opencontainers.image.source"])
+		assert.Equal(t, "2023-11-14T22:13:20Z", img.Labels["org.opencontainers.image.created"])
+		assert.Contains(t, img.Env, "PATH=/opt/hello/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+		assert.Contains(t, img.Env, "VIRTUAL_ENV=/opt/hello")
+		var cfg struct {
+			Config struct{ Entrypoint []string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(sh(t, dist, "skopeo", "inspect", "--config", ref)), &cfg))
+		assert.Equal(t, []string{"/opt/hello/bin/hello"}, cfg.Config.Entrypoint)
+	})
+	t.Run("SBOM and SHA256SUMS", func(t *testing.T) {
+		sh(t, dist, "sha256sum", "--check", "--strict", "SHA256SUMS")
+		var b struct {
+			BOMFormat  string
+			Components []struct{ Name, Version, Purl string }
+		}
+		data, err := os.ReadFile(filepath.Join(dist, "hello_1.2.3-1_all.deb.cdx.json"))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(data, &b))
+		assert.Equal(t, "CycloneDX", b.BOMFormat)
+		require.Len(t, b.Components, 2)
+		assert.Equal(t, "pkg:pypi/hello-lib@1.2.0", b.Components[1].Purl)
+	})
+	t.Run("reproducible", func(t *testing.T) {
+		sums := map[string]string{}
+		for _, a := range st.Artifacts {
+			sums[a.Path] = a.SHA256
+		}
+		time.Sleep(1100 * time.Millisecond)
+		code, _, stderr := runStep(t, p.Dir, env)
+		require.Equal(t, 0, code, stderr)
+		for _, a := range loadState(t, p.Dir).Artifacts {
+			assert.Equal(t, sums[a.Path], a.SHA256, "%s is byte-identical (or the same image digest)", a.Path)
+		}
+	})
+}
+
+func debianRoot(t *testing.T) string {
+	t.Helper()
+	tarball, err := fixture.DebianRoot(context.Background(), testutil.FixtureDir())
+	require.NoError(t, err)
+	root, err := fixture.Unpack(context.Background(), tarball, t.TempDir())
+	require.NoError(t, err)
+	return root
+}
+
+func copyInto(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dst, data, 0o644))
+}
