@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
 )
@@ -56,12 +57,12 @@ func compressor(c Compression, w io.Writer) (io.WriteCloser, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := gz.SetConcurrency(1<<20, 16); err != nil {
+		if err := gz.SetConcurrency(1<<20, 4); err != nil {
 			return nil, err
 		}
 		return gz, nil
 	case Zstd:
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(4))
+		return newZstdProgram(w)
 	case Xz:
 		return xz.WriterConfig{DictCap: 8 << 20}.NewWriter(w)
 	case None:
@@ -88,7 +89,11 @@ type tarOptions struct {
 // user-dependent fields, every time the epoch, symlinks and hard links kept.
 func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 	tw := tar.NewWriter(w)
-	buf := make([]byte, 256<<10)
+	var sums *hasher
+	if o.Sums != nil {
+		sums = newHasher(o.Sums)
+		defer sums.stop()
+	}
 	dep := strings.TrimPrefix(path.Clean(t.Deploy), "/")
 	if o.Prefix == "./" && o.Parents {
 		if err := tw.WriteHeader(dirHeader("./", o.Epoch)); err != nil {
@@ -122,18 +127,66 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := copyFile(tw, e, buf, o); err != nil {
+		if err := copyFile(tw, e, sums); err != nil {
 			return err
 		}
 	}
+	if sums != nil {
+		sums.stop()
+	}
 	return tw.Close()
+}
+
+// hasher takes the md5 sums of the files on its own goroutine, so that the
+// hashing runs beside the tar writer and the compressor instead of in turn
+// with them. Buffers go round between the two.
+type hasher struct {
+	work    chan hashJob
+	free    chan []byte
+	done    chan struct{}
+	stopped bool
+}
+
+type hashJob struct {
+	data []byte // a chunk, to hash and hand back
+	name string // set when a file ends
+}
+
+func newHasher(sums func(name, md5 string)) *hasher {
+	h := &hasher{work: make(chan hashJob, 8), free: make(chan []byte, 8), done: make(chan struct{})}
+	for i := 0; i < 8; i++ {
+		h.free <- make([]byte, 256<<10)
+	}
+	go func() {
+		sum := md5.New()
+		for j := range h.work {
+			if j.data != nil {
+				sum.Write(j.data)
+				h.free <- j.data[:cap(j.data)]
+				continue
+			}
+			sums(j.name, hex.EncodeToString(sum.Sum(nil)))
+			sum.Reset()
+		}
+		close(h.done)
+	}()
+	return h
+}
+
+// stop waits until every sum is taken.
+func (h *hasher) stop() {
+	if !h.stopped {
+		h.stopped = true
+		close(h.work)
+		<-h.done
+	}
 }
 
 func dirHeader(name string, epoch time.Time) *tar.Header {
 	return &tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch, Uname: "root", Gname: "root", Format: tar.FormatGNU}
 }
 
-func copyFile(tw io.Writer, e Entry, buf []byte, o tarOptions) error {
+func copyFile(tw io.Writer, e Entry, h *hasher) error {
 	var src io.Reader
 	if e.Source == "" {
 		src = bytes.NewReader(e.Data)
@@ -145,23 +198,49 @@ func copyFile(tw io.Writer, e Entry, buf []byte, o tarOptions) error {
 		defer f.Close()
 		src = f
 	}
-	var dst io.Writer = tw
-	h := md5.New()
-	if o.Sums != nil {
-		dst = io.MultiWriter(tw, h)
+	var n int64
+	var buf []byte
+	if h != nil {
+		buf = <-h.free
+	} else {
+		buf = copyBuffers.Get().([]byte)
+		defer copyBuffers.Put(buf)
 	}
-	n, err := io.CopyBuffer(dst, io.LimitReader(src, e.Size), buf)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
+	for {
+		k, err := src.Read(buf)
+		if k > 0 {
+			if n+int64(k) > e.Size {
+				return fmt.Errorf("%s changed while it was packed", e.Source)
+			}
+			if _, werr := tw.Write(buf[:k]); werr != nil {
+				return fmt.Errorf("%s: %w", e.Path, werr)
+			}
+			n += int64(k)
+			if h != nil {
+				h.work <- hashJob{data: buf[:k]}
+				buf = <-h.free
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.Path, err)
+		}
+	}
+	if h != nil {
+		h.free <- buf
+		h.work <- hashJob{name: e.Path}
 	}
 	if n != e.Size {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
 	}
-	if o.Sums != nil {
-		o.Sums(e.Path, hex.EncodeToString(h.Sum(nil)))
-	}
 	return nil
 }
+
+// copyBuffers keeps the copy buffers: one per file would be gigabytes of
+// garbage for a large tree.
+var copyBuffers = sync.Pool{New: func() any { return make([]byte, 256<<10) }}
 
 // arWriter writes the ar archive of a .deb: fixed times, owner 0, mode 0644.
 type arWriter struct {
@@ -214,10 +293,86 @@ func (a *arWriter) AddFrom(name string, f *os.File) error {
 	return a.pad(fi.Size())
 }
 
+// Stream writes a member of unknown size: a header with size 0, the content,
+// then the header again with the size the content took.
+func (a *arWriter) Stream(name string, write func(io.Writer) error) error {
+	at, err := a.w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if err := a.header(name, 0); err != nil {
+		return err
+	}
+	if err := write(a.w); err != nil {
+		return err
+	}
+	end, err := a.w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	size := end - at - 60
+	if _, err := a.w.Seek(at, io.SeekStart); err != nil {
+		return err
+	}
+	if err := a.header(name, size); err != nil {
+		return err
+	}
+	if _, err := a.w.Seek(end, io.SeekStart); err != nil {
+		return err
+	}
+	return a.pad(size)
+}
+
 func (a *arWriter) pad(n int64) error {
 	if n%2 == 1 {
 		_, err := a.w.Write([]byte{'\n'})
 		return err
 	}
 	return nil
+}
+
+// zstdProgram compresses with the zstd program, multithreaded into a single
+// frame: dpkg (1.21) reads only the first frame of a data.tar.zst, and the Go
+// encoder uses one core for a stream, at half the speed of dpkg-deb. zstd's
+// multithreaded output does not depend on the number of threads.
+type zstdProgram struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	done chan error
+}
+
+func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
+	path, err := exec.LookPath("zstd")
+	if err != nil {
+		return nil, fmt.Errorf("zstd compression runs the zstd program, which is not installed (apt-get install zstd), or use gzip or xz")
+	}
+	cmd := exec.Command(path, "-3", "-T0", "-q", "-c", "--no-progress")
+	cmd.Stdout = w
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	z := &zstdProgram{cmd: cmd, in: in, done: make(chan error, 1)}
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			err = fmt.Errorf("zstd: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		z.done <- err
+	}()
+	return z, nil
+}
+
+func (z *zstdProgram) Write(p []byte) (int, error) { return z.in.Write(p) }
+
+func (z *zstdProgram) Close() error {
+	if err := z.in.Close(); err != nil {
+		return err
+	}
+	return <-z.done
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -60,68 +61,99 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	sortEntries(entries)
 	all := &Tree{Root: t.Root, Deploy: t.Deploy, Entries: entries}
 
-	// data.tar first, to a temporary file, with md5sums on the way.
 	comp := Compression(p.Compression)
+	member := "data.tar" + comp.Ext()
+	name := m.debFile()
+	writeData := func(w io.Writer, sums func(name, md5 string)) error {
+		zw, err := compressor(comp, w)
+		if err != nil {
+			return err
+		}
+		if err := writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Sums: sums}); err != nil {
+			zw.Close()
+			return fmt.Errorf("write data.tar: %w", err)
+		}
+		return zw.Close()
+	}
+	begin := func(f *os.File, md5sums []byte) (*arWriter, error) {
+		ctar, err := controlTar(m, all, t, svc, md5sums)
+		if err != nil {
+			return nil, err
+		}
+		ar, err := newAr(f, m.Epoch)
+		if err != nil {
+			return nil, err
+		}
+		if err := ar.Add("debian-binary", []byte("2.0\n")); err != nil {
+			return nil, err
+		}
+		return ar, ar.Add("control.tar.gz", ctar)
+	}
+	if !p.MD5Sums {
+		// The control part is known before the data: one pass, straight
+		// into the .deb, the data member's size written in afterwards.
+		return writeAtomic(m.Out, name, "deb", m.Arch, func(f *os.File) error {
+			ar, err := begin(f, nil)
+			if err != nil {
+				return err
+			}
+			return ar.Stream(member, func(w io.Writer) error { return writeData(w, nil) })
+		})
+	}
+	// md5sums go into the control part, which comes first: the data goes to a
+	// temporary file while they are taken, then into the .deb.
 	data, err := os.CreateTemp(m.Out, ".data.tar-*")
 	if err != nil {
 		return state.Artifact{}, err
 	}
 	defer os.Remove(data.Name())
 	defer data.Close()
-	zw, err := compressor(comp, data)
-	if err != nil {
+	var sums strings.Builder
+	if err := writeData(data, func(name, md5 string) { fmt.Fprintf(&sums, "%s  %s\n", md5, name) }); err != nil {
 		return state.Artifact{}, err
 	}
-	var sums strings.Builder
-	err = writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Sums: func(name, md5 string) {
-		fmt.Fprintf(&sums, "%s  %s\n", md5, name)
-	}})
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return state.Artifact{}, fmt.Errorf("write data.tar: %w", err)
-	}
+	return writeAtomic(m.Out, name, "deb", m.Arch, func(f *os.File) error {
+		ar, err := begin(f, []byte(sums.String()))
+		if err != nil {
+			return err
+		}
+		return ar.AddFrom(member, data)
+	})
+}
 
+// controlTar writes control.tar.gz: control, md5sums (when given), conffiles and
+// the maintainer scripts.
+func controlTar(m *Meta, all, t *Tree, svc *service, md5sums []byte) ([]byte, error) {
 	control, err := controlFile(m, all, svc)
 	if err != nil {
-		return state.Artifact{}, err
+		return nil, err
 	}
-	ctl := map[string][]byte{"control": control, "md5sums": []byte(sums.String())}
+	ctl := map[string][]byte{"control": control}
+	if md5sums != nil {
+		ctl["md5sums"] = md5sums
+	}
 	modes := map[string]fs.FileMode{}
-	if conf, err := conffiles(m, t); err != nil {
-		return state.Artifact{}, err
-	} else if conf != nil {
+	conf, err := conffiles(m, t)
+	if err != nil {
+		return nil, err
+	}
+	if conf != nil {
 		ctl["conffiles"] = conf
 	}
 	if err := scripts(m, svc, ctl, modes); err != nil {
-		return state.Artifact{}, err
+		return nil, err
 	}
 	var ctar bytes.Buffer
 	zc, _ := compressor(Gzip, &ctar)
 	ctree := &Tree{Entries: generated(nil, ctl, modes)}
 	sortEntries(ctree.Entries)
 	if err := writeTar(zc, ctree, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch}); err != nil {
-		return state.Artifact{}, err
+		return nil, err
 	}
 	if err := zc.Close(); err != nil {
-		return state.Artifact{}, err
+		return nil, err
 	}
-
-	name := m.debFile()
-	return writeAtomic(m.Out, name, "deb", m.Arch, func(f *os.File) error {
-		ar, err := newAr(f, m.Epoch)
-		if err != nil {
-			return err
-		}
-		if err := ar.Add("debian-binary", []byte("2.0\n")); err != nil {
-			return err
-		}
-		if err := ar.Add("control.tar.gz", ctar.Bytes()); err != nil {
-			return err
-		}
-		return ar.AddFrom("data.tar"+comp.Ext(), data)
-	})
+	return ctar.Bytes(), nil
 }
 
 // controlFile writes DEBIAN/control.
