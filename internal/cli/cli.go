@@ -18,6 +18,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitread"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -235,4 +236,10 @@ func (s *Session) LoadState() (*state.State, error) {
 func (s *Session) Getenv(k string) string {
 	v, _ := s.Lookup(k)
 	return v
+}
+
+// Stores is what stores need from the session: the configuration, the step's
+// environment for secrets (masked in the CI log), and the log for retries.
+func (s *Session) Stores() store.Env {
+	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
 }

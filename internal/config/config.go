@@ -197,12 +197,35 @@ type PublishConfig struct {
 	Stores []StoreConfig `yaml:"stores" doc:"Stores to publish to, each with a name and a type."`
 }
 
-// StoreConfig is one publish store. Which keys apply depends on the type.
+// StoreConfig is one publish store. Which keys apply depends on the type. No
+// secret is ever written here: keys ending in _env name environment variables,
+// keys ending in _file name files.
 type StoreConfig struct {
-	Name         string `yaml:"name" doc:"The store's name, used by --store and version.revision_from."`
-	Type         string `yaml:"type" enum:"apt-dir,aptly,registry,oci-dir,pypi,pypi-dir" doc:"The kind of store."`
-	Path         string `yaml:"path" doc:"apt-dir, oci-dir, pypi-dir: the directory."`
-	Distribution string `yaml:"distribution" default:"stable" doc:"apt-dir, aptly: the distribution, e.g. bookworm."`
-	Component    string `yaml:"component" default:"main" doc:"apt-dir, aptly: the component."`
-	Repository   string `yaml:"repository" doc:"registry: the image repository, e.g. registry.example.com/hello."`
+	Name               string   `yaml:"name" doc:"The store's name, used by --store and version.revision_from."`
+	Type               string   `yaml:"type" enum:"apt-dir,aptly,registry,oci-dir,pypi,pypi-dir" doc:"The kind of store."`
+	Path               string   `yaml:"path" doc:"apt-dir, oci-dir, pypi-dir: the directory."`
+	Distribution       string   `yaml:"distribution" default:"stable" doc:"apt-dir, aptly: the distribution, e.g. bookworm."`
+	Component          string   `yaml:"component" default:"main" doc:"apt-dir, aptly: the component."`
+	Architectures      []string `yaml:"architectures" default:"amd64,arm64,all" doc:"apt-dir, aptly: the architectures the repository offers; packages for all go into each."`
+	Origin             string   `yaml:"origin" doc:"apt-dir: the Origin and Label of the Release file. Default: the project's name."`
+	SigningKeyFile     string   `yaml:"signing_key_file" doc:"apt-dir: an armored OpenPGP private key to sign the Release file with (InRelease, Release.gpg)."`
+	SigningKeyEnv      string   `yaml:"signing_key_env" doc:"apt-dir: an environment variable holding that key instead."`
+	PassphraseEnv      string   `yaml:"passphrase_env" doc:"apt-dir, aptly: the variable holding the signing key's passphrase."`
+	PassphraseFile     string   `yaml:"passphrase_file" doc:"aptly: a passphrase file on the aptly server (PassphraseFile)."`
+	GPGKey             string   `yaml:"gpg_key" doc:"aptly: the key id aptly signs with; empty publishes unsigned."`
+	Keyring            string   `yaml:"keyring" doc:"aptly: the public keyring file on the server."`
+	SecretKeyring      string   `yaml:"secret_keyring" doc:"aptly: the secret keyring file on the server."`
+	URL                string   `yaml:"url" doc:"aptly: the API URL (http://aptly.example.com:8080); pypi: the upload URL (https://upload.pypi.org/legacy/)."`
+	IndexURL           string   `yaml:"index_url" doc:"pypi: the simple index to ask what exists (https://pypi.org/simple/)."`
+	Repo               string   `yaml:"repo" doc:"aptly: the local repository to add to. Default: the distribution."`
+	Prefix             string   `yaml:"prefix" default:"." doc:"aptly: the publish prefix, with an endpoint where aptly has one (s3:bucket:prefix)."`
+	Repository         string   `yaml:"repository" doc:"registry: the image repository, e.g. registry.example.com/hello."`
+	Tags               []string `yaml:"tags" default:"version,latest,minor,major,channel" enum:"version,latest,minor,major,channel" doc:"registry, oci-dir: which tags to set: the version's OCI rendering; latest, X.Y and X for releases; the channel (develop, rc) for other builds."`
+	Username           string   `yaml:"username" doc:"aptly, registry, pypi: the user for basic auth (pypi: __token__ by default)."`
+	UsernameEnv        string   `yaml:"username_env" doc:"registry, aptly: a variable holding the user instead."`
+	PasswordEnv        string   `yaml:"password_env" doc:"aptly, registry, pypi: the variable holding the password or token."`
+	CAFile             string   `yaml:"ca_file" doc:"A file of certificate authorities for the store's TLS."`
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify" default:"false" doc:"Skip TLS verification for this store's host only. Avoid."`
+	Timeout            string   `yaml:"timeout" default:"60s" doc:"The time one request may take."`
+	Retries            int      `yaml:"retries" default:"4" doc:"How often a failed request is tried again (connection errors, 429, 5xx)."`
 }

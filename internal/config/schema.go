@@ -120,7 +120,10 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 			Default: f.Tag.Get("default"),
 			Secret:  f.Tag.Get("secret"),
 			Type:    f.Type,
-			Index:   append(append([]int(nil), index...), i),
+		}
+		// Keys inside maps and lists of mappings have no index from Config.
+		if index != nil || prefix == "" {
+			k.Index = append(append([]int(nil), index...), i)
 		}
 		if e := f.Tag.Get("enum"); e != "" {
 			k.Enum = strings.Split(e, ",")

@@ -74,6 +74,8 @@ type Metadata struct {
 	ProjectURLs            []string
 	HomePage               string
 	MetadataVersion        string
+	// Description is the long description, the body after the fields.
+	Description string
 	// Header keeps every field, for uploads.
 	Header mail.Header
 }
@@ -90,6 +92,9 @@ func ParseMetadata(r io.Reader) (Metadata, error) {
 		RequiresDist: h["Requires-Dist"], RequiresPython: h.Get("Requires-Python"),
 		Classifiers: h["Classifier"], ProjectURLs: h["Project-Url"], HomePage: h.Get("Home-Page"),
 		MetadataVersion: h.Get("Metadata-Version"), Header: h,
+	}
+	if body, err := io.ReadAll(io.LimitReader(msg.Body, 4<<20)); err == nil {
+		m.Description = strings.TrimSpace(string(body))
 	}
 	m.License = h.Get("License-Expression")
 	if m.License == "" {

@@ -104,11 +104,14 @@ type Artifact struct {
 
 // Publication records where an artifact went.
 type Publication struct {
-	Store     string `json:"store"`
-	Type      string `json:"type"`
-	Artifact  string `json:"artifact"`
-	Reference string `json:"reference"` // a URL or image reference
-	Digest    string `json:"digest,omitempty"`
+	Store     string   `json:"store"`
+	Type      string   `json:"type"`
+	Artifact  string   `json:"artifact"`
+	Reference string   `json:"reference"` // a URL or image reference
+	Digest    string   `json:"digest,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+	// Install is the command a user runs next, e.g. apt-get install hello=1.2.3-1.
+	Install   string `json:"install,omitempty"`
 	Unchanged bool   `json:"unchanged,omitempty"` // the identical artifact was already there
 }
 

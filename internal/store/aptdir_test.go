@@ -16,7 +16,7 @@ import (
 func TestAptDirExisting(t *testing.T) {
 	root := t.TempDir()
 	c := &config.Config{Dir: root}
-	st, err := New(config.StoreConfig{Name: "apt", Type: "apt-dir", Path: "repo", Distribution: "bookworm", Component: "main"}, c)
+	st, err := New(config.StoreConfig{Name: "apt", Type: "apt-dir", Path: "repo", Distribution: "bookworm", Component: "main"}, Env{Config: c})
 	require.NoError(t, err)
 
 	rels, err := st.Existing(context.Background(), "hello")
@@ -46,6 +46,6 @@ func TestAptDirExisting(t *testing.T) {
 	_, err = st.Existing(context.Background(), "hello")
 	assert.ErrorContains(t, err, "continuation line")
 
-	_, err = New(config.StoreConfig{Name: "x", Type: "nexus"}, c)
-	assert.ErrorContains(t, err, `type "nexus" cannot be queried`)
+	_, err = New(config.StoreConfig{Name: "x", Type: "nexus"}, Env{Config: c})
+	assert.ErrorContains(t, err, `unknown type "nexus"`)
 }

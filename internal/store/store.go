@@ -1,22 +1,33 @@
 // Package store holds the places artifacts are published to (apt repositories,
-// registries, package indexes), each of which can say what it already holds.
+// registries, package indexes). Each can say what it already holds, so that a
+// rerun publishes nothing twice and never overwrites a different artifact.
 package store
 
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/httpx"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/version"
 )
 
 // Release is something a store already holds under a name and version.
 type Release struct {
 	Name string
-	// Version is the store's own rendering: Debian for apt stores.
+	// Version is the store's own rendering: Debian for apt stores, the OCI tag
+	// for registries, PEP 440 for Python indexes.
 	Version string
 	Arch    string
-	SHA256  string
+	// File names the artifact, where the store keeps files.
+	File   string
+	SHA256 string
 	// Digest is an OCI manifest digest.
 	Digest string
 	// Commit is the source commit recorded with the artifact, when the store
@@ -24,29 +35,111 @@ type Release struct {
 	Commit string
 }
 
+// Item is one artifact to publish, with what the pipeline knows of it.
+type Item struct {
+	Artifact state.Artifact
+	// Dist is the dist directory; Artifact.Path is relative to it.
+	Dist    string
+	Name    string // the package name
+	Version state.Version
+	Commit  string
+	// Force overwrites a different artifact under the same version.
+	Force bool
+}
+
+// Path is the artifact on disk.
+func (i Item) Path() string { return i.Dist + "/" + i.Artifact.Path }
+
 // Store is a place artifacts are published to.
 type Store interface {
 	// Existing lists what the store holds for a package name.
 	Existing(ctx context.Context, name string) ([]Release, error)
+	// Accepts reports whether the store takes artifacts of a format.
+	Accepts(format string) bool
+	// Publish puts the artifact into the store, or nothing when the identical
+	// artifact is there already (Unchanged); a different artifact under the
+	// same version is an error naming both hashes, unless forced.
+	Publish(ctx context.Context, it Item) (state.Publication, error)
+	// VersionFormat is the rendering of the store's versions.
+	VersionFormat() version.Format
 }
 
-// factory makes a store from its configuration; c resolves relative paths.
-type factory func(s config.StoreConfig, c *config.Config) (Store, error)
+// Env is what stores need from their surroundings.
+type Env struct {
+	Config *config.Config
+	Getenv func(string) string
+	// Log receives retries and notes.
+	Log func(format string, args ...any)
+	// Mask hides secrets read from the environment (GitHub ::add-mask::).
+	Mask func(string)
+}
+
+// factory makes a store from its configuration.
+type factory func(s config.StoreConfig, e Env) (Store, error)
 
 // types is the one table of store implementations.
 var types = map[string]factory{
-	"apt-dir": newAptDir,
+	"apt-dir":  newAptDir,
+	"aptly":    newAptly,
+	"registry": newRegistry,
+	"oci-dir":  newOCIDir,
+	"pypi":     newPyPI,
+	"pypi-dir": newPyPIDir,
 }
 
 // New makes the store a configuration names.
-func New(s config.StoreConfig, c *config.Config) (Store, error) {
+func New(s config.StoreConfig, e Env) (Store, error) {
 	f, ok := types[s.Type]
 	if !ok {
 		var have []string
 		for t := range types {
 			have = append(have, t)
 		}
-		return nil, fmt.Errorf("store %q: type %q cannot be queried by this GoPythonGo (supported: %s)", s.Name, s.Type, strings.Join(have, ", "))
+		sort.Strings(have)
+		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(have, ", "))
 	}
-	return f(s, c)
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	if e.Log == nil {
+		e.Log = func(string, ...any) {}
+	}
+	if e.Mask == nil {
+		e.Mask = func(string) {}
+	}
+	return f(s, e)
+}
+
+// secret reads a variable the configuration names, and masks it.
+func (e Env) secret(key, name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	v := e.Getenv(name)
+	if v == "" {
+		return "", fmt.Errorf("%s names $%s, which is not set", key, name)
+	}
+	e.Mask(v)
+	return v, nil
+}
+
+// client makes the store's HTTP client: timeouts, retries, TLS as configured.
+func (e Env) client(s config.StoreConfig, host string) (*http.Client, error) {
+	timeout, err := time.ParseDuration(s.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: timeout %q: %w", s.Name, s.Timeout, err)
+	}
+	o := httpx.Options{Timeout: timeout, Retries: s.Retries, CAFile: s.CAFile, Log: e.Log}
+	if s.InsecureSkipVerify {
+		o.InsecureHost = host
+	}
+	if o.CAFile != "" {
+		o.CAFile = e.Config.Path(o.CAFile)
+	}
+	return httpx.New(o)
+}
+
+// conflict is the error of a different artifact under an existing version.
+func conflict(store, what, have, want string) error {
+	return fmt.Errorf("store %s already holds %s with sha256 %s, and this artifact is %s: versions are immutable; bump the revision (gopythongo-version --revision-from %s) or pass --force to overwrite", store, what, have, want, store)
 }

@@ -148,3 +148,16 @@ func (v Version) Debian() string {
 	b.WriteString("-" + strconv.Itoa(v.rev()))
 	return b.String()
 }
+
+// In renders v in format f; FormatTag renders SemVer.
+func (v Version) In(f Format) string {
+	switch f {
+	case FormatPEP440:
+		return v.PEP440()
+	case FormatDebian:
+		return v.Debian()
+	case FormatOCI:
+		return v.OCITag()
+	}
+	return v.SemVer()
+}

@@ -28,6 +28,8 @@ type Request struct {
 	// Artifact is the sha256 of an artifact already built for this commit, if
 	// known; a store holding it means no new revision.
 	Artifact string
+	// Stores is how a store named by version.revision_from reads secrets and logs.
+	Stores store.Env
 }
 
 // Result is the computed version and how it came about.
@@ -147,7 +149,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 			v.Build = append([]string{"g" + res.Commit.SHA[:min(10, len(res.Commit.SHA))]}, v.Build...)
 		}
 	}
-	if err := res.revision(ctx, c, req.Artifact, &v); err != nil {
+	if err := res.revision(ctx, c, req.Stores, req.Artifact, &v); err != nil {
 		return nil, err
 	}
 	if err := v.Validate(); err != nil {
@@ -348,14 +350,15 @@ func (res *Result) dirty(ctx context.Context, c *config.Config, repo *gitflow.Re
 // revision finds the package revision: the configured one, or from a store the
 // next free revision after the highest it holds for the same upstream version,
 // and no new one when the store already holds this build.
-func (res *Result) revision(ctx context.Context, c *config.Config, artifact string, v *version.Version) error {
+func (res *Result) revision(ctx context.Context, c *config.Config, env store.Env, artifact string, v *version.Version) error {
 	v.Revision = c.Version.Revision
 	name := c.Version.RevisionFrom
 	if name == "" {
 		return nil
 	}
 	sc, _ := c.Store(name) // validated with the configuration
-	st, err := store.New(sc, c)
+	env.Config = c
+	st, err := store.New(sc, env)
 	if err != nil {
 		return err
 	}
@@ -367,25 +370,27 @@ func (res *Result) revision(ctx context.Context, c *config.Config, artifact stri
 	if err != nil {
 		return fmt.Errorf("ask store %s for the revisions of %s: %w", name, pkg, err)
 	}
-	rev, why := NextRevision(*v, rels, res.Commit.SHA, artifact)
+	rev, why := NextRevision(*v, st.VersionFormat(), rels, res.Commit.SHA, artifact)
 	v.Revision = rev
 	res.Explain = append(res.Explain, fmt.Sprintf("revision: %d from store %s (%s)", rev, name, why))
 	return nil
 }
 
-// NextRevision picks the Debian revision for v given what a store holds: the
-// revision of an existing release of the same commit or artifact, else one more
-// than the highest for the same upstream version, else v's own.
-func NextRevision(v version.Version, rels []store.Release, commit, artifact string) (int, string) {
-	upstream := strings.TrimSuffix(v.WithoutRevision().Debian(), "-1")
+// NextRevision picks the package revision for v given what a store holds, in the
+// store's rendering f (Debian -N, PEP 440 .postN, OCI _rev.N): the revision of an
+// existing release of the same commit or artifact, else one more than the highest
+// for the same upstream version, else v's own.
+func NextRevision(v version.Version, f version.Format, rels []store.Release, commit, artifact string) (int, string) {
+	upstream := v.WithoutRevision().In(f)
 	highest, same := 0, 0
 	for _, r := range rels {
-		up, rev, ok := splitDebian(r.Version)
-		if !ok || up != upstream {
+		got, err := version.ParseFormat(f, r.Version)
+		if err != nil || got.WithoutRevision().In(f) != upstream {
 			continue
 		}
+		rev := max(got.Revision, 1)
 		highest = max(highest, rev)
-		if (commit != "" && r.Commit == commit) || (artifact != "" && r.SHA256 == artifact) {
+		if (commit != "" && r.Commit == commit) || (artifact != "" && (r.SHA256 == artifact || r.Digest == artifact)) {
 			same = max(same, rev)
 		}
 	}
@@ -396,17 +401,6 @@ func NextRevision(v version.Version, rels []store.Release, commit, artifact stri
 		return highest + 1, fmt.Sprintf("it holds %s up to revision %d", upstream, highest)
 	}
 	return max(v.Revision, 1), "it holds no " + upstream
-}
-
-func splitDebian(s string) (upstream string, rev int, ok bool) {
-	i := strings.LastIndexByte(s, '-')
-	if i < 0 {
-		return s, 0, false
-	}
-	if _, err := fmt.Sscan(s[i+1:], &rev); err != nil {
-		return "", 0, false
-	}
-	return s[:i], rev, true
 }
 
 func (res *Result) explain(c *config.Config, env ci.Env) {

@@ -231,11 +231,11 @@ func TestNextRevision(t *testing.T) {
 		{Version: "1.3.0~dev5+gabc-6"},
 		{Version: "garbage"},
 	}
-	rev, _ := NextRevision(v, rels, "", "")
+	rev, _ := NextRevision(v, version.FormatDebian, rels, "", "")
 	assert.Equal(t, 3, rev)
-	rev, _ = NextRevision(v, rels, "", "aa")
+	rev, _ = NextRevision(v, version.FormatDebian, rels, "", "aa")
 	assert.Equal(t, 1, rev)
-	rev, _ = NextRevision(v, nil, "", "")
+	rev, _ = NextRevision(v, version.FormatDebian, nil, "", "")
 	assert.Equal(t, 1, rev)
 }
 

@@ -90,7 +90,7 @@ func Step() cli.Step {
 				env.PRTarget = o.prTarget
 			}
 			done := s.Log.Phase("version")
-			res, err := Run(ctx, Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact})
+			res, err := Run(ctx, Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: s.Stores()})
 			var mh *MissingHistoryError
 			switch {
 			case errors.As(err, &mh):

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/version"
+)
+
+// registry pushes images to an OCI registry with go-containerregistry: blobs
+// the registry has are not sent again, the manifest goes up with the version
+// tag once every blob is there, and floating tags follow.
+type registry struct {
+	cfg  config.StoreConfig
+	repo name.Repository
+	opts []remote.Option
+}
+
+func newRegistry(s config.StoreConfig, e Env) (Store, error) {
+	repo, err := name.NewRepository(s.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: repository %q: %w", s.Name, s.Repository, err)
+	}
+	client, err := e.client(s, repo.RegistryStr())
+	if err != nil {
+		return nil, err
+	}
+	r := &registry{cfg: s, repo: repo}
+	r.opts = []remote.Option{remote.WithTransport(client.Transport), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
+	user := s.Username
+	if s.UsernameEnv != "" {
+		if user, err = e.secret("username_env", s.UsernameEnv); err != nil {
+			return nil, fmt.Errorf("store %s: %w", s.Name, err)
+		}
+	}
+	pass, err := e.secret("password_env", s.PasswordEnv)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", s.Name, err)
+	}
+	if user != "" || pass != "" {
+		r.opts = append(r.opts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
+	} else {
+		r.opts = append(r.opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	}
+	return r, nil
+}
+
+func (r *registry) Accepts(format string) bool   { return format == "oci" }
+func (r *registry) VersionFormat() version.Format { return version.FormatOCI }
+
+func (r *registry) with(ctx context.Context) []remote.Option {
+	return append(r.opts, remote.WithContext(ctx))
+}
+
+// Existing lists the tags that are versions, with their digests.
+func (r *registry) Existing(ctx context.Context, pkg string) ([]Release, error) {
+	tags, err := remote.List(r.repo, r.with(ctx)...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the tags of %s: %w", r.repo, err)
+	}
+	var out []Release
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	var firstErr error
+	for _, t := range tags {
+		if _, err := version.ParseOCITag(t); err != nil {
+			continue // latest, 1.2, develop, …
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(tag string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			d, err := remote.Head(r.repo.Tag(tag), r.with(ctx)...)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			out = append(out, Release{Name: pkg, Version: tag, Digest: d.Digest.String(), SHA256: d.Digest.Hex})
+		}(t)
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+func (r *registry) Publish(ctx context.Context, it Item) (state.Publication, error) {
+	img, err := sourceImage(it)
+	if err != nil {
+		return state.Publication{}, err
+	}
+	tag := r.repo.Tag(it.Version.OCITag)
+	pub := state.Publication{Store: r.cfg.Name, Type: "registry", Artifact: it.Artifact.Path, Reference: tag.String(), Digest: it.Artifact.Digest,
+		Install: fmt.Sprintf("docker pull %s@%s", r.repo, it.Artifact.Digest)}
+	d, err := remote.Head(tag, r.with(ctx)...)
+	var te *transport.Error
+	switch {
+	case err == nil && d.Digest.String() == it.Artifact.Digest:
+		pub.Unchanged = true
+	case err == nil && !it.Force:
+		return state.Publication{}, conflict(r.cfg.Name, tag.String(), d.Digest.String(), it.Artifact.Digest)
+	case err != nil && !(errors.As(err, &te) && te.StatusCode == http.StatusNotFound):
+		return state.Publication{}, fmt.Errorf("ask %s for %s: %w", r.repo.RegistryStr(), tag, err)
+	}
+	if !pub.Unchanged {
+		if err := remote.Write(tag, img, r.with(ctx)...); err != nil {
+			return state.Publication{}, fmt.Errorf("push %s: %w", tag, err)
+		}
+	}
+	pub.Tags = []string{it.Version.OCITag}
+	for _, t := range Tags(r.cfg.Tags, it.Version) {
+		if t == it.Version.OCITag {
+			continue
+		}
+		if err := remote.Tag(r.repo.Tag(t), img, r.with(ctx)...); err != nil {
+			return state.Publication{}, fmt.Errorf("tag %s: %w", t, err)
+		}
+		pub.Tags = append(pub.Tags, t)
+	}
+	return pub, nil
+}
