@@ -94,6 +94,8 @@ type VenvConfig struct {
 	Constraints        []string          `yaml:"constraints" doc:"Constraints files (pip -c)."`
 	Extras             []string          `yaml:"extras" doc:"Extras of the project to install, e.g. [postgres]."`
 	Project            bool              `yaml:"project" default:"true" doc:"Build the project itself into a wheel (PEP 517) and install it."`
+	SetVersion         bool              `yaml:"set_version" default:"true" doc:"Build the project with the version of the state file (PEP 440): written into [project] version of pyproject.toml in the build's copy of the source, or given as SETUPTOOLS_SCM_PRETEND_VERSION when the version is dynamic. The built wheel must carry it. false builds the version the source declares."`
+	Dists              bool              `yaml:"dists" default:"false" doc:"Also write the project's wheel and sdist to dist/python/ as artifacts, for the pypi and pypi-dir stores (gopythongo-build-venv --dist-only makes only these)."`
 	FindLinks          []string          `yaml:"find_links" doc:"Directories or URLs with wheels (pip --find-links), relative to the project root."`
 	NoIndex            bool              `yaml:"no_index" default:"false" doc:"Do not use any package index; only find_links and the wheel cache."`
 	IndexURL           string            `yaml:"index_url" secret:"url" doc:"The package index URL. Credentials come from the environment: write ${VAR} in the URL, e.g. https://${PYPI_USER}:${PYPI_TOKEN}@pypi.example.com/simple."`

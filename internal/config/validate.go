@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -110,6 +111,9 @@ func (c *Config) validate() []error {
 			bad(fmt.Sprintf("venv.post_build[%d]", i), "an empty command; write the arguments to the venv's interpreter, e.g. [-m, django, collectstatic]")
 		}
 	}
+	if c.Venv.Dists && !c.Venv.Project {
+		bad("venv.dists", "the wheel and sdist are the project's: set venv.project: true, or drop venv.dists")
+	}
 	for _, g := range c.Venv.Strip {
 		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil || g == "" || strings.HasPrefix(g, "/") {
 			bad("venv.strip", "%q is not a relative glob such as '**/tests' or 'lib/*/site-packages/*.h'", g)
@@ -140,6 +144,28 @@ func (c *Config) validate() []error {
 		case "registry":
 			if s.Repository == "" {
 				bad(p, "store %q of type registry needs a repository, e.g. 127.0.0.1:5000/hello", s.Name)
+			}
+		case "aptly":
+			if s.URL == "" {
+				bad(p, "store %q of type aptly needs url, its API, e.g. http://127.0.0.1:8080", s.Name)
+			}
+		case "pypi":
+			if s.URL == "" {
+				bad(p, "store %q of type pypi needs url, the upload endpoint, e.g. https://upload.pypi.org/legacy/", s.Name)
+			}
+		}
+		if d, err := time.ParseDuration(s.Timeout); err != nil || d <= 0 {
+			bad(p+".timeout", "%q is not a duration such as 60s or 2m", s.Timeout)
+		}
+		if s.Retries < 0 || s.Retries > 20 {
+			bad(p+".retries", "%d: retries must be between 0 and 20", s.Retries)
+		}
+		if s.SigningKeyFile != "" && s.SigningKeyEnv != "" {
+			bad(p, "store %q: set signing_key_file or signing_key_env, not both", s.Name)
+		}
+		for _, k := range []struct{ key, val string }{{"distribution", s.Distribution}, {"component", s.Component}} {
+			if strings.ContainsAny(k.val, "/ \t") || k.val == "" || k.val == "." || k.val == ".." {
+				bad(p+"."+k.key, "%q must be a single word such as bookworm or main", k.val)
 			}
 		}
 	}

@@ -130,7 +130,7 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 	if err := writeSums(dist, arts); err != nil {
 		return err
 	}
-	st.Artifacts, st.Publications = arts, nil
+	st.SetArtifacts(func(f string) bool { _, err := PackerFor(f); return err == nil }, arts)
 	if err := st.Save(dist); err != nil {
 		return err
 	}

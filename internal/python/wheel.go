@@ -1,11 +1,15 @@
 package python
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/mail"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -137,4 +141,28 @@ func WheelMetadata(file string) (Metadata, error) {
 		}
 	}
 	return Metadata{}, fmt.Errorf("%s has no .dist-info/METADATA", path.Base(file))
+}
+
+// SdistMetadata reads the core metadata of an sdist: <name>-<version>/PKG-INFO.
+func SdistMetadata(file string) (Metadata, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return Metadata{}, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return Metadata{}, fmt.Errorf("%s: %w", filepath.Base(file), err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return Metadata{}, fmt.Errorf("%s has no PKG-INFO at its top", filepath.Base(file))
+		}
+		name := strings.Trim(strings.TrimPrefix(h.Name, "./"), "/")
+		if strings.Count(name, "/") == 1 && path.Base(name) == "PKG-INFO" {
+			return ParseMetadata(io.LimitReader(tr, 1<<20))
+		}
+	}
 }

@@ -115,6 +115,29 @@ type Publication struct {
 	Unchanged bool   `json:"unchanged,omitempty"` // the identical artifact was already there
 }
 
+// SetArtifacts replaces the artifacts a step owns (those whose format owns
+// says is its own) with arts, and forgets their publications; the artifacts
+// of other steps stay.
+func (s *State) SetArtifacts(owns func(format string) bool, arts []Artifact) {
+	gone := map[string]bool{}
+	var keep []Artifact
+	for _, a := range s.Artifacts {
+		if owns(a.Format) {
+			gone[a.Path] = true
+		} else {
+			keep = append(keep, a)
+		}
+	}
+	s.Artifacts = append(keep, arts...)
+	var pubs []Publication
+	for _, p := range s.Publications {
+		if !gone[p.Artifact] {
+			pubs = append(pubs, p)
+		}
+	}
+	s.Publications = pubs
+}
+
 // SourceDateEpoch is the time every timestamp of the artifacts uses: the
 // SOURCE_DATE_EPOCH variable when set, else the commit time.
 func (s *State) SourceDateEpoch(getenv func(string) string) (time.Time, error) {

@@ -18,7 +18,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
@@ -35,12 +34,12 @@ const CommitField = "Gopythongo-Commit"
 // with by-hash copies (so that a client never sees a Release and Packages that
 // do not belong together), signed with OpenPGP in Go when a key is set.
 type aptDir struct {
-	cfg       config.StoreConfig
-	root      string
-	name      string
-	archs     []string
-	signer    *Signer
-	env       Env
+	cfg    config.StoreConfig
+	root   string
+	name   string
+	archs  []string
+	signer *Signer
+	env    Env
 }
 
 func newAptDir(s config.StoreConfig, e Env) (Store, error) {
@@ -72,10 +71,10 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 	return a, nil
 }
 
-func (a *aptDir) Accepts(format string) bool         { return format == "deb" }
-func (a *aptDir) VersionFormat() version.Format       { return version.FormatDebian }
-func (a *aptDir) distDir() string                     { return filepath.Join(a.root, "dists", a.cfg.Distribution) }
-func (a *aptDir) compDir() string                     { return filepath.Join(a.distDir(), a.cfg.Component) }
+func (a *aptDir) Accepts(format string) bool    { return format == "deb" }
+func (a *aptDir) VersionFormat() version.Format { return version.FormatDebian }
+func (a *aptDir) distDir() string               { return filepath.Join(a.root, "dists", a.cfg.Distribution) }
+func (a *aptDir) compDir() string               { return filepath.Join(a.distDir(), a.cfg.Component) }
 
 // Existing reads the Packages indexes of every architecture of the
 // distribution and component.
@@ -149,36 +148,8 @@ func readPackages(dir string) ([]deb822.Paragraph, error) {
 	return paras, nil
 }
 
-// lock takes the repository's lock: publishes to one directory run one after
-// the other, so that two of them never lose each other's package.
-func (a *aptDir) lock(ctx context.Context) (func(), error) {
-	if err := os.MkdirAll(a.root, 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(filepath.Join(a.root, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", a.root, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for the lock of %s: %w", a.root, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error) {
-	unlock, err := a.lock(ctx)
+	unlock, err := lockDir(ctx, a.root)
 	if err != nil {
 		return state.Publication{}, err
 	}

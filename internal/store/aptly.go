@@ -62,7 +62,7 @@ func newAptly(s config.StoreConfig, e Env) (Store, error) {
 	return a, nil
 }
 
-func (a *aptly) Accepts(format string) bool   { return format == "deb" }
+func (a *aptly) Accepts(format string) bool    { return format == "deb" }
 func (a *aptly) VersionFormat() version.Format { return version.FormatDebian }
 
 // call sends a request and decodes a JSON answer; it fails on any status but

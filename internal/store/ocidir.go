@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,7 +31,7 @@ func newOCIDir(s config.StoreConfig, e Env) (Store, error) {
 	return &ociDir{cfg: s, root: e.Config.Path(s.Path)}, nil
 }
 
-func (o *ociDir) Accepts(format string) bool   { return format == "oci" }
+func (o *ociDir) Accepts(format string) bool    { return format == "oci" }
 func (o *ociDir) VersionFormat() version.Format { return version.FormatOCI }
 
 func (o *ociDir) Existing(ctx context.Context, name string) ([]Release, error) {
@@ -124,12 +123,14 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 	return pub, nil
 }
 
-// lockDir takes an exclusive lock on a store directory.
+// lockDir takes an exclusive lock on a store directory (dir/.lock): publishes
+// to one directory run one after the other, so that none loses another's
+// index entry.
 func lockDir(ctx context.Context, dir string) (func(), error) {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(strings.TrimSuffix(dir, "/")+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -140,12 +141,12 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return nil, err
+			return nil, fmt.Errorf("lock %s: %w", dir, err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("waiting for the lock of %s: %w", dir, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

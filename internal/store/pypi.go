@@ -57,7 +57,7 @@ func newPyPI(s config.StoreConfig, e Env) (Store, error) {
 	return p, nil
 }
 
-func (p *pypi) Accepts(format string) bool   { return format == "wheel" || format == "sdist" }
+func (p *pypi) Accepts(format string) bool    { return format == "wheel" || format == "sdist" }
 func (p *pypi) VersionFormat() version.Format { return version.FormatPEP440 }
 
 var anchorRE = regexp.MustCompile(`<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>`)

@@ -1,17 +1,14 @@
 package store
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"os"
-	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -42,16 +39,16 @@ func readPyFile(p, sum string) (pyFile, error) {
 		if f.Meta, err = python.WheelMetadata(p); err != nil {
 			return f, err
 		}
-		f.Kind, f.PyVersion = "bdist_wheel", w.Tags[0].Python
+		f.Kind = "bdist_wheel"
 		var pys []string
 		for _, t := range w.Tags {
-			if !contains(pys, t.Python) {
+			if !slices.Contains(pys, t.Python) {
 				pys = append(pys, t.Python)
 			}
 		}
 		f.PyVersion = strings.Join(pys, ".")
 	case strings.HasSuffix(p, ".tar.gz"):
-		meta, err := sdistMetadata(p)
+		meta, err := python.SdistMetadata(p)
 		if err != nil {
 			return f, err
 		}
@@ -60,38 +57,6 @@ func readPyFile(p, sum string) (pyFile, error) {
 		return f, fmt.Errorf("%s is neither a wheel nor an sdist (.tar.gz)", f.File)
 	}
 	return f, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// sdistMetadata reads <name>-<version>/PKG-INFO of an sdist.
-func sdistMetadata(p string) (python.Metadata, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return python.Metadata{}, err
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		return python.Metadata{}, fmt.Errorf("%s: %w", p, err)
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			return python.Metadata{}, fmt.Errorf("%s has no PKG-INFO", filepath.Base(p))
-		}
-		if strings.Count(strings.TrimPrefix(h.Name, "./"), "/") == 1 && path.Base(h.Name) == "PKG-INFO" {
-			return python.ParseMetadata(io.LimitReader(tr, 1<<20))
-		}
-	}
 }
 
 // pypiDir is a static package index in a directory: PEP 503 HTML and PEP 691
@@ -106,7 +71,7 @@ func newPyPIDir(s config.StoreConfig, e Env) (Store, error) {
 	return &pypiDir{cfg: s, root: e.Config.Path(s.Path)}, nil
 }
 
-func (d *pypiDir) Accepts(format string) bool   { return format == "wheel" || format == "sdist" }
+func (d *pypiDir) Accepts(format string) bool    { return format == "wheel" || format == "sdist" }
 func (d *pypiDir) VersionFormat() version.Format { return version.FormatPEP440 }
 
 type simpleFile struct {

@@ -120,4 +120,3 @@ func NewTestKey(name, email string) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-

@@ -121,3 +121,20 @@ func HelloLibWheel(t testing.TB, dir string) string {
 	}
 	return dst
 }
+
+// LibProject makes a git repository of examples/hello-lib with the given
+// configuration, committed and tagged v1.2.0.
+func LibProject(t testing.TB, config string) *GitRepo {
+	t.Helper()
+	r := NewGitRepo(t)
+	if b, err := exec.Command("cp", "-a", filepath.Join(RepoRoot(), "examples", "hello-lib")+"/.", r.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples/hello-lib: %v\n%s", err, b)
+	}
+	os.RemoveAll(filepath.Join(r.Dir, "build"))
+	r.WriteFile(".gitignore", "dist/\nbuild/\n*.egg-info/\n")
+	r.WriteFile(".gopythongo.yaml", config)
+	r.Git("add", "-A")
+	r.Commit("hello-lib")
+	r.Tag("v1.2.0")
+	return r
+}

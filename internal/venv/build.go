@@ -35,6 +35,9 @@ type Options struct {
 	Verbose bool
 	// NoCache ignores the records of the wheel cache (wheels are still stored).
 	NoCache bool
+	// Version is the PEP 440 version being built (from the state file); the
+	// project is built with it unless venv.set_version is false.
+	Version string
 }
 
 // Result is what a build made.
@@ -46,6 +49,8 @@ type Result struct {
 	// Cached says which steps the wheel cache spared.
 	ProjectCached, ResolutionCached bool
 	Stripped                        int
+	// Dists are the project's wheel and sdist in dist/python (venv.dists).
+	Dists []state.Artifact
 }
 
 // Build builds the venv into a temporary directory in dist and, only when all
@@ -87,6 +92,10 @@ type build struct {
 	interp  python.Interpreter
 	pip     *Pip
 	cache   *Cache
+	// project is the project's wheel, once built.
+	project *WheelFile
+	srcDone bool
+	srcEnv  []string
 }
 
 func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scratch", name) }
@@ -120,6 +129,12 @@ func (b *build) run(ctx context.Context) error {
 		{"install", func() (string, error) { return b.install(ctx, wheels) }},
 		{"finish", func() (string, error) { return b.finish(ctx) }},
 	}
+	if c.Venv.Dists && c.Venv.Project {
+		steps = append(steps, struct {
+			name string
+			f    func() (string, error)
+		}{"dists", func() (string, error) { return b.dists(ctx) }})
+	}
 	for _, s := range steps {
 		if err := b.phase(s.name, s.f); err != nil {
 			return err
@@ -127,6 +142,52 @@ func (b *build) run(ctx context.Context) error {
 	}
 	b.res.Wheels = wheels
 	return b.seal(wheels)
+}
+
+// BuildDists builds only the project's wheel and sdist into dist/python
+// (gopythongo-build-venv --dist-only), with this machine's interpreter.
+func BuildDists(ctx context.Context, o Options) (*Result, error) {
+	c := o.Config
+	if err := os.MkdirAll(c.DistDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("create the dist directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(c.DistDir(), ".build-")
+	if err != nil {
+		return nil, fmt.Errorf("create a build directory in %s: %w", c.DistDir(), err)
+	}
+	defer os.RemoveAll(tmp)
+	b := &build{o: o, c: c, tmp: tmp, res: &Result{}}
+	if err := b.setup(ctx, &plain{python: c.Project.Python}); err != nil {
+		return nil, err
+	}
+	if err := b.phase("project", func() (string, error) {
+		w, cached, err := b.projectWheel(ctx)
+		b.project, b.res.ProjectCached = &w, cached
+		if cached {
+			return w.File + " (from the cache)", err
+		}
+		return w.File, err
+	}); err != nil {
+		return nil, err
+	}
+	if err := b.phase("dists", func() (string, error) { return b.dists(ctx) }); err != nil {
+		return nil, err
+	}
+	return b.res, nil
+}
+
+// dists writes the project's wheel and sdist to dist/python.
+func (b *build) dists(ctx context.Context) (string, error) {
+	arts, err := b.writeDists(ctx, *b.project)
+	if err != nil {
+		return "", err
+	}
+	b.res.Dists = arts
+	var names []string
+	for _, a := range arts {
+		names = append(names, a.Path)
+	}
+	return strings.Join(names, ", "), nil
 }
 
 // setup probes the interpreter and prepares the cache and pip.
@@ -207,6 +268,7 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 			return "", err
 		}
 		project, b.res.ProjectCached = &w, cached
+		b.project = project
 	}
 	hashMode, err := requiresHashes(c, c.Venv.Requirements)
 	if err != nil {
@@ -329,14 +391,13 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
 	}
 	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
-		"tag": firstTag(b.interp), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:]})
+		"tag": firstTag(b.interp), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:],
+		"set_version": b.setVersion()})
 	if ws, ok := b.cache.Lookup("projects", key); ok && !b.o.NoCache {
 		return ws[0], true, nil
 	}
-	// Build from a copy, so that the workspace gets no build/ or .egg-info and
-	// the wheel does not depend on where the workspace is.
-	copyDir := b.scratch("src")
-	if err := copySource(ctx, c.Dir, copyDir, c.DistDir()); err != nil {
+	copyDir, env, err := b.source(ctx)
+	if err != nil {
 		return WheelFile{}, false, err
 	}
 	out := b.scratch("project")
@@ -344,18 +405,59 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 	if !c.Venv.BuildIsolation {
 		args = append(args, "--no-build-isolation")
 	}
-	if err := b.pip.run(ctx, b.builder, copyDir, append(args, copyDir)...); err != nil {
+	if err := b.pip.runWith(ctx, b.builder, copyDir, env, append(args, copyDir)...); err != nil {
 		return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*.whl"))
 	if len(files) != 1 {
 		return WheelFile{}, false, fmt.Errorf("building the project gave %d wheels, expected 1", len(files))
 	}
+	if v := b.setVersion(); v != "" {
+		w, err := python.ParseWheelName(files[0])
+		if err != nil {
+			return WheelFile{}, false, err
+		}
+		if err := checkVersion(files[0], w.Version, v); err != nil {
+			return WheelFile{}, false, err
+		}
+	}
 	w, err := b.cache.Put(files[0])
 	if err != nil {
 		return WheelFile{}, false, err
 	}
 	return w, false, b.cache.Record("projects", key, []WheelFile{w})
+}
+
+// setVersion is the version the project is built with, "" for the one its
+// source declares.
+func (b *build) setVersion() string {
+	if b.c.Venv.SetVersion {
+		return b.o.Version
+	}
+	return ""
+}
+
+// source copies the project's source for building, once, so that the
+// workspace gets no build/ or .egg-info and the build does not depend on where
+// the workspace is; the copy declares the version being built. It returns the
+// copy and the variables the build backend needs.
+func (b *build) source(ctx context.Context) (string, []string, error) {
+	dir := b.scratch("src")
+	if b.srcDone {
+		return dir, b.srcEnv, nil
+	}
+	if err := copySource(ctx, b.c.Dir, dir, b.c.DistDir()); err != nil {
+		return "", nil, err
+	}
+	if v := b.setVersion(); v != "" {
+		env, err := setVersion(dir, v)
+		if err != nil {
+			return "", nil, err
+		}
+		b.srcEnv = env
+	}
+	b.srcDone = true
+	return dir, b.srcEnv, nil
 }
 
 func firstTag(in python.Interpreter) string {

@@ -175,8 +175,13 @@ func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoc
 
 // run runs pip through the builder; pip's output is shown when it fails.
 func (p *Pip) run(ctx context.Context, b Builder, dir string, args ...string) error {
+	return p.runWith(ctx, b, dir, nil, args...)
+}
+
+// runWith runs pip with further variables.
+func (p *Pip) runWith(ctx context.Context, b Builder, dir string, env []string, args ...string) error {
 	var out bytes.Buffer
-	c := Command{Argv: append(slices.Clone(p.Base), args...), Env: p.Env, Dir: dir, Stdout: &out, Stderr: &out}
+	c := Command{Argv: append(slices.Clone(p.Base), args...), Env: append(slices.Clone(p.Env), env...), Dir: dir, Stdout: &out, Stderr: &out}
 	if p.Verbose {
 		c.Stdout, c.Stderr = p.Log, p.Log
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
@@ -31,6 +32,12 @@ workspace or the cache; every time stamp is SOURCE_DATE_EPOCH (default: the comm
 time), so two builds of the same inputs give identical trees. The tree is built in
 a temporary directory and moved to dist/root only when everything succeeded.
 
+The project is built with the version of the state file (PEP 440): written into
+the build's copy of pyproject.toml, or given to setuptools-scm, hatch-vcs and
+pdm-backend through their variables (venv.set_version). For a library, --dist-only
+(or venv.dists alongside the venv) writes the project's wheel and a reproducible
+sdist to dist/python/, for the pypi and pypi-dir stores of gopythongo-publish.
+
 Needs the state file of gopythongo-version (dist/gopythongo.json).
 
 Examples:
@@ -38,11 +45,14 @@ Examples:
   gopythongo-build-venv --python /usr/bin/python3.11 --verbose
   gopythongo-build-venv --set venv.no_index=true --set venv.find_links=wheels
   gopythongo-build-venv --no-cache        re-resolve, ignoring the cache's records
+  gopythongo-build-venv --dist-only       a library: wheel and sdist in dist/python
+  gopythongo-build-venv --set venv.index_url=file:///srv/pypi/simple
+                                          install libraries from a pypi-dir store
 `
 
 // Step is the gopythongo-build-venv command.
 func Step() cli.Step {
-	var o struct{ noCache, verbose bool }
+	var o struct{ noCache, verbose, distOnly bool }
 	return cli.Step{
 		Name:    "gopythongo-build-venv",
 		Summary: "build the virtual environment where it will live",
@@ -52,10 +62,12 @@ func Step() cli.Step {
 			{Flag: "python", Path: "project.python"},
 			{Flag: "deploy-path", Path: "project.deploy_path"},
 			{Flag: "cache-dir", Path: "venv.cache_dir"},
+			{Flag: "dists", Path: "venv.dists"},
 		},
 		Flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&o.noCache, "no-cache", false, "ignore the wheel cache's records (resolve and build again)")
 			fs.BoolVar(&o.verbose, "verbose", false, "show pip's output (otherwise shown only when it fails)")
+			fs.BoolVar(&o.distOnly, "dist-only", false, "build only the project's wheel and sdist into dist/python (a library build), no venv")
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			st, err := s.LoadState()
@@ -66,26 +78,47 @@ func Step() cli.Step {
 			if err != nil {
 				return cli.Fail(cli.ExitUsage, err)
 			}
-			res, err := Build(ctx, Options{Config: s.Config, Epoch: epoch, Getenv: s.Getenv, Log: s.Log, Output: s.Log.Writer(), Verbose: o.verbose, NoCache: o.noCache})
+			opts := Options{Config: s.Config, Epoch: epoch, Getenv: s.Getenv, Log: s.Log, Output: s.Log.Writer(), Verbose: o.verbose, NoCache: o.noCache}
+			if st.Version != nil {
+				opts.Version = st.Version.PEP440
+			}
+			build := Build
+			if o.distOnly {
+				build = BuildDists
+			}
+			res, err := build(ctx, opts)
 			if err != nil {
 				return err
 			}
 			for _, sec := range res.Secrets {
 				s.Reporter.Mask(sec)
 			}
-			st.Venv = &res.Venv
+			var outputs [][2]string
+			if !o.distOnly {
+				st.Venv = &res.Venv
+				outputs = [][2]string{
+					{"venv_root", res.Venv.Root},
+					{"deploy_path", res.Venv.DeployPath},
+					{"python_version", res.Venv.Interpreter.Version},
+					{"venv_digest", res.Venv.Digest},
+				}
+			}
+			if o.distOnly || s.Config.Venv.Dists {
+				st.SetArtifacts(func(f string) bool { return f == "wheel" || f == "sdist" }, res.Dists)
+				for _, a := range res.Dists {
+					outputs = append(outputs, [2]string{a.Format, filepath.ToSlash(filepath.Join(s.Config.Project.Dist, a.Path))})
+				}
+			}
 			if err := st.Save(s.Config.DistDir()); err != nil {
 				return err
-			}
-			outputs := [][2]string{
-				{"venv_root", res.Venv.Root},
-				{"deploy_path", res.Venv.DeployPath},
-				{"python_version", res.Venv.Interpreter.Version},
-				{"venv_digest", res.Venv.Digest},
 			}
 			for _, kv := range outputs {
 				s.Reporter.Output(kv[0], kv[1])
 				fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+			}
+			if o.distOnly {
+				s.Log.Printf("built %d distribution(s) of version %s in %s", len(res.Dists), opts.Version, filepath.Join(s.Config.Project.Dist, DistDir))
+				return nil
 			}
 			s.Reporter.Summary(summary(res))
 			s.Log.Printf("built %s: %d distributions, %d files, %s (%s)", res.Venv.DeployPath, len(res.Venv.Distributions), res.Venv.Files, humanSize(res.Venv.Size), cacheNote(res))

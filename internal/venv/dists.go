@@ -1,0 +1,266 @@
+package venv
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/version"
+)
+
+// DistDir is where the project's wheel and sdist go, inside dist.
+const DistDir = "python"
+
+// versionEnv are the variables SCM-based backends read a fixed version from:
+// setuptools-scm (and hatch-vcs, which uses it) and pdm-backend.
+var versionEnv = []string{"SETUPTOOLS_SCM_PRETEND_VERSION", "PDM_BUILD_SCM_VERSION"}
+
+var (
+	tableRE   = regexp.MustCompile(`^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$`)
+	versionRE = regexp.MustCompile(`^(\s*version\s*=\s*)("[^"]*"|'[^']*')(\s*(#.*)?)$`)
+)
+
+// setVersion makes the build's copy of the source declare version v: it
+// rewrites a static [project] version of pyproject.toml, and returns the
+// variables that give it to SCM-based backends when the version is dynamic.
+func setVersion(dir, v string) ([]string, error) {
+	var env []string
+	for _, k := range versionEnv {
+		env = append(env, k+"="+v)
+	}
+	file := filepath.Join(dir, "pyproject.toml")
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return env, nil // setup.py only: setuptools-scm may read the variables
+	}
+	if err != nil {
+		return nil, err
+	}
+	var py struct {
+		Project *struct {
+			Version *string  `toml:"version"`
+			Dynamic []string `toml:"dynamic"`
+		} `toml:"project"`
+	}
+	if _, err := toml.Decode(string(data), &py); err != nil {
+		return nil, fmt.Errorf("pyproject.toml: %w", err)
+	}
+	if py.Project == nil || py.Project.Version == nil {
+		return env, nil
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	table := ""
+	for i, l := range lines {
+		line := strings.TrimRight(l, "\r\n")
+		if m := tableRE.FindStringSubmatch(line); m != nil {
+			table = m[1]
+			continue
+		}
+		if m := versionRE.FindStringSubmatch(line); m != nil && table == "project" {
+			lines[i] = m[1] + `"` + v + `"` + m[3] + l[len(line):]
+			return nil, os.WriteFile(file, []byte(strings.Join(lines, "")), 0o644)
+		}
+	}
+	return nil, fmt.Errorf(`cannot set the version in pyproject.toml: write it as version = "X.Y.Z" on a line of its own in [project], or set venv.set_version: false`)
+}
+
+// checkVersion fails when the backend built another version than the one set.
+func checkVersion(file, got, want string) error {
+	g, err1 := version.ParsePEP440(got)
+	w, err2 := version.ParsePEP440(want)
+	if err1 == nil && err2 == nil && g.PEP440() == w.PEP440() || got == want {
+		return nil
+	}
+	return fmt.Errorf("%s has version %s, but this build is %s: the build backend ignored the version set for it. "+
+		"Declare the version statically in [project] of pyproject.toml, or dynamically through setuptools-scm, hatch-vcs or pdm-backend; "+
+		"or build the version the source declares with venv.set_version: false", filepath.Base(file), got, want)
+}
+
+// sdistScript builds an sdist through the backend's PEP 517 hook, with the
+// hook caller pip vendors.
+const sdistScript = `import os, sys
+try:
+    import tomllib
+except ImportError:
+    from pip._vendor import tomli as tomllib
+from pip._vendor.pyproject_hooks import BuildBackendHookCaller
+src, out = sys.argv[1], sys.argv[2]
+try:
+    with open(os.path.join(src, "pyproject.toml"), "rb") as f:
+        bs = tomllib.load(f).get("build-system", {})
+except FileNotFoundError:
+    bs = {}
+backend = bs.get("build-backend", "setuptools.build_meta:__legacy__")
+requires = bs.get("requires", ["setuptools>=40.8.0"])
+if sys.argv[3] == "requires":
+    print("\n".join(requires))
+else:
+    hooks = BuildBackendHookCaller(src, backend, backend_path=bs.get("backend-path"))
+    print(hooks.build_sdist(out))
+`
+
+// sdist builds the project's sdist from the build's copy of the source. With
+// build isolation, the declared build requirements are installed into a
+// directory of their own first, from the configured indexes.
+func (b *build) sdist(ctx context.Context, src string, env []string) (string, error) {
+	out := b.scratch("sdist")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	var path []string
+	if len(b.pip.Base) == 2 { // [python, <unpacked wheel>/pip]
+		path = append(path, filepath.Dir(b.pip.Base[1]))
+	}
+	python := b.pip.Base[0]
+	hook := func(what string, stdout io.Writer) error {
+		var errb bytes.Buffer
+		c := Command{Argv: []string{python, "-c", sdistScript, src, out, what}, Dir: src, Stdout: stdout, Stderr: &errb,
+			Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(path, ":"))...)}
+		if err := b.builder.Run(ctx, c); err != nil {
+			return fmt.Errorf("build the sdist (PEP 517 build_sdist): %w\n%s", err, tail(errb.String(), 30))
+		}
+		return nil
+	}
+	if b.c.Venv.BuildIsolation {
+		var reqs bytes.Buffer
+		if err := hook("requires", &reqs); err != nil {
+			return "", err
+		}
+		target := b.scratch("sdist-env")
+		args := append([]string{"install", "--target", target, "--no-compile"}, b.pip.Index...)
+		if err := b.pip.run(ctx, b.builder, src, append(args, strings.Fields(reqs.String())...)...); err != nil {
+			return "", fmt.Errorf("install the build requirements of the sdist: %w", err)
+		}
+		path = append([]string{target}, path...)
+	}
+	if err := hook("sdist", io.Discard); err != nil {
+		return "", err
+	}
+	files, _ := filepath.Glob(filepath.Join(out, "*.tar.gz"))
+	if len(files) != 1 {
+		return "", fmt.Errorf("the build backend made %d sdists, expected 1", len(files))
+	}
+	return files[0], nil
+}
+
+// normalizeSdist rewrites an sdist so that the same source gives the same
+// bytes: entries in order, owned by root, every time stamp the epoch, and a
+// gzip header without time or name. Entries that would leave the archive's
+// directory are refused.
+func normalizeSdist(src, dst string, epoch time.Time) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Base(src), err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(src), err)
+		}
+		if _, err := SafeJoin("/sdist", h.Name); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(src), err)
+		}
+		mode := int64(0o644)
+		if h.Typeflag == tar.TypeDir || h.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		out := &tar.Header{Typeflag: h.Typeflag, Name: h.Name, Linkname: h.Linkname, Size: h.Size, Mode: mode,
+			ModTime: epoch, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(out); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(dst, buf.Bytes(), 0o644)
+}
+
+// writeDists puts the project's wheel and sdist into dist/python and returns
+// them as artifacts.
+func (b *build) writeDists(ctx context.Context, wheel WheelFile) ([]state.Artifact, error) {
+	dir := filepath.Join(b.c.DistDir(), DistDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	src, env, err := b.source(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := b.sdist(ctx, src, env)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := python.SdistMetadata(sd)
+	if err != nil {
+		return nil, err
+	}
+	if v := b.setVersion(); v != "" {
+		if err := checkVersion(sd, meta.Version, v); err != nil {
+			return nil, err
+		}
+	}
+	var arts []state.Artifact
+	for _, f := range []struct{ format, from string }{{"wheel", wheel.Path}, {"sdist", sd}} {
+		dst := filepath.Join(dir, filepath.Base(f.from))
+		var err error
+		if f.format == "sdist" {
+			err = normalizeSdist(f.from, dst, b.o.Epoch)
+		} else {
+			err = copyFileAtomic(f.from, dst)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write %s: %w", dst, err)
+		}
+		sum, err := sha256File(dst)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := os.Stat(dst)
+		if err != nil {
+			return nil, err
+		}
+		arts = append(arts, state.Artifact{Path: DistDir + "/" + filepath.Base(dst), Format: f.format, SHA256: sum, Size: fi.Size(), Arch: "all"})
+	}
+	return arts, nil
+}
+
+func copyFileAtomic(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(dst, data, 0o644)
+}
