@@ -82,7 +82,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	var overrides []config.Override
 	configFile := fs.String("config", "", "configuration file (default .gopythongo.yaml in the working directory)")
 	printConfig := fs.Bool("print-config", false, "print each effective configuration value and where it came from, then exit")
-	force := fs.Bool("force", false, "use a state file made for another commit")
+	force := fs.Bool("force", false, "use a state file made for another commit (gopythongo-publish: also overwrite a different artifact under an existing version)")
 	fs.Func("set", "set any configuration key, e.g. --set venv.no_index=true (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {

@@ -239,3 +239,12 @@ func (c *Config) Store(name string) (StoreConfig, bool) {
 	}
 	return StoreConfig{}, false
 }
+
+// DefaultStore is a store configuration with every default, as an entry of
+// publish.stores gets them.
+func DefaultStore(name, typ string) StoreConfig {
+	var s StoreConfig
+	applyDefaults(reflect.ValueOf(&s).Elem())
+	s.Name, s.Type = name, typ
+	return s
+}

@@ -167,7 +167,8 @@ func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error
 		letter = pkg[:4]
 	}
 	file := path.Join("pool", a.cfg.Component, letter, pkg, filepath.Base(it.Artifact.Path))
-	pub := state.Publication{Store: a.name, Type: "apt-dir", Artifact: it.Artifact.Path, Reference: a.root + " " + a.cfg.Distribution + "/" + a.cfg.Component + " " + pkg + "=" + ver, Digest: "sha256:" + it.Artifact.SHA256}
+	pub := state.Publication{Store: a.name, Type: "apt-dir", Artifact: it.Artifact.Path, Reference: a.sourcesLine(), Digest: "sha256:" + it.Artifact.SHA256,
+		Install: fmt.Sprintf("apt-get install %s=%s", pkg, ver)}
 	paras, err := a.packages()
 	if err != nil {
 		return state.Publication{}, err
@@ -177,9 +178,6 @@ func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error
 		if p.Get("Package") == pkg && p.Get("Version") == ver && p.Get("Architecture") == arch {
 			if p.Get("SHA256") == it.Artifact.SHA256 {
 				pub.Unchanged = true
-				if err := a.writeIndexes(paras); err != nil { // repair a half-written index
-					return state.Publication{}, err
-				}
 				return pub, nil
 			}
 			if !it.Force {
@@ -208,6 +206,15 @@ func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error
 		return state.Publication{}, err
 	}
 	return pub, nil
+}
+
+// sourcesLine is the sources.list line of the repository.
+func (a *aptDir) sourcesLine() string {
+	opt := "[trusted=yes]"
+	if a.signer != nil {
+		opt = "[signed-by=" + filepath.Join(a.root, "key.asc") + "]"
+	}
+	return fmt.Sprintf("deb %s file:%s %s %s", opt, a.root, a.cfg.Distribution, a.cfg.Component)
 }
 
 type sums struct {

@@ -77,8 +77,8 @@ type Env struct {
 // factory makes a store from its configuration.
 type factory func(s config.StoreConfig, e Env) (Store, error)
 
-// types is the one table of store implementations.
-var types = map[string]factory{
+// kinds is the one table of store implementations, by type name.
+var kinds = map[string]factory{
 	"apt-dir":  newAptDir,
 	"aptly":    newAptly,
 	"registry": newRegistry,
@@ -89,10 +89,10 @@ var types = map[string]factory{
 
 // New makes the store a configuration names.
 func New(s config.StoreConfig, e Env) (Store, error) {
-	f, ok := types[s.Type]
+	f, ok := kinds[s.Type]
 	if !ok {
 		var have []string
-		for t := range types {
+		for t := range kinds {
 			have = append(have, t)
 		}
 		sort.Strings(have)

@@ -1,0 +1,230 @@
+// Package publish is gopythongo-publish: it puts the artifacts of the state
+// file into the configured stores and records where they went.
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/store"
+)
+
+const help = `
+Publishes the artifacts that gopythongo-package (and gopythongo-build-venv
+--dist-only) recorded in the state file to the stores of publish.stores:
+  apt-dir    a Debian repository in a directory (pool/, dists/, Packages, Release
+             with MD5Sum/SHA1/SHA256, by-hash), signed in Go when a key is set
+  aptly      aptly's REST API: upload, add, publish or update (signed or not)
+  registry   an OCI registry, with go-containerregistry: only missing blobs are
+             sent; the version tag, then floating tags (latest, X.Y, X for
+             releases; the channel, e.g. develop, otherwise)
+  oci-dir    an OCI image layout directory holding every published tag
+  pypi       the legacy upload API of PyPI, devpi, Artifactory, Nexus, Gitea
+  pypi-dir   a static PEP 503/691 index in a directory (pip --index-url file://…)
+
+Each store is asked first what it holds: the identical artifact is success with
+nothing written, so a rerun of a CI job is harmless; a different artifact under
+an existing version fails, naming both hashes, unless --force (which also
+accepts a state file of another commit). Requests time
+out, and connection errors, 429 and 5xx are retried with backoff and jitter
+(publish.stores[].timeout, .retries). Secrets come only from the variables the
+configuration names (password_env, signing_key_env, passphrase_env) and are
+masked on GitHub. Every publication is recorded in the state file and in the
+outputs, with the command to install it.
+
+Exit codes: 0 published (or already there), 1 a store refused or failed,
+2 bad configuration or no artifacts.
+
+Examples:
+  gopythongo-publish                              every store of publish.stores
+  gopythongo-publish --store apt --store registry
+  GOPYTHONGO_REGISTRY_PASSWORD=… gopythongo-publish --store registry
+  gopythongo-publish --store pypi --force         overwrite a different artifact
+`
+
+// Step is the gopythongo-publish command.
+func Step() cli.Step {
+	var stores multi
+	return cli.Step{
+		Name:    "gopythongo-publish",
+		Summary: "publish the artifacts to apt repositories, registries and package indexes",
+		Help:    help,
+		Flags: func(fs *flag.FlagSet) {
+			fs.Var(&stores, "store", "publish to this store of publish.stores only (repeatable; default: all)")
+		},
+		Run: func(ctx context.Context, s *cli.Session) error {
+			return run(ctx, s, stores, s.Force)
+		},
+	}
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// selectStores picks the configured stores to publish to.
+func selectStores(c *config.Config, names []string) ([]config.StoreConfig, error) {
+	if len(c.Publish.Stores) == 0 {
+		return nil, c.Errorf("publish.stores", "no stores are configured: add one, e.g. {name: apt, type: apt-dir, path: dist/repo}")
+	}
+	if len(names) == 0 {
+		return c.Publish.Stores, nil
+	}
+	var out []config.StoreConfig
+	for _, n := range names {
+		sc, ok := c.Store(n)
+		if !ok {
+			var have []string
+			for _, s := range c.Publish.Stores {
+				have = append(have, s.Name)
+			}
+			return nil, fmt.Errorf("--store %s: no store of that name (configured: %s)", n, strings.Join(have, ", "))
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+func run(ctx context.Context, s *cli.Session, names []string, force bool) error {
+	c := s.Config
+	scs, err := selectStores(c, names)
+	if err != nil {
+		return cli.Fail(cli.ExitUsage, err)
+	}
+	st, err := s.LoadState()
+	if err != nil {
+		return err
+	}
+	if st.Version == nil || len(st.Artifacts) == 0 {
+		return cli.Fail(cli.ExitUsage, errors.New("the state file records no artifacts: run gopythongo-package (or gopythongo-build-venv --dist-only) first"))
+	}
+	// Make every store first: a configuration error stops the run before
+	// anything is published.
+	stores := make([]store.Store, len(scs))
+	for i, sc := range scs {
+		if stores[i], err = store.New(sc, s.Stores()); err != nil {
+			return cli.Fail(cli.ExitUsage, err)
+		}
+		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return stores[i].Accepts(a.Format) }) {
+			return cli.Fail(cli.ExitUsage, fmt.Errorf("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), hint(sc.Type)))
+		}
+	}
+	var failed []error
+	for i, sc := range scs {
+		done := s.Log.Phase("publish " + sc.Name)
+		var results []string
+		for _, a := range st.Artifacts {
+			if !stores[i].Accepts(a.Format) {
+				continue
+			}
+			it := store.Item{Artifact: a, Dist: c.DistDir(), Name: c.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Force: force}
+			pub, err := stores[i].Publish(ctx, it)
+			if err != nil {
+				failed = append(failed, fmt.Errorf("publish %s to %s: %w", a.Path, sc.Name, err))
+				results = append(results, a.Path+" FAILED")
+				continue
+			}
+			record(st, pub)
+			what := "published"
+			if pub.Unchanged {
+				what = "already there"
+			}
+			results = append(results, fmt.Sprintf("%s %s", a.Path, what))
+		}
+		done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
+	}
+	// What was published is recorded even when another store failed.
+	if err := st.Save(c.DistDir()); err != nil {
+		return err
+	}
+	outputs(s, st)
+	s.Reporter.Summary(summary(st))
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
+	return nil
+}
+
+// record adds a publication to the state file, replacing an earlier record
+// of the same artifact in the same store.
+func record(st *state.State, p state.Publication) {
+	for i, q := range st.Publications {
+		if q.Store == p.Store && q.Artifact == p.Artifact {
+			st.Publications[i] = p
+			return
+		}
+	}
+	st.Publications = append(st.Publications, p)
+}
+
+func formats(arts []state.Artifact) string {
+	var fs []string
+	for _, a := range arts {
+		if !slices.Contains(fs, a.Format) {
+			fs = append(fs, a.Format)
+		}
+	}
+	return strings.Join(fs, ", ")
+}
+
+func hint(storeType string) string {
+	switch storeType {
+	case "apt-dir", "aptly":
+		return "make a .deb with gopythongo-package --format deb"
+	case "registry", "oci-dir":
+		return "make an image with gopythongo-package --format oci"
+	}
+	return "make the wheel and sdist with gopythongo-build-venv --dist-only (or venv.dists: true)"
+}
+
+// outputs gives every publication to the CI (a JSON list) and to stdout, one
+// key=value line per fact.
+func outputs(s *cli.Session, st *state.State) {
+	js, _ := json.Marshal(st.Publications)
+	s.Reporter.Output("publications", string(js))
+	for _, p := range st.Publications {
+		key := strings.NewReplacer("-", "_", ".", "_").Replace(p.Store)
+		lines := [][2]string{{key + "_reference", p.Reference}}
+		if p.Digest != "" {
+			lines = append(lines, [2]string{key + "_digest", p.Digest})
+		}
+		if len(p.Tags) > 0 {
+			lines = append(lines, [2]string{key + "_tags", strings.Join(p.Tags, ",")})
+		}
+		for _, kv := range lines {
+			s.Reporter.Output(kv[0], kv[1])
+			fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+		}
+	}
+}
+
+// summary is the Markdown of the job summary: what went where, and the
+// commands to use it.
+func summary(st *state.State) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Published %s\n\n| store | artifact | reference | tags | status |\n| --- | --- | --- | --- | --- |\n", st.Version.SemVer)
+	var next []string
+	for _, p := range st.Publications {
+		status := "published"
+		if p.Unchanged {
+			status = "already there"
+		}
+		fmt.Fprintf(&b, "| %s (%s) | `%s` | `%s` | %s | %s |\n", p.Store, p.Type, p.Artifact, p.Reference, strings.Join(p.Tags, ", "), status)
+		if p.Install != "" && !slices.Contains(next, p.Install) {
+			next = append(next, p.Install)
+		}
+	}
+	if len(next) > 0 {
+		b.WriteString("\nNext:\n\n```sh\n" + strings.Join(next, "\n") + "\n```\n")
+	}
+	return b.String()
+}
