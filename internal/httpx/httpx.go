@@ -24,7 +24,7 @@ import (
 type Options struct {
 	// Timeout bounds each attempt (default 60 s).
 	Timeout time.Duration
-	// Retries is how many times a request is tried again (default 4).
+	// Retries is how many times a request is tried again; 0 tries once.
 	Retries int
 	// MaxElapsed bounds all attempts of one request together (default 3 min).
 	MaxElapsed time.Duration
@@ -43,9 +43,6 @@ func New(o Options) (*http.Client, error) {
 	if o.Timeout == 0 {
 		o.Timeout = 60 * time.Second
 	}
-	if o.Retries == 0 {
-		o.Retries = 4
-	}
 	if o.MaxElapsed == 0 {
 		o.MaxElapsed = 3 * time.Minute
 	}
@@ -53,6 +50,9 @@ func New(o Options) (*http.Client, error) {
 		o.Backoff = 500 * time.Millisecond
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
+	// Bounds the wait for an answer also where the whole request is not
+	// bounded (a long upload sent once).
+	base.ResponseHeaderTimeout = o.Timeout
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.CAFile != "" {
 		pem, err := os.ReadFile(o.CAFile)
@@ -91,6 +91,9 @@ func (h *hostSwitch) RoundTrip(r *http.Request) (*http.Response, error) {
 	return h.secure.RoundTrip(r)
 }
 
+// maxReplay is the longest request body kept for retries.
+const maxReplay = 64 << 20
+
 // Retry is a RoundTripper that retries what is worth retrying.
 type Retry struct {
 	Next http.RoundTripper
@@ -104,14 +107,25 @@ func Retryable(code int) bool {
 
 func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	// The body must be readable again for a retry.
+	// The body must be readable again for a retry: a body without GetBody is
+	// kept in memory, up to maxReplay; a longer one (a large image layer) is
+	// streamed and sent once.
 	var body []byte
 	if req.Body != nil && req.GetBody == nil {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxReplay+1))
 		if err != nil {
+			req.Body.Close()
 			return nil, err
 		}
+		if len(b) > maxReplay {
+			r := req.Clone(req.Context())
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(b), req.Body), req.Body}
+			return t.Next.RoundTrip(r)
+		}
+		req.Body.Close()
 		body = b
 	}
 	wait := t.O.Backoff

@@ -99,3 +99,40 @@ func TestTimeoutsAndRefusedConnections(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "gave up after 3 attempts")
 }
+
+// onlyReader hides bytes.Reader's type, so that the request has no GetBody.
+type onlyReader struct{ io.Reader }
+
+func TestLongBodiesAreSentOnceAndZeroRetries(t *testing.T) {
+	var n atomic.Int32
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, _ := io.Copy(io.Discard, r.Body)
+		got.Store(k)
+		n.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	o := fast()
+	o.Timeout = 10 * time.Second
+	c, err := New(o)
+	require.NoError(t, err)
+	size := int64(maxReplay + 1<<20)
+	resp, err := c.Post(srv.URL, "application/octet-stream", onlyReader{io.LimitReader(zeros{}, size)})
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int32(1), n.Load(), "a body too long to keep is not replayed")
+	assert.Equal(t, size, got.Load(), "and is sent whole")
+
+	n.Store(0)
+	o.Retries = 0
+	c, _ = New(o)
+	resp, err = c.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, int32(1), n.Load(), "retries: 0 tries once")
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) { clear(b); return len(b), nil }

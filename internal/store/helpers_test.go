@@ -2,14 +2,17 @@ package store
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -141,4 +144,34 @@ func newStore(t testing.TB, sc config.StoreConfig, getenv map[string]string) Sto
 	st, err := New(sc, Env{Config: c, Getenv: func(k string) string { return getenv[k] }, Log: t.Logf})
 	require.NoError(t, err)
 	return st
+}
+
+// makeWheel writes a minimal pure-Python wheel with the given metadata lines.
+func makeWheel(t testing.TB, dist, name, ver string) Item {
+	t.Helper()
+	norm := strings.ReplaceAll(name, "-", "_")
+	file := fmt.Sprintf("%s-%s-py3-none-any.whl", norm, ver)
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	info := norm + "-" + ver + ".dist-info/"
+	files := [][2]string{
+		{norm + "/__init__.py", "GREETING = 'hi'\n"},
+		{info + "METADATA", fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: a test wheel\nRequires-Python: >=3.9\nClassifier: Programming Language :: Python :: 3\nClassifier: License :: OSI Approved :: MIT License\nDescription-Content-Type: text/markdown\n\n# %s\n", name, ver, name)},
+		{info + "WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	var record strings.Builder
+	for _, f := range files {
+		w, err := zw.Create(f[0])
+		require.NoError(t, err)
+		w.Write([]byte(f[1]))
+		h := sha256.Sum256([]byte(f[1]))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f[0], base64.RawURLEncoding.EncodeToString(h[:]), len(f[1]))
+	}
+	record.WriteString(info + "RECORD,,\n")
+	w, err := zw.Create(info + "RECORD")
+	require.NoError(t, err)
+	w.Write([]byte(record.String()))
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dist, file), b.Bytes(), 0o644))
+	return fileItem(t, dist, file, "wheel", name, ver)
 }

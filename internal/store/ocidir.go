@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -81,7 +82,6 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 	if err != nil {
 		return state.Publication{}, err
 	}
-	tags := Tags(o.cfg.Tags, it.Version)
 	unlock, err := lockDir(ctx, o.root)
 	if err != nil {
 		return state.Publication{}, err
@@ -109,6 +109,11 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 			}
 		}
 	}
+	var existing []string
+	for _, r := range have {
+		existing = append(existing, r.Version)
+	}
+	tags := Tags(o.cfg.Tags, it.Version, existing)
 	// Blobs first (layout.WriteImage writes blobs before it names the image in
 	// index.json), then each tag points at the manifest.
 	if err := lp.WriteImage(img); err != nil {
@@ -153,34 +158,42 @@ func lockDir(ctx context.Context, dir string) (func(), error) {
 }
 
 // Tags lists the tags an image gets: the version's OCI rendering, and
-// floating tags where they make sense: latest, X.Y and X for releases only;
-// the channel's name (develop for dev builds, rc, feature, pr) otherwise.
-func Tags(want []string, v state.Version) []string {
+// floating tags where they make sense: latest, X.Y and X for releases only,
+// and only forward (a rerun or a hotfix of an older release does not take
+// latest back from a newer one the store holds, among existing tags); the
+// channel's name (develop for dev builds, rc, feature, pr) otherwise.
+func Tags(want []string, v state.Version, existing []string) []string {
 	var out []string
 	add := func(t string) {
-		for _, o := range out {
-			if o == t {
-				return
-			}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
 	model, err := version.ParseOCITag(v.OCITag)
 	release := err == nil && model.IsRelease() && v.Channel == string(version.ChannelRelease)
+	// newer reports whether the store holds a newer release in the scope.
+	newer := func(same func(version.Version) bool) bool {
+		for _, t := range existing {
+			if e, err := version.ParseOCITag(t); err == nil && e.IsRelease() && same(e) && version.Compare(e, model) > 0 {
+				return true
+			}
+		}
+		return false
+	}
 	for _, w := range want {
 		switch w {
 		case "version":
 			add(v.OCITag)
 		case "latest":
-			if release {
+			if release && !newer(func(version.Version) bool { return true }) {
 				add("latest")
 			}
 		case "minor":
-			if release {
+			if release && !newer(func(e version.Version) bool { return e.Major == model.Major && e.Minor == model.Minor }) {
 				add(fmt.Sprintf("%d.%d", model.Major, model.Minor))
 			}
 		case "major":
-			if release {
+			if release && !newer(func(e version.Version) bool { return e.Major == model.Major }) {
 				add(fmt.Sprint(model.Major))
 			}
 		case "channel":

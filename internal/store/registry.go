@@ -24,6 +24,8 @@ type registry struct {
 	cfg  config.StoreConfig
 	repo name.Repository
 	opts []remote.Option
+	// auth says where the credentials come from, for errors.
+	auth string
 }
 
 func newRegistry(s config.StoreConfig, e Env) (Store, error) {
@@ -49,8 +51,10 @@ func newRegistry(s config.StoreConfig, e Env) (Store, error) {
 	}
 	if user != "" || pass != "" {
 		r.opts = append(r.opts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
+		r.auth = fmt.Sprintf("user %q and the password in $%s", user, s.PasswordEnv)
 	} else {
 		r.opts = append(r.opts, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+		r.auth = "docker's config.json (docker login), or username and password_env"
 	}
 	return r, nil
 }
@@ -62,15 +66,24 @@ func (r *registry) with(ctx context.Context) []remote.Option {
 	return append(r.opts, remote.WithContext(ctx))
 }
 
-// Existing lists the tags that are versions, with their digests.
-func (r *registry) Existing(ctx context.Context, pkg string) ([]Release, error) {
+// tags lists the repository's tags; none when it does not exist yet.
+func (r *registry) tags(ctx context.Context) ([]string, error) {
 	tags, err := remote.List(r.repo, r.with(ctx)...)
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list the tags of %s: %w", r.repo, err)
+		return nil, fmt.Errorf("list the tags of %s: %w", r.repo, r.explain(err))
+	}
+	return tags, nil
+}
+
+// Existing lists the tags that are versions, with their digests.
+func (r *registry) Existing(ctx context.Context, pkg string) ([]Release, error) {
+	tags, err := r.tags(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []Release
 	var mu sync.Mutex
@@ -118,22 +131,35 @@ func (r *registry) Publish(ctx context.Context, it Item) (state.Publication, err
 	case err == nil && !it.Force:
 		return state.Publication{}, conflict(r.cfg.Name, tag.String(), d.Digest.String(), it.Artifact.Digest)
 	case err != nil && !(errors.As(err, &te) && te.StatusCode == http.StatusNotFound):
-		return state.Publication{}, fmt.Errorf("ask %s for %s: %w", r.repo.RegistryStr(), tag, err)
+		return state.Publication{}, fmt.Errorf("ask %s for %s: %w", r.repo.RegistryStr(), tag, r.explain(err))
 	}
 	if !pub.Unchanged {
 		if err := remote.Write(tag, img, r.with(ctx)...); err != nil {
-			return state.Publication{}, fmt.Errorf("push %s: %w", tag, err)
+			return state.Publication{}, fmt.Errorf("push %s: %w", tag, r.explain(err))
 		}
 	}
+	existing, err := r.tags(ctx)
+	if err != nil {
+		return state.Publication{}, err
+	}
 	pub.Tags = []string{it.Version.OCITag}
-	for _, t := range Tags(r.cfg.Tags, it.Version) {
+	for _, t := range Tags(r.cfg.Tags, it.Version, existing) {
 		if t == it.Version.OCITag {
 			continue
 		}
 		if err := remote.Tag(r.repo.Tag(t), img, r.with(ctx)...); err != nil {
-			return state.Publication{}, fmt.Errorf("tag %s: %w", t, err)
+			return state.Publication{}, fmt.Errorf("tag %s: %w", t, r.explain(err))
 		}
 		pub.Tags = append(pub.Tags, t)
 	}
 	return pub, nil
+}
+
+// explain adds what to check to an authentication failure.
+func (r *registry) explain(err error) error {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("%w; the registry refused the credentials: check %s", err, r.auth)
+	}
+	return err
 }

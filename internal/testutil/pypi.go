@@ -94,7 +94,7 @@ func (p *PyPI) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		return f[k][0]
 	}
-	for _, k := range []string{":action", "protocol_version", "name", "version", "filetype", "pyversion", "metadata_version"} {
+	for _, k := range []string{":action", "protocol_version", "name", "version", "filetype", "metadata_version"} {
 		if get(k) == "" {
 			fail(http.StatusBadRequest, "Invalid value for %s: This field is required.", k)
 			return
@@ -160,8 +160,8 @@ func (p *PyPI) upload(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "Version in filename %q should be %s", fh.Filename, ver)
 			return
 		}
-		if get("pyversion") == "source" {
-			fail(http.StatusBadRequest, "pyversion of a wheel is its python tag, not source")
+		if get("pyversion") == "" || get("pyversion") == "source" {
+			fail(http.StatusBadRequest, "Python version is required for binary distribution uploads.")
 			return
 		}
 	case "sdist":
@@ -175,8 +175,9 @@ func (p *PyPI) upload(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, "Version in filename %q should be %s", fh.Filename, ver)
 			return
 		}
-		if get("pyversion") != "source" {
-			fail(http.StatusBadRequest, "pyversion of an sdist must be source")
+		// As PyPI: an sdist's pyversion may be left out, else it is "source".
+		if pv := get("pyversion"); pv != "" && pv != "source" {
+			fail(http.StatusBadRequest, "Use 'source' as Python version for an sdist.")
 			return
 		}
 	default:

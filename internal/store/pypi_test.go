@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+const token = "pypi-AgEIcHlwaS5vcmcCJGFiY2RlZg-test-token"
+
+func pypiConfig(srv *testutil.PyPI) config.StoreConfig {
+	sc := config.DefaultStore("pypi", "pypi")
+	sc.URL, sc.IndexURL, sc.PasswordEnv = srv.URL+"/legacy/", srv.URL+"/simple/", "PYPI_TOKEN"
+	return sc
+}
+
+// twine uploads with Debian's twine, the real client the test server is
+// held to.
+func twine(t *testing.T, srv *testutil.PyPI, files ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("twine", append([]string{"upload", "--verbose", "--non-interactive", "--disable-progress-bar", "--repository-url", srv.URL + "/legacy/"}, files...)...)
+	cmd.Env = append(os.Environ(), "TWINE_USERNAME=__token__", "TWINE_PASSWORD="+token, "HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestPyPI(t *testing.T) {
+	ctx := context.Background()
+	srv := testutil.NewPyPI(t, token)
+	env := map[string]string{"PYPI_TOKEN": token}
+	st := newStore(t, pypiConfig(srv), env)
+	dist := t.TempDir()
+
+	wheel := makeWheel(t, dist, "hello-lib", "1.0.0")
+	sdist := makeSdist(t, dist, "hello-lib", "1.0.0", "")
+	for _, it := range []Item{wheel, sdist} {
+		pub, err := st.Publish(ctx, it)
+		require.NoError(t, err)
+		assert.False(t, pub.Unchanged)
+		assert.Equal(t, "pip install hello-lib==1.0.0 --index-url "+srv.URL+"/simple/", pub.Install)
+	}
+	ups := srv.Uploads()
+	require.Len(t, ups, 2)
+	assert.Equal(t, []string{"bdist_wheel"}, ups[0]["filetype"])
+	assert.Equal(t, []string{"py3"}, ups[0]["pyversion"])
+	assert.Equal(t, []string{"source"}, ups[1]["pyversion"])
+	assert.Equal(t, []string{"Programming Language :: Python :: 3", "License :: OSI Approved :: MIT License"}, ups[0]["classifiers"], "repeatable fields are repeated")
+	assert.Equal(t, []string{">=3.9"}, ups[0]["requires_python"])
+	assert.Equal(t, []string{"# hello-lib"}, ups[0]["description"])
+
+	// A rerun asks the index first and uploads nothing.
+	pub, err := st.Publish(ctx, wheel)
+	require.NoError(t, err)
+	assert.True(t, pub.Unchanged)
+	assert.Len(t, srv.Uploads(), 2)
+
+	changed := makeSdist(t, t.TempDir(), "hello-lib", "1.0.0", "changed")
+	_, err = st.Publish(ctx, changed)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), sdist.Artifact.SHA256)
+	assert.Contains(t, err.Error(), changed.Artifact.SHA256)
+
+	// The server is held to twine: twine's uploads are accepted, and what
+	// twine uploaded is seen by the store.
+	other := t.TempDir()
+	w2, s2 := makeWheel(t, other, "hello-lib", "1.1.0"), makeSdist(t, other, "hello-lib", "1.1.0", "")
+	out, err := twine(t, srv, w2.Path(), s2.Path())
+	require.NoError(t, err, out)
+	rels, err := st.Existing(ctx, "Hello_Lib")
+	require.NoError(t, err)
+	assert.Len(t, rels, 4)
+	assert.Contains(t, rels, Release{Name: "Hello_Lib", Version: "1.1.0", File: filepath.Base(w2.Path()), SHA256: w2.Artifact.SHA256})
+	out, err = twine(t, srv, w2.Path())
+	assert.Error(t, err, "twine sees the refusal of a reused file name")
+	assert.Contains(t, out, "File already exists")
+	// What the store sent, twine's server accepts field by field: the same
+	// fields, twine's being a superset.
+	up := srv.Uploads()
+	for k := range up[0] {
+		if k != "description" && k != "md5_digest" {
+			assert.Contains(t, up[2], k, "twine sends %s too", k)
+		}
+	}
+}
+
+func TestPyPIRefusals(t *testing.T) {
+	ctx := context.Background()
+	srv := testutil.NewPyPI(t, token)
+	dist := t.TempDir()
+	it := makeWheel(t, dist, "hello-lib", "1.0.0")
+
+	_, err := newStore(t, pypiConfig(srv), map[string]string{"PYPI_TOKEN": "wrong-token"}).Publish(ctx, it)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the token in $PYPI_TOKEN was refused")
+	assert.NotContains(t, err.Error(), "wrong-token")
+
+	local := makeWheel(t, dist, "hello-lib", "1.3.0.dev4+gabc")
+	_, err = newStore(t, pypiConfig(srv), map[string]string{"PYPI_TOKEN": token}).Publish(ctx, local)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "local versions")
+
+	sc := pypiConfig(srv)
+	sc.PasswordEnv = "UNSET_TOKEN"
+	_, err = New(sc, Env{Config: &config.Config{}, Getenv: func(string) string { return "" }})
+	assert.ErrorContains(t, err, "password_env names $UNSET_TOKEN, which is not set")
+
+	sc = pypiConfig(srv)
+	sc.URL = "https://__token__:secret@upload.example.com/legacy/"
+	_, err = New(sc, Env{Config: &config.Config{}, Getenv: func(string) string { return token }})
+	assert.ErrorContains(t, err, "put no credentials in url")
+
+	// Without an index to ask, a rerun learns from the upload's refusal.
+	sc = pypiConfig(srv)
+	sc.IndexURL = ""
+	st := newStore(t, sc, map[string]string{"PYPI_TOKEN": token})
+	_, err = st.Publish(ctx, it)
+	require.NoError(t, err)
+	_, err = st.Publish(ctx, it)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "post-release")
+}
+
+func TestPyPIDir(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "pypi")
+	sc := config.DefaultStore("pypi", "pypi-dir")
+	sc.Path = dir
+	st := newStore(t, sc, nil)
+	dist := t.TempDir()
+	lib := testutil.HelloLibWheel(t, dist)
+	items := []Item{
+		fileItem(t, dist, filepath.Base(lib), "wheel", "hello-lib", "1.2.0"),
+		makeSdist(t, dist, "hello-lib", "1.2.0", ""),
+		makeWheel(t, dist, "hello-lib", "1.3.0"),
+		makeWheel(t, dist, "other_pkg", "0.1.0"),
+	}
+	for _, it := range items {
+		pub, err := st.Publish(ctx, it)
+		require.NoError(t, err)
+		assert.Contains(t, pub.Install, "--index-url file://"+dir+"/simple/")
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "simple", "hello-lib", "index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `data-requires-python="&gt;=3.9"`)
+	assert.Contains(t, string(page), "#sha256="+items[0].Artifact.SHA256)
+	root, _ := os.ReadFile(filepath.Join(dir, "simple", "index.html"))
+	assert.Contains(t, string(root), `<a href="other-pkg/">other-pkg</a>`, "names are normalized (PEP 503)")
+
+	rels, err := st.Existing(ctx, "Hello.Lib")
+	require.NoError(t, err)
+	assert.Len(t, rels, 3)
+
+	pub, err := st.Publish(ctx, items[0])
+	require.NoError(t, err)
+	assert.True(t, pub.Unchanged)
+	_, err = st.Publish(ctx, makeSdist(t, t.TempDir(), "hello-lib", "1.2.0", "changed"))
+	assert.ErrorContains(t, err, "versions are immutable")
+
+	// pip installs from the directory as an index, the pinned version and
+	// the newest.
+	for spec, want := range map[string]string{"hello-lib==1.2.0": "hello_lib-1.2.0.dist-info", "hello-lib": "hello_lib-1.3.0.dist-info"} {
+		target := t.TempDir()
+		cmd := exec.Command("python3", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--only-binary", ":all:",
+			"--target", target, "--index-url", "file://"+dir+"/simple/", spec)
+		cmd.Env = append(os.Environ(), "PIP_CONFIG_FILE=/dev/null", "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		assert.DirExists(t, filepath.Join(target, want), spec)
+	}
+	// And pip's PEP 691 client reads the JSON pages.
+	js, _ := os.ReadFile(filepath.Join(dir, "simple", "hello-lib", "index.json"))
+	assert.True(t, strings.HasPrefix(string(js), "{\n  \"meta\": {\n    \"api-version\": \"1.0\""))
+}
