@@ -277,9 +277,12 @@ func (r *githubReporter) Output(name, value string) {
 	}
 }
 
+// Mask masks a secret; GitHub masks a multi-line value only line by line.
 func (r *githubReporter) Mask(secret string) {
-	if secret != "" {
-		r.action.AddMask(secret)
+	for _, l := range strings.Split(secret, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			r.action.AddMask(l)
+		}
 	}
 }
 

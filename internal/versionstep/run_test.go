@@ -237,6 +237,17 @@ func TestNextRevision(t *testing.T) {
 	assert.Equal(t, 1, rev)
 	rev, _ = NextRevision(v, version.FormatDebian, nil, "", "")
 	assert.Equal(t, 1, rev)
+
+	// Python indexes hold .postN, registries _rev.N.
+	r := version.Version{Major: 1, Minor: 2, Patch: 3}
+	rev, why := NextRevision(r, version.FormatPEP440, []store.Release{{Version: "1.2.3"}, {Version: "1.2.3.post1"}, {Version: "1.2.4"}}, "", "")
+	assert.Equal(t, 3, rev, why)
+	assert.Equal(t, "1.2.3.post2", version.Version{Major: 1, Minor: 2, Patch: 3, Revision: rev}.PEP440())
+	rev, _ = NextRevision(r, version.FormatOCI, []store.Release{{Version: "1.2.3", Digest: "sha256:aa"}, {Version: "1.2.3_rev.2", Digest: "sha256:bb"}, {Version: "latest"}}, "", "sha256:aa")
+	assert.Equal(t, 1, rev, "the registry holds this image as the first revision")
+	rev, _ = NextRevision(r, version.FormatOCI, []store.Release{{Version: "1.2.3"}, {Version: "1.2.3_rev.2"}}, "", "sha256:cc")
+	assert.Equal(t, 3, rev)
+	assert.Equal(t, "1.2.3_rev.3", version.Version{Major: 1, Minor: 2, Patch: 3, Revision: rev}.OCITag())
 }
 
 func TestFetchMissingBranchWithoutRefs(t *testing.T) {

@@ -1,0 +1,266 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/fixture"
+	"github.com/gopythongo/gopythongo/internal/pack"
+	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/venv"
+	"github.com/gopythongo/gopythongo/internal/versionstep"
+)
+
+func TestMain(m *testing.M) {
+	if venv.IsNSExec(os.Args) {
+		os.Exit(venv.NSExecMain())
+	}
+	os.Exit(m.Run())
+}
+
+// runStep runs a step in dir with exactly the given environment.
+func runStep(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Chdir(dir)
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	var o, e bytes.Buffer
+	code := cli.Main(step, args, &o, &e, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ)
+	return code, o.String(), e.String()
+}
+
+// must runs a step that has to succeed.
+func must(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := runStep(t, step, dir, env, args...)
+	require.Equal(t, 0, code, "%s: %s", step.Name, stderr)
+	return stdout
+}
+
+// pipelineEnv is what every step of a test pipeline gets.
+func pipelineEnv(t *testing.T) map[string]string {
+	img, err := fixture.BaseImage(context.Background(), testutil.FixtureDir())
+	require.NoError(t, err)
+	return map[string]string{
+		"GOPYTHONGO_VENV_CACHE_DIR":      filepath.Join(testutil.FixtureDir(), "wheel-cache"),
+		"GOPYTHONGO_PACKAGE_OCI_BASE":    "oci-layout:" + img + ":" + fixture.Suite,
+		"GOPYTHONGO_PACKAGE_OCI_TARBALL": "false",
+	}
+}
+
+// app runs version, build-venv and package on examples/hello (tagged v1.0.0).
+func app(t *testing.T, config string, env map[string]string) *testutil.GitRepo {
+	t.Helper()
+	p := testutil.HelloProject(t, config)
+	must(t, versionstep.Step(), p.Dir, env)
+	must(t, venv.Step(), p.Dir, env)
+	must(t, pack.Step(), p.Dir, env)
+	return p
+}
+
+const appConfig = `schema: 1
+project: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}
+venv: {find_links: [wheels], no_index: true, build_isolation: false}
+package:
+  formats: [deb, oci]
+  deb: {maintainer: "Hello Team <hello@example.com>"}
+publish:
+  stores:
+    - {name: apt, type: apt-dir, path: dist/repo/apt, distribution: bookworm, signing_key_env: REPO_KEY}
+    - {name: images, type: oci-dir, path: dist/repo/oci}
+    - {name: registry, type: registry, repository: @REGISTRY@/team/hello, username: ci, password_env: REGISTRY_PASSWORD}
+    - {name: aptly, type: aptly, url: @APTLY@, distribution: bookworm, gpg_key: @KEYID@, architectures: [amd64, all]}
+`
+
+// TestPublishApplication runs the pipeline on examples/hello and publishes to
+// an apt-dir, an oci-dir, a registry with auth and aptly at once, as on
+// GitHub; then apt installs and runs the app from the apt-dir and from aptly.
+func TestPublishApplication(t *testing.T) {
+	reg := testutil.StartRegistry(t, true)
+	aptly := testutil.StartAptly(t)
+	cfg := strings.NewReplacer("@REGISTRY@", reg.Host, "@APTLY@", aptly.URL, "@KEYID@", aptly.KeyID).Replace(appConfig)
+	env := pipelineEnv(t)
+	p := app(t, cfg, env)
+
+	key, err := store.NewTestKey("Hello Repo", "repo@example.com")
+	require.NoError(t, err)
+	gh := t.TempDir()
+	for k, v := range map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_SHA": p.Head(), "GITHUB_REF": "refs/tags/v1.0.0", "GITHUB_REF_NAME": "v1.0.0", "GITHUB_REF_TYPE": "tag",
+		"GITHUB_OUTPUT": filepath.Join(gh, "output"), "GITHUB_ENV": filepath.Join(gh, "env"), "GITHUB_STEP_SUMMARY": filepath.Join(gh, "summary"),
+		"REPO_KEY": string(key), "REGISTRY_PASSWORD": reg.Pass,
+	} {
+		env[k] = v
+	}
+	code, stdout, stderr := runStep(t, Step(), p.Dir, env)
+	require.Equal(t, 0, code, stderr)
+	for _, want := range []string{"publish apt", "publish images", "publish registry", "publish aptly", "hello_1.0.0-1_all.deb published", "oci published"} {
+		assert.Contains(t, stderr, want)
+	}
+	assert.Contains(t, stdout, "registry_reference="+reg.Host+"/team/hello:1.0.0\n")
+	assert.Contains(t, stdout, "registry_tags=1.0.0,latest,1.0,1\n")
+
+	st, err := state.Load(filepath.Join(p.Dir, "dist"))
+	require.NoError(t, err)
+	require.Len(t, st.Publications, 4)
+	oci := st.Artifacts[1]
+	require.Equal(t, "oci", oci.Format)
+	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	for _, want := range []string{"| apt (apt-dir) |", "apt-get install hello=1.0.0-1", "docker pull " + reg.Host + "/team/hello@" + oci.Digest} {
+		assert.Contains(t, string(summary), want)
+	}
+	outputs, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	assert.Contains(t, string(outputs), "publications<<")
+
+	// Secrets: masked on GitHub, and nowhere else.
+	stateFile, _ := os.ReadFile(state.Path(filepath.Join(p.Dir, "dist")))
+	assert.Contains(t, stderr, "::add-mask::"+reg.Pass)
+	keyLine := strings.Split(string(key), "\n")[3]
+	assert.Contains(t, stderr, "::add-mask::"+keyLine, "a key is masked line by line")
+	for _, secret := range []string{reg.Pass, keyLine} {
+		for name, text := range map[string]string{"state file": string(stateFile), "stdout": stdout, "summary": string(summary), "outputs": string(outputs)} {
+			assert.NotContains(t, text, secret, "a secret in the %s", name)
+		}
+		for _, l := range strings.Split(stderr, "\n") {
+			if !strings.HasPrefix(l, "::add-mask::") && strings.Contains(l, secret) {
+				t.Errorf("a secret in the log: %q", l)
+			}
+		}
+	}
+
+	// What the stores hold, seen by their own clients.
+	out, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "--creds", reg.User+":"+reg.Pass, "docker://"+reg.Host+"/team/hello:latest").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), oci.Digest)
+	out, err = exec.Command("skopeo", "inspect", "oci:"+filepath.Join(p.Dir, "dist/repo/oci")+":1.0.0").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), oci.Digest)
+
+	root := testutil.DebianRoot(t)
+	require.NoError(t, exec.Command("cp", "-a", filepath.Join(p.Dir, "dist/repo/apt"), filepath.Join(root, "srv")).Run())
+	pub, _ := os.ReadFile(filepath.Join(p.Dir, "dist/repo/apt/key.asc"))
+	aptOut, err := testutil.AptGet(root, "deb [signed-by="+testutil.AptKey+"] file:/srv/apt bookworm main", string(pub), "install", "-y", "hello=1.0.0-1")
+	require.NoError(t, err, aptOut)
+	got, err := exec.Command("chroot", root, "/opt/hello/bin/hello", "apt").CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	assert.Equal(t, "Hello, apt!\n", string(got))
+	require.NoError(t, exec.Command("chroot", root, "dpkg", "--purge", "hello").Run())
+
+	web := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(aptly.Root, "public"))))
+	defer web.Close()
+	aptOut, err = testutil.AptGet(root, "deb [signed-by="+testutil.AptKey+"] "+web.URL+" bookworm main", aptly.PublicKey, "install", "-y", "hello")
+	require.NoError(t, err, aptOut)
+	got, err = exec.Command("chroot", root, "/opt/hello/bin/hello", "aptly").CombinedOutput()
+	require.NoError(t, err, "%s", got)
+	assert.Equal(t, "Hello, aptly!\n", string(got))
+
+	// A rerun of the job publishes nothing and succeeds.
+	code, _, stderr = runStep(t, Step(), p.Dir, env)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, 4, strings.Count(stderr, "already there"), stderr)
+
+	// A different .deb under the same version is refused, naming both
+	// hashes; --force overwrites it.
+	old := st.Artifacts[0].SHA256
+	must(t, pack.Step(), p.Dir, env, "--format", "deb", "--compression", "xz")
+	code, _, stderr = runStep(t, Step(), p.Dir, env, "--store", "apt")
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, old)
+	assert.Contains(t, stderr, "--force")
+	code, _, stderr = runStep(t, Step(), p.Dir, env, "--store", "apt", "--force")
+	require.Equal(t, 0, code, stderr)
+}
+
+const libConfig = `schema: 1
+project: {name: hello-lib, python: /usr/bin/python3}
+venv: {find_links: [/usr/share/python-wheels], no_index: true, build_isolation: false}
+publish:
+  stores:
+    - {name: pypi, type: pypi, url: @PYPI@/legacy/, index_url: @PYPI@/simple/, password_env: PYPI_TOKEN}
+    - {name: local, type: pypi-dir, path: @INDEX@}
+`
+
+// TestPublishLibrary builds hello-lib with --dist-only, publishes it to a
+// PyPI-like server and to a pypi-dir, and builds the application against the
+// pypi-dir: the library built by the pipeline is what the app installs.
+func TestPublishLibrary(t *testing.T) {
+	srv := testutil.NewPyPI(t, "tok-123")
+	index := filepath.Join(t.TempDir(), "pypi")
+	lib := testutil.LibProject(t, strings.NewReplacer("@PYPI@", srv.URL, "@INDEX@", index).Replace(libConfig))
+	env := pipelineEnv(t)
+	must(t, versionstep.Step(), lib.Dir, env)
+	must(t, venv.Step(), lib.Dir, env, "--dist-only")
+	env["PYPI_TOKEN"] = "tok-123"
+	stdout := must(t, Step(), lib.Dir, env)
+	assert.Contains(t, stdout, "local_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
+	assert.Len(t, srv.Uploads(), 2, "wheel and sdist")
+
+	// The application, built from the pypi-dir instead of find_links.
+	p := testutil.HelloProject(t, "schema: 1\nproject: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}\nvenv: {build_isolation: false}\n")
+	os.RemoveAll(filepath.Join(p.Dir, "wheels"))
+	env["GOPYTHONGO_VENV_INDEX_URL"] = "file://" + index + "/simple/"
+	env["GOPYTHONGO_VENV_CACHE_DIR"] = t.TempDir()
+	must(t, versionstep.Step(), p.Dir, env)
+	must(t, venv.Step(), p.Dir, env)
+	st, err := state.Load(filepath.Join(p.Dir, "dist"))
+	require.NoError(t, err)
+	versions := map[string]string{}
+	for _, d := range st.Venv.Distributions {
+		versions[d.Name] = d.Version
+	}
+	assert.Equal(t, "1.2.0", versions["hello-lib"], "installed from the pypi-dir")
+}
+
+func TestPublishErrors(t *testing.T) {
+	p := testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\n")
+	code, _, stderr := runStep(t, Step(), p.Dir, nil)
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "no stores are configured")
+
+	p = testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\npublish:\n  stores:\n    - {name: apt, type: apt-dir, path: repo}\n    - {name: py, type: pypi-dir, path: py}\n")
+	code, _, stderr = runStep(t, Step(), p.Dir, nil, "--store", "nexus")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "--store nexus: no store of that name (configured: apt, py)")
+
+	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "run gopythongo-version first")
+
+	dist := filepath.Join(p.Dir, "dist")
+	st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local"}, Version: &state.Version{SemVer: "1.0.0", Debian: "1.0.0-1"}}
+	require.NoError(t, st.Save(dist))
+	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "records no artifacts: run gopythongo-package")
+
+	st.Artifacts = []state.Artifact{{Path: "hello_1.0.0-1_all.deb", Format: "deb"}}
+	require.NoError(t, st.Save(dist))
+	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "store py (pypi-dir) takes none of the artifacts in the state file (deb): make the wheel and sdist with gopythongo-build-venv --dist-only")
+
+	code, _, stderr = runStep(t, Step(), p.Dir, nil, "--store", "apt")
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, "hello_1.0.0-1_all.deb")
+	var pubs []state.Publication
+	st2, _ := state.Load(dist)
+	js, _ := json.Marshal(st2.Publications)
+	require.NoError(t, json.Unmarshal(js, &pubs))
+	assert.Empty(t, pubs, "nothing recorded for a failed publish")
+}
