@@ -84,15 +84,30 @@ timed() {
 }
 times=()
 
-step "hello-lib's wheel, built from examples/hello-lib (no index is reachable)"
-mkdir -p "$repo/wheels"
-cp -a "$root/examples/hello-lib" "$demo/hello-lib"
-env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null SOURCE_DATE_EPOCH=1700000000 /usr/bin/python3 -m pip wheel -q --no-deps \
-  --no-build-isolation --no-index -w "$repo/wheels" "$demo/hello-lib" 2>&1 | sed 's/^/  /'
-ls "$repo/wheels" | sed 's/^/  /'
+step "The library: examples/hello-lib through version, build-venv --dist-only and publish to a pypi-dir"
+lib=$demo/hello-lib
+cp -a "$root/examples/hello-lib" "$lib"
+rm -rf "$lib/build"
+printf 'dist/\nbuild/\n*.egg-info/\n' > "$lib/.gitignore"
+(
+  cd "$lib"
+  git init -q -b main && git add -A && git commit -q -m "hello-lib 1.2.0" && git tag -a -m "release 1.2.0" v1.2.0
+  timed "lib: gopythongo-version" "$bin/gopythongo-version"
+  timed "lib: gopythongo-build-venv --dist-only" "$bin/gopythongo-build-venv" --dist-only
+  timed "lib: gopythongo-publish" "$bin/gopythongo-publish"
+  printf '%s\n' "${times[@]}" > "$demo/lib-times"
+)
+mapfile -t times < "$demo/lib-times"
+sed 's/^/  /' "$demo/lib: gopythongo-build-venv --dist-only.log" "$demo/lib: gopythongo-publish.log"
+sed 's/^/  /' "$demo/lib: gopythongo-publish.out"
+index=$lib/dist/repo/pypi/simple/
 
 step "gopythongo-version, then gopythongo-test: the suites in a throwaway venv"
+cd "$repo"
 git checkout -q develop
+# hello installs hello-lib from the library's pypi-dir: the loop of libraries
+# built and consumed by applications, closed.
+export GOPYTHONGO_VENV_INDEX_URL="file://$index" GOPYTHONGO_VENV_NO_INDEX=false GOPYTHONGO_VENV_FIND_LINKS="[]"
 timed gopythongo-version "$bin/gopythongo-version"
 timed gopythongo-test "$bin/gopythongo-test"
 grep -E '^(suite|resolve|install|test venv)' "$demo/gopythongo-test.log" | sed 's/^/  /'
@@ -102,6 +117,7 @@ step "gopythongo-build-venv: the venv built at /opt/hello, into dist/root"
 timed gopythongo-build-venv "$bin/gopythongo-build-venv"
 sed 's/^/  /' "$demo/gopythongo-build-venv.log"
 echo "  shebang of dist/root/opt/hello/bin/hello: $(head -1 dist/root/opt/hello/bin/hello)"
+echo "  hello-lib in the venv: $(ls dist/root/opt/hello/lib/python3*/site-packages | grep -i '^hello_lib-.*dist-info')"
 echo "  /opt/hello on this machine: $(test -e /opt/hello && echo exists || echo 'never created')"
 
 step "The same inputs again: the warm wheel cache builds nothing and asks no index"
@@ -118,14 +134,47 @@ sed 's/^/  /' "$demo/gopythongo-package.log"
 deb=$(ls dist/*.deb)
 echo "  $(dpkg-deb --info "$deb" | grep -E '^ (Package|Version|Depends):' | tr -s ' ' | paste -sd ';')"
 echo "  lintian: $(lintian --allow-root "$deb" 2>&1 | grep -vc '^running with root' || true) tag(s) raised"
-echo "  image: $(skopeo inspect "oci:dist/oci:$(sed -n 's/^oci_tag=//p' "$demo/gopythongo-version.out")" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Digest"], len(d["Layers"]), "layers")')"
 
-step "The .deb installed into a scratch Debian root (mmdebstrap, cached) and run there"
+step "gopythongo-publish: a signed apt repository and an OCI layout, in dist/repo"
+# A throwaway signing key, made by gpg in a private home; the step reads it
+# from the environment, as a CI secret.
+gnupg=$(mktemp -d "$demo/gnupg.XXXXXX")
+gpg --batch --homedir "$gnupg" --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key "Hello Demo <demo@example.com>" ed25519 sign 1y 2>/dev/null
+HELLO_REPO_KEY=$(gpg --batch --homedir "$gnupg" --armor --export-secret-keys demo@example.com)
+export HELLO_REPO_KEY
+agent=$(gpg-connect-agent --homedir "$gnupg" --no-autostart 'getinfo pid' /bye 2>/dev/null | sed -n 's/^D //p')
+[ -n "$agent" ] && kill "$agent" 2>/dev/null || true
+rm -rf "$gnupg"
+timed gopythongo-publish "$bin/gopythongo-publish"
+sed 's/^/  /' "$demo/gopythongo-publish.log"
+sed 's/^/  /' "$demo/gopythongo-publish.out"
+echo "  a rerun publishes nothing: $("$bin/gopythongo-publish" 2>&1 | grep -c 'already there') of 2 stores say 'already there'"
+oci_tag=$(sed -n 's/^oci_tag=//p' "$demo/gopythongo-version.out")
+echo "  image layout: $(skopeo inspect "oci:dist/repo/oci:$oci_tag" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Digest"], len(d["Layers"]), "layers")'), tags: $(python3 -c 'import json; print(" ".join(m["annotations"]["org.opencontainers.image.ref.name"] for m in json.load(open("dist/repo/oci/index.json"))["manifests"]))')"
+
+step "pip installs hello-lib from the pypi-dir"
+target=$(mktemp -d "$demo/pip-target.XXXXXX")
+env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null python3 -m pip install -q --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
+  --target "$target" --index-url "file://$index" hello-lib 2>&1 | sed 's/^/  /'
+echo "  $(PYTHONPATH=$target python3 -c 'import hello_lib, importlib.metadata as m; print("hello-lib", m.version("hello-lib"), "->", hello_lib.greet("pip"))')"
+rm -rf "$target"
+
+step "apt-get installs hello from the signed apt-dir into a scratch Debian root, and runs it"
+version_deb=$(sed -n 's/^debian=//p' "$demo/gopythongo-version.out")
 if [ "$(id -u)" -eq 0 ]; then
   scratch=$(mktemp -d "$demo/debian-root.XXXXXX")
   tar -C "$scratch" -xf "$base_root"
-  cp "$deb" "$scratch/tmp/"
-  chroot "$scratch" dpkg -i "/tmp/$(basename "$deb")" | sed 's/^/  /'
+  cp -a dist/repo/apt "$scratch/srv/apt"
+  mkdir -p "$scratch/etc/apt/keyrings"
+  cp dist/repo/apt/key.asc "$scratch/etc/apt/keyrings/hello.asc"
+  echo "deb [signed-by=/etc/apt/keyrings/hello.asc] file:/srv/apt bookworm main" > "$scratch/etc/apt/hello.list"
+  apt_opts=(-q -o Dir::Etc::sourcelist=/etc/apt/hello.list -o Dir::Etc::sourceparts=/nonexistent -o APT::Sandbox::User=root -o Acquire::Languages=none)
+  echo "  \$ apt-get update && apt-get install hello=$version_deb   (only the demo's repository, verified with signed-by)"
+  chroot "$scratch" apt-get "${apt_opts[@]}" update | sed 's/^/  /'
+  if ! chroot "$scratch" apt-get "${apt_opts[@]}" install -y "hello=$version_deb" >"$demo/apt-get.log" 2>&1; then
+    cat "$demo/apt-get.log"; echo "demo: apt-get install failed" >&2; exit 1
+  fi
+  grep -E '^(Get|Unpacking|Setting up)' "$demo/apt-get.log" | sed 's/^/  /'
   echo "  \$ /opt/hello/bin/hello Debian"
   chroot "$scratch" /opt/hello/bin/hello Debian | sed 's/^/  /'
   rm -rf "$scratch"
@@ -136,8 +185,11 @@ fi
 step "Summary"
 elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
 echo "  version: 6 builds versioned from one Git Flow history"
+echo "  library: $(cd "$lib/dist" && ls python | paste -sd ' ') in $lib/dist/repo/pypi (PEP 503/691)"
 echo "  test:    JUnit XML in $repo/dist/test-results"
 echo "  venv:    $repo/dist/root/opt/hello, recorded in $repo/dist/gopythongo.json"
 echo "  package: $(cd dist && ls *.deb *.tar.gz | paste -sd ' '), dist/oci (an OCI layout); SHA256SUMS and SBOMs beside them"
-printf '  %s\n' "${times[@]}"
+echo "  publish: $repo/dist/repo/apt (signed apt repository), $repo/dist/repo/oci (OCI layout, every tag)"
+echo "  step times:"
+printf '    %s\n' "${times[@]}"
 echo "  the demo took ${elapsed} ms"

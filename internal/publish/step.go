@@ -187,24 +187,53 @@ func hint(storeType string) string {
 }
 
 // outputs gives every publication to the CI (a JSON list) and to stdout, one
-// key=value line per fact.
+// key=value line per fact: <store>_reference, _digest and _tags, with the
+// artifact's format (and architecture) in the key where a store got several.
 func outputs(s *cli.Session, st *state.State) {
 	js, _ := json.Marshal(st.Publications)
 	s.Reporter.Output("publications", string(js))
-	for _, p := range st.Publications {
-		key := strings.NewReplacer("-", "_", ".", "_").Replace(p.Store)
-		lines := [][2]string{{key + "_reference", p.Reference}}
+	keys := outputKeys(st)
+	for i, p := range st.Publications {
+		lines := [][2]string{{keys[i] + "_reference", p.Reference}}
 		if p.Digest != "" {
-			lines = append(lines, [2]string{key + "_digest", p.Digest})
+			lines = append(lines, [2]string{keys[i] + "_digest", p.Digest})
 		}
 		if len(p.Tags) > 0 {
-			lines = append(lines, [2]string{key + "_tags", strings.Join(p.Tags, ",")})
+			lines = append(lines, [2]string{keys[i] + "_tags", strings.Join(p.Tags, ",")})
 		}
 		for _, kv := range lines {
 			s.Reporter.Output(kv[0], kv[1])
 			fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
 		}
 	}
+}
+
+// outputKeys names each publication's outputs: by its store, with the
+// format, and then the architecture, added only where a store holds several.
+func outputKeys(st *state.State) []string {
+	artifact := map[string]state.Artifact{}
+	for _, a := range st.Artifacts {
+		artifact[a.Path] = a
+	}
+	names := func(level int, p state.Publication) string {
+		a := artifact[p.Artifact]
+		return []string{p.Store, p.Store + "_" + a.Format, p.Store + "_" + a.Format + "_" + a.Arch}[level]
+	}
+	keys := make([]string, len(st.Publications))
+	for i, p := range st.Publications {
+		for level := 0; level < 3; level++ {
+			keys[i] = names(level, p)
+			clash := false
+			for j, q := range st.Publications {
+				clash = clash || j != i && q.Store == p.Store && names(level, q) == keys[i]
+			}
+			if !clash {
+				break
+			}
+		}
+		keys[i] = strings.NewReplacer("-", "_", ".", "_").Replace(keys[i])
+	}
+	return keys
 }
 
 // summary is the Markdown of the job summary: what went where, and the

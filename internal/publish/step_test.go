@@ -208,7 +208,7 @@ func TestPublishLibrary(t *testing.T) {
 	must(t, venv.Step(), lib.Dir, env, "--dist-only")
 	env["PYPI_TOKEN"] = "tok-123"
 	stdout := must(t, Step(), lib.Dir, env)
-	assert.Contains(t, stdout, "local_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
+	assert.Contains(t, stdout, "local_wheel_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
 	assert.Len(t, srv.Uploads(), 2, "wheel and sdist")
 
 	// The application, built from the pypi-dir instead of find_links.
@@ -263,4 +263,14 @@ func TestPublishErrors(t *testing.T) {
 	js, _ := json.Marshal(st2.Publications)
 	require.NoError(t, json.Unmarshal(js, &pubs))
 	assert.Empty(t, pubs, "nothing recorded for a failed publish")
+}
+
+func TestOutputKeys(t *testing.T) {
+	st := &state.State{
+		Artifacts:    []state.Artifact{{Path: "a.whl", Format: "wheel"}, {Path: "a.tar.gz", Format: "sdist"}, {Path: "x_amd64.deb", Format: "deb", Arch: "amd64"}, {Path: "x_arm64.deb", Format: "deb", Arch: "arm64"}, {Path: "oci", Format: "oci"}},
+		Publications: []state.Publication{{Store: "py-dir", Artifact: "a.whl"}, {Store: "py-dir", Artifact: "a.tar.gz"}, {Store: "registry", Artifact: "oci"}},
+	}
+	assert.Equal(t, []string{"py_dir_wheel", "py_dir_sdist", "registry"}, outputKeys(st))
+	st.Publications = []state.Publication{{Store: "registry", Artifact: "oci"}, {Store: "apt", Artifact: "x_amd64.deb"}, {Store: "apt", Artifact: "x_arm64.deb"}}
+	assert.Equal(t, []string{"registry", "apt_deb_amd64", "apt_deb_arm64"}, outputKeys(st))
 }
