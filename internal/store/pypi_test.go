@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/pem"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,4 +183,35 @@ func TestPyPIDir(t *testing.T) {
 	// And pip's PEP 691 client reads the JSON pages.
 	js, _ := os.ReadFile(filepath.Join(dir, "simple", "hello-lib", "index.json"))
 	assert.True(t, strings.HasPrefix(string(js), "{\n  \"meta\": {\n    \"api-version\": \"1.0\""))
+}
+
+// TestTLS: verification stays on; ca_file adds the server's authority, and
+// insecure_skip_verify turns verification off for the store's host only.
+func TestTLS(t *testing.T) {
+	ctx := context.Background()
+	srv := testutil.NewPyPI(t, token)
+	u, _ := url.Parse(srv.URL)
+	tlsSrv := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(u))
+	defer tlsSrv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o644))
+	sc := config.DefaultStore("pypi", "pypi")
+	sc.URL, sc.IndexURL, sc.PasswordEnv, sc.Retries = tlsSrv.URL+"/legacy/", tlsSrv.URL+"/simple/", "PYPI_TOKEN", 0
+	env := map[string]string{"PYPI_TOKEN": token}
+	dist := t.TempDir()
+
+	_, err := newStore(t, sc, env).Publish(ctx, makeWheel(t, dist, "hello-lib", "1.0.0"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate")
+
+	withCA := sc
+	withCA.CAFile = ca
+	_, err = newStore(t, withCA, env).Publish(ctx, makeWheel(t, dist, "hello-lib", "1.0.0"))
+	require.NoError(t, err)
+
+	insecure := sc
+	insecure.InsecureSkipVerify = true
+	_, err = newStore(t, insecure, env).Publish(ctx, makeWheel(t, dist, "hello-lib", "1.1.0"))
+	require.NoError(t, err)
+	assert.Len(t, srv.Uploads(), 2)
 }

@@ -29,7 +29,11 @@ type registry struct {
 }
 
 func newRegistry(s config.StoreConfig, e Env) (Store, error) {
-	repo, err := name.NewRepository(s.Repository)
+	var opts []name.Option
+	if s.InsecureSkipVerify {
+		opts = append(opts, name.Insecure) // also lets go-containerregistry fall back to plain HTTP
+	}
+	repo, err := name.NewRepository(s.Repository, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: repository %q: %w", s.Name, s.Repository, err)
 	}

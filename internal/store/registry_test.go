@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
@@ -119,6 +120,26 @@ func TestRegistry(t *testing.T) {
 			assert.ElementsMatch(t, []string{"1.2.3", "1.3.0-dev.4_gabc"}, versions, "floating tags are not versions")
 		})
 	}
+}
+
+// TestRegistryDockerConfig takes the credentials from docker's config.json
+// when the store names none.
+func TestRegistryDockerConfig(t *testing.T) {
+	reg := testutil.StartRegistry(t, true)
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(reg.User + ":" + reg.Pass))
+	testutil.WriteFile(t, filepath.Join(dir, "config.json"), `{"auths": {"`+reg.Host+`": {"auth": "`+auth+`"}}}`)
+	t.Setenv("DOCKER_CONFIG", dir)
+	sc := config.DefaultStore("registry", "registry")
+	sc.Repository = reg.Host + "/hello"
+	pub, err := newStore(t, sc, nil).Publish(context.Background(), newTestImage(t, 1024).item(t, t.TempDir(), "oci", "1.0.0", "x"))
+	require.NoError(t, err)
+	assert.Equal(t, reg.Host+"/hello:1.0.0", pub.Reference)
+
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	_, err = newStore(t, sc, nil).Existing(context.Background(), "hello")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "docker's config.json")
 }
 
 func TestRegistryMissingRepository(t *testing.T) {

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sort"
@@ -131,6 +132,9 @@ func (e Env) client(s config.StoreConfig, host string) (*http.Client, error) {
 	}
 	o := httpx.Options{Timeout: timeout, Retries: s.Retries, CAFile: s.CAFile, Log: e.Log}
 	if s.InsecureSkipVerify {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
 		o.InsecureHost = host
 	}
 	if o.CAFile != "" {
