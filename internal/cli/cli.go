@@ -243,3 +243,9 @@ func (s *Session) Getenv(k string) string {
 func (s *Session) Stores() store.Env {
 	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
 }
+
+// Strings is a repeatable string flag.
+type Strings []string
+
+func (m *Strings) String() string     { return strings.Join(*m, ",") }
+func (m *Strings) Set(v string) error { *m = append(*m, v); return nil }

@@ -44,7 +44,7 @@ Examples:
 
 // Step is the gopythongo-package command.
 func Step() cli.Step {
-	var formats multi
+	var formats cli.Strings
 	return cli.Step{
 		Name:    "gopythongo-package",
 		Summary: "make .deb, .rpm, tar and OCI artifacts of the built venv",
@@ -56,11 +56,6 @@ func Step() cli.Step {
 		Run: func(ctx context.Context, s *cli.Session) error { return run(ctx, s, formats) },
 	}
 }
-
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func run(ctx context.Context, s *cli.Session, formats []string) error {
 	c := s.Config

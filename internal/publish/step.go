@@ -33,9 +33,9 @@ Publishes the artifacts that gopythongo-package (and gopythongo-build-venv
 Each store is asked first what it holds: the identical artifact is success with
 nothing written, so a rerun of a CI job is harmless; a different artifact under
 an existing version fails, naming both hashes, unless --force (which also
-accepts a state file of another commit). Requests time
-out, and connection errors, 429 and 5xx are retried with backoff and jitter
-(publish.stores[].timeout, .retries). Secrets come only from the variables the
+accepts a state file of another commit). Requests time out, and connection
+errors, 429 and 5xx are retried with backoff and jitter (publish.stores[].timeout,
+.retries). Secrets come only from the variables the
 configuration names (password_env, signing_key_env, passphrase_env) and are
 masked on GitHub. Every publication is recorded in the state file and in the
 outputs, with the command to install it.
@@ -46,13 +46,13 @@ Exit codes: 0 published (or already there), 1 a store refused or failed,
 Examples:
   gopythongo-publish                              every store of publish.stores
   gopythongo-publish --store apt --store registry
-  GOPYTHONGO_REGISTRY_PASSWORD=… gopythongo-publish --store registry
+  REGISTRY_TOKEN=… gopythongo-publish --store registry   (password_env: REGISTRY_TOKEN)
   gopythongo-publish --store pypi --force         overwrite a different artifact
 `
 
 // Step is the gopythongo-publish command.
 func Step() cli.Step {
-	var stores multi
+	var stores cli.Strings
 	return cli.Step{
 		Name:    "gopythongo-publish",
 		Summary: "publish the artifacts to apt repositories, registries and package indexes",
@@ -65,11 +65,6 @@ func Step() cli.Step {
 		},
 	}
 }
-
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 // selectStores picks the configured stores to publish to.
 func selectStores(c *config.Config, names []string) ([]config.StoreConfig, error) {

@@ -46,7 +46,7 @@ Examples:
 
 // Step is the gopythongo-test command.
 func Step() cli.Step {
-	var suites multi
+	var suites cli.Strings
 	var verbose bool
 	return cli.Step{
 		Name:    "gopythongo-test",
@@ -62,11 +62,6 @@ func Step() cli.Step {
 		},
 	}
 }
-
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 // Report is a suite's outcome.
 type Report struct {
