@@ -217,3 +217,10 @@ func TestReference(t *testing.T) {
 		assert.Contains(t, string(got), k.EnvName())
 	}
 }
+
+func TestEmptyVariableIsUnset(t *testing.T) {
+	c, err := load(t, "version:\n  scheme: none\n", []string{"GOPYTHONGO_VERSION_SCHEME=", "GOPYTHONGO_VENV_FIND_LINKS=[]"})
+	require.NoError(t, err)
+	assert.Equal(t, "none", c.Version.Scheme, "the file's value stays")
+	assert.Empty(t, c.Venv.FindLinks)
+}

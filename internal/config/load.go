@@ -116,8 +116,10 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 	used := map[string]bool{}
 	for _, k := range LeafKeys() {
 		name := k.EnvName()
+		// An empty variable is unset: CI systems pass empty values for
+		// inputs nobody set (a GitHub composite action maps every input).
 		val, ok := env[name]
-		if !ok {
+		if !ok || val == "" {
 			continue
 		}
 		used[name] = true

@@ -25,7 +25,8 @@ errors that name the file and line.
 
 In environment variables and ` + "`--set`" + `, a list is written comma separated (` + "`a,b`" + `) or as a
 YAML flow list (` + "`[a, \"b,c\"]`" + `); mappings and lists of mappings as YAML flow
-(` + "`{unit: {paths: [tests]}}`" + `).
+(` + "`{unit: {paths: [tests]}}`" + `). An empty variable counts as unset (CI systems pass empty values for
+inputs nobody set); write ` + "`[]`" + ` for an empty list.
 
 Secrets never go into this file: keys that need one name an environment variable or a
 file that holds it.
