@@ -61,6 +61,16 @@ type Step struct {
 	Flags func(fs *flag.FlagSet)
 	// Run does the work.
 	Run func(ctx context.Context, s *Session) error
+	// Section is the configuration section the step reads (version, venv, …).
+	Section string
+	// Outputs are the results the step reports to the CI and prints as
+	// name=value lines.
+	Outputs []Output
+}
+
+// Output is one result of a step.
+type Output struct {
+	Name, Doc string
 }
 
 // Session is what a step's Run gets.
@@ -199,6 +209,12 @@ func printHelp(w io.Writer, step Step, fs *flag.FlagSet) {
 			arg = ""
 		}
 		fmt.Fprintf(w, "  --%s%s\n      %s\n", n, arg, f.Usage)
+	}
+	if len(step.Outputs) > 0 {
+		fmt.Fprintf(w, "\nOutputs (name=value lines on stdout, and to the CI: GITHUB_OUTPUT, Jenkins properties,\nGitLab dotenv, CircleCI BASH_ENV as GOPYTHONGO_<NAME>):\n")
+		for _, o := range step.Outputs {
+			fmt.Fprintf(w, "  %-14s %s\n", o.Name, o.Doc)
+		}
 	}
 	fmt.Fprintf(w, `
 Configuration comes from .gopythongo.yaml, GOPYTHONGO_<SECTION>_<KEY> variables and

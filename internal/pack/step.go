@@ -53,6 +53,14 @@ func Step() cli.Step {
 		Flags: func(fs *flag.FlagSet) {
 			fs.Var(&formats, "format", "a format to make (repeatable; default: package.formats)")
 		},
+		Section: "package",
+		Outputs: []cli.Output{
+			{Name: "deb", Doc: "the .deb, e.g. dist/hello_1.2.3-1_all.deb"},
+			{Name: "rpm", Doc: "the .rpm"},
+			{Name: "tar_gz", Doc: "the .tar.gz (and tar_zst, tar_xz)"},
+			{Name: "oci", Doc: "the OCI image layout directory, dist/oci"},
+			{Name: "oci_digest", Doc: "the image's manifest digest"},
+		},
 		Run: func(ctx context.Context, s *cli.Session) error { return run(ctx, s, formats) },
 	}
 }

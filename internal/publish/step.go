@@ -60,6 +60,13 @@ func Step() cli.Step {
 		Flags: func(fs *flag.FlagSet) {
 			fs.Var(&stores, "store", "publish to this store of publish.stores only (repeatable; default: all)")
 		},
+		Section: "publish",
+		Outputs: []cli.Output{
+			{Name: "publications", Doc: "every publication as JSON: store, type, artifact, reference, digest, tags, install"},
+			{Name: "<store>_reference", Doc: "where the artifact went (with _<format> where a store took several)"},
+			{Name: "<store>_digest", Doc: "its sha256 or image digest"},
+			{Name: "<store>_tags", Doc: "the tags set, for registry and oci-dir"},
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			return run(ctx, s, stores, s.Force)
 		},

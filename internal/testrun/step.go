@@ -57,6 +57,14 @@ func Step() cli.Step {
 			fs.Var(&suites, "suite", "a suite to run (repeatable; default: all of test.suites)")
 			fs.BoolVar(&verbose, "verbose", false, "show pip's output while the test venv is made")
 		},
+		Section: "test",
+		Outputs: []cli.Output{
+			{Name: "test_results", Doc: "the directory of the JUnit XML files, dist/test-results"},
+			{Name: "tests", Doc: "tests run, all suites"},
+			{Name: "failures", Doc: "tests failed"},
+			{Name: "errors", Doc: "tests in error"},
+			{Name: "skipped", Doc: "tests skipped"},
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			return run(ctx, s, suites, verbose)
 		},

@@ -69,6 +69,15 @@ func Step() cli.Step {
 			fs.BoolVar(&o.verbose, "verbose", false, "show pip's output (otherwise shown only when it fails)")
 			fs.BoolVar(&o.distOnly, "dist-only", false, "build only the project's wheel and sdist into dist/python (a library build), no venv")
 		},
+		Section: "venv",
+		Outputs: []cli.Output{
+			{Name: "venv_root", Doc: "the staging tree, dist/root"},
+			{Name: "deploy_path", Doc: "where the venv lives on the target, e.g. /opt/hello"},
+			{Name: "python_version", Doc: "the venv's interpreter version"},
+			{Name: "venv_digest", Doc: "the digest of the built tree"},
+			{Name: "wheel", Doc: "the project's wheel in dist/python (--dist-only, venv.dists)"},
+			{Name: "sdist", Doc: "the project's sdist in dist/python (--dist-only, venv.dists)"},
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			st, err := s.LoadState()
 			if err != nil {

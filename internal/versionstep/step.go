@@ -72,6 +72,17 @@ func Step() cli.Step {
 			fs.StringVar(&o.prTarget, "pr-target", "", "the pull request's target branch")
 			fs.StringVar(&o.artifact, "artifact-sha256", "", "sha256 of an artifact already built for this commit (for --revision-from)")
 		},
+		Section: "version",
+		Outputs: []cli.Output{
+			{Name: "semver", Doc: "the SemVer rendering, e.g. 1.3.0-dev.42+g1a2b3c4d5e"},
+			{Name: "pep440", Doc: "the PEP 440 rendering, e.g. 1.3.0.dev42+g1a2b3c4d5e"},
+			{Name: "debian", Doc: "the Debian rendering with revision, e.g. 1.3.0~dev42+g1a2b3c4d5e-1"},
+			{Name: "oci_tag", Doc: "the OCI tag rendering, e.g. 1.3.0-dev.42_g1a2b3c4d5e"},
+			{Name: "channel", Doc: "release, rc, dev, feature, pr or post"},
+			{Name: "sha", Doc: "the commit versioned (for pull requests the head commit)"},
+			{Name: "base", Doc: "the version the Git Flow rule started from"},
+			{Name: "distance", Doc: "the commits the rule counted"},
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			if o.format != "text" && o.format != "json" {
 				return cli.Fail(cli.ExitUsage, fmt.Errorf("--format %q: valid formats are text and json", o.format))
