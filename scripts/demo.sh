@@ -117,7 +117,8 @@ step "gopythongo-build-venv: the venv built at /opt/hello, into dist/root"
 timed gopythongo-build-venv "$bin/gopythongo-build-venv"
 sed 's/^/  /' "$demo/gopythongo-build-venv.log"
 echo "  shebang of dist/root/opt/hello/bin/hello: $(head -1 dist/root/opt/hello/bin/hello)"
-echo "  hello-lib in the venv: $(ls dist/root/opt/hello/lib/python3*/site-packages | grep -i '^hello_lib-.*dist-info')"
+lib_info=(dist/root/opt/hello/lib/python3*/site-packages/hello_lib-*.dist-info)
+echo "  hello-lib in the venv: ${lib_info[0]##*/}"
 echo "  /opt/hello on this machine: $(test -e /opt/hello && echo exists || echo 'never created')"
 
 step "The same inputs again: the warm wheel cache builds nothing and asks no index"
@@ -143,7 +144,7 @@ gpg --batch --homedir "$gnupg" --quiet --pinentry-mode loopback --passphrase '' 
 HELLO_REPO_KEY=$(gpg --batch --homedir "$gnupg" --armor --export-secret-keys demo@example.com)
 export HELLO_REPO_KEY
 agent=$(gpg-connect-agent --homedir "$gnupg" --no-autostart 'getinfo pid' /bye 2>/dev/null | sed -n 's/^D //p')
-[ -n "$agent" ] && kill "$agent" 2>/dev/null || true
+if [ -n "$agent" ]; then kill "$agent" 2>/dev/null || true; fi
 rm -rf "$gnupg"
 timed gopythongo-publish "$bin/gopythongo-publish"
 sed 's/^/  /' "$demo/gopythongo-publish.log"
