@@ -212,6 +212,7 @@ type StoreConfig struct {
 	Origin             string   `yaml:"origin" doc:"apt-dir: the Origin and Label of the Release file. Default: the project's name."`
 	SigningKeyFile     string   `yaml:"signing_key_file" doc:"apt-dir: an armored OpenPGP private key to sign the Release file with (InRelease, Release.gpg)."`
 	SigningKeyEnv      string   `yaml:"signing_key_env" doc:"apt-dir: an environment variable holding that key instead."`
+	SigningKeyFileEnv  string   `yaml:"signing_key_file_env" doc:"apt-dir: an environment variable holding the path of the key file (Jenkins file credentials, CI secret files)."`
 	PassphraseEnv      string   `yaml:"passphrase_env" doc:"apt-dir, aptly: the variable holding the signing key's passphrase."`
 	PassphraseFile     string   `yaml:"passphrase_file" doc:"aptly: a passphrase file on the aptly server (PassphraseFile)."`
 	GPGKey             string   `yaml:"gpg_key" doc:"aptly: the key id aptly signs with; empty publishes unsigned."`

@@ -160,8 +160,8 @@ func (c *Config) validate() []error {
 		if s.Retries < 0 || s.Retries > 20 {
 			bad(p+".retries", "%d: retries must be between 0 and 20", s.Retries)
 		}
-		if s.SigningKeyFile != "" && s.SigningKeyEnv != "" {
-			bad(p, "store %q: set signing_key_file or signing_key_env, not both", s.Name)
+		if n := btoi(s.SigningKeyFile != "") + btoi(s.SigningKeyEnv != "") + btoi(s.SigningKeyFileEnv != ""); n > 1 {
+			bad(p, "store %q: set one of signing_key_file, signing_key_env and signing_key_file_env", s.Name)
 		}
 		for _, k := range []struct{ key, val string }{{"distribution", s.Distribution}, {"component", s.Component}} {
 			if strings.ContainsAny(k.val, "/ \t") || k.val == "" || k.val == "." || k.val == ".." {
@@ -181,4 +181,11 @@ func (c *Config) storeNames() []string {
 		return []string{"none"}
 	}
 	return names
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -52,6 +52,16 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 			return nil, fmt.Errorf("store %s: signing_key_file: %w", s.Name, err)
 		}
 		key = b
+	case s.SigningKeyFileEnv != "":
+		file, err := e.secret("signing_key_file_env", s.SigningKeyFileEnv)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", s.Name, err)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: the key file $%s names: %w", s.Name, s.SigningKeyFileEnv, err)
+		}
+		key = b
 	case s.SigningKeyEnv != "":
 		v, err := e.secret("signing_key_env", s.SigningKeyEnv)
 		if err != nil {

@@ -344,3 +344,20 @@ func parseSHA256(release []byte) map[string]string {
 }
 
 func first[T any](_ T, err error) error { return err }
+
+func TestAptDirKeyFromFileVariable(t *testing.T) {
+	key, err := NewTestKey("T", "t@example.com")
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "key.asc")
+	require.NoError(t, os.WriteFile(file, key, 0o600))
+	repo := t.TempDir()
+	sc := aptDirConfig(repo)
+	sc.SigningKeyFileEnv = "KEY_FILE"
+	st := newStore(t, sc, map[string]string{"KEY_FILE": file})
+	_, err = st.Publish(context.Background(), makeDeb(t, t.TempDir(), "hello", "1.0-1", "all", "x"))
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(repo, "dists/bookworm/InRelease"))
+
+	_, err = New(sc, Env{Config: &config.Config{}, Getenv: func(string) string { return "/nonexistent/key" }})
+	assert.ErrorContains(t, err, "the key file $KEY_FILE names")
+}
