@@ -139,11 +139,12 @@ func TestSetupFromRelease(t *testing.T) {
 		out, err := exec.Command("cp", "-a", filepath.Join(root, f), filepath.Join(action, f)).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 	}
-	release := t.TempDir()
-	cmd := exec.Command(filepath.Join(root, "scripts/release.sh"), "9.9.9", filepath.Join(release, "v9.9.9"), "linux/amd64")
-	cmd.Env = append(os.Environ(), "CHECKSUMS_FILE="+filepath.Join(action, "actions/setup/checksums.txt"))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	release, sums := release(t)
+	var lines []string
+	for file, sum := range sums {
+		lines = append(lines, sum+"  "+file)
+	}
+	testutil.WriteFile(t, filepath.Join(action, "actions/setup/checksums.txt"), "# sums\n"+strings.Join(lines, "\n")+"\n")
 	srv := httptest.NewServer(http.FileServer(http.Dir(release)))
 	defer srv.Close()
 
@@ -152,15 +153,15 @@ func TestSetupFromRelease(t *testing.T) {
 	r := newRunner(t, t.TempDir(), env)
 	outs, err := r.use(action, map[string]string{"download-url": srv.URL}, nil)
 	require.NoError(t, err, r.log.String())
-	assert.Equal(t, "9.9.9", outs["version"], "the release the action's sums name")
+	assert.Equal(t, "1.2.0", outs["version"], "the release the action's sums name")
 	assert.FileExists(t, filepath.Join(outs["path"], "gopythongo-publish"))
 	_, err = r.use(action, map[string]string{"download-url": srv.URL}, nil)
 	require.NoError(t, err)
 	assert.Contains(t, r.log.String(), "from the tool cache")
 
-	sums := filepath.Join(action, "actions/setup/checksums.txt")
-	b, _ := os.ReadFile(sums)
-	require.NoError(t, os.WriteFile(sums, []byte(regexp.MustCompile(`(?m)^[0-9a-f]{64}`).ReplaceAllString(string(b), strings.Repeat("0", 64))), 0o644))
+	sumsFile := filepath.Join(action, "actions/setup/checksums.txt")
+	b, _ := os.ReadFile(sumsFile)
+	require.NoError(t, os.WriteFile(sumsFile, []byte(regexp.MustCompile(`(?m)^[0-9a-f]{64}`).ReplaceAllString(string(b), strings.Repeat("0", 64))), 0o644))
 	r = newRunner(t, t.TempDir(), jobEnv(t, ""))
 	_, err = r.use(action, map[string]string{"download-url": srv.URL}, nil)
 	require.Error(t, err)

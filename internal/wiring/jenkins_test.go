@@ -1,0 +1,254 @@
+package wiring
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+type jenkinsCall struct {
+	Step        string              `json:"step"`
+	Label       string              `json:"label"`
+	Name        string              `json:"name"`
+	Script      string              `json:"script"`
+	Env         []string            `json:"env"`
+	Credentials []map[string]string `json:"credentials"`
+	Bindings    []map[string]string `json:"bindings"`
+	TestResults string              `json:"testResults"`
+	Includes    string              `json:"includes"`
+	Excludes    string              `json:"excludes"`
+	Artifacts   string              `json:"artifacts"`
+	File        string              `json:"file"`
+}
+
+type jenkinsResult struct {
+	Error       string        `json:"error"`
+	Calls       []jenkinsCall `json:"calls"`
+	DisplayName string        `json:"displayName"`
+}
+
+var (
+	harnessOnce sync.Once
+	harnessOut  []byte
+	harnessErr  error
+)
+
+// jenkinsHarness runs jenkins/test/harness.groovy with Debian's groovy, once.
+func jenkinsHarness(t *testing.T) (map[string]jenkinsResult, bool) {
+	t.Helper()
+	harnessOnce.Do(func() {
+		cmd := exec.Command("groovy", "-cp", "jenkins/src", "jenkins/test/harness.groovy")
+		cmd.Dir = testutil.RepoRoot()
+		harnessOut, harnessErr = cmd.Output()
+		if ee, ok := harnessErr.(*exec.ExitError); ok {
+			harnessErr = fmt.Errorf("%w: %s", harnessErr, ee.Stderr)
+		}
+	})
+	require.NoError(t, harnessErr, "groovy harness")
+	out := harnessOut
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(out, &raw), "%s", out)
+	var parsed bool
+	json.Unmarshal(raw["jenkinsfileParses"], &parsed)
+	delete(raw, "jenkinsfileParses")
+	res := map[string]jenkinsResult{}
+	for k, v := range raw {
+		var r jenkinsResult
+		require.NoError(t, json.Unmarshal(v, &r))
+		res[k] = r
+	}
+	return res, parsed
+}
+
+func (r jenkinsResult) steps() []string {
+	var out []string
+	for _, c := range r.Calls {
+		s := c.Step
+		if c.Label != "" {
+			s += ":" + c.Label
+		}
+		if c.Name != "" {
+			s += ":" + c.Name
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (r jenkinsResult) sh(t *testing.T, label string) jenkinsCall {
+	for _, c := range r.Calls {
+		if c.Step == "sh" && c.Label == label {
+			return c
+		}
+	}
+	t.Fatalf("no sh %s among %v", label, r.steps())
+	return jenkinsCall{}
+}
+
+// runSh runs a recorded sh script with bash, its withEnv entries and fake
+// values for its credentials, against stub binaries that record their argv
+// and GOPYTHONGO_ environment. It returns both.
+func runSh(t *testing.T, c jenkinsCall, extraEnv ...string) ([]string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	require.NoError(t, os.MkdirAll(bin, 0o755))
+	for _, s := range []string{"gopythongo-version", "gopythongo-test", "gopythongo-build-venv", "gopythongo-package", "gopythongo-publish"} {
+		require.NoError(t, os.WriteFile(filepath.Join(bin, s), []byte("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$RECORD/argv\"\nenv | grep -E '^(GOPYTHONGO_|REGISTRY_|APT_|PYPI_)' | sort > \"$RECORD/env\"\n"), 0o755))
+	}
+	env := []string{"PATH=" + bin + ":/usr/bin:/bin", "RECORD=" + dir}
+	for _, e := range c.Env {
+		if !strings.HasPrefix(e, "PATH+") {
+			env = append(env, e)
+		}
+	}
+	for _, cred := range c.Credentials {
+		for _, k := range []string{"usernameVariable", "passwordVariable", "variable"} {
+			if v := cred[k]; v != "" {
+				env = append(env, v+"=secret-"+strings.ToLower(v))
+			}
+		}
+	}
+	cmd := exec.Command("bash", "-eu", "-c", c.Script)
+	cmd.Dir, cmd.Env = dir, append(env, extraEnv...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	argv, _ := os.ReadFile(filepath.Join(dir, "argv"))
+	envOut, _ := os.ReadFile(filepath.Join(dir, "env"))
+	vars := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(envOut)), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			vars[k] = v
+		}
+	}
+	args := strings.Split(strings.TrimSuffix(string(argv), "\n"), "\n")
+	if len(argv) == 0 {
+		args = nil
+	}
+	return args, vars
+}
+
+// TestJenkinsLibrary runs the vars against the stub pipeline with groovy,
+// asserts the steps they call, and runs the sh scripts they produce with bash.
+func TestJenkinsLibrary(t *testing.T) {
+	res, jenkinsfile := jenkinsHarness(t)
+	assert.True(t, jenkinsfile, "the example Jenkinsfile compiles")
+
+	for name, r := range res {
+		for _, c := range r.Calls {
+			if c.Step == "sh" && strings.HasPrefix(c.Label, "gopythongo-") {
+				assert.NotContains(t, c.Script, "secret", "%s: no value in a script", name)
+				assert.Contains(t, c.Env, "PATH+GOPYTHONGO=/ws/.gopythongo/bin", "%s: %s", name, c.Label)
+			}
+		}
+	}
+
+	v := res["version"]
+	require.Empty(t, v.Error)
+	argv, vars := runSh(t, v.sh(t, "gopythongo-version"))
+	assert.Equal(t, []string{"--config", "ci/gopythongo.yaml", "--explain", "--branch", "feature/x", "--pr", "12"}, argv)
+	assert.Equal(t, "true", vars["GOPYTHONGO_VERSION_FETCH"])
+	c, err := config.Load(config.Options{Dir: t.TempDir(), Environ: []string{"GOPYTHONGO_VENV_FIND_LINKS=" + vars["GOPYTHONGO_VENV_FIND_LINKS"]}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"wheels", "more wheels"}, c.Venv.FindLinks, "a list setting reaches the configuration whole")
+	assert.Equal(t, "dist/gopythongo.properties", v.Calls[1].File, "the outputs are read back with readProperties")
+	assert.Contains(t, res["versionBadKey"].Error, "is not a configuration key")
+	assert.Empty(t, res["versionBadKey"].Calls)
+
+	argv, _ = runSh(t, res["test"].sh(t, "gopythongo-test"))
+	assert.Equal(t, []string{"--suite", "unit", "--suite", "integration"}, argv)
+	assert.Equal(t, []string{"sh:gopythongo-test", "junit"}, res["testFails"].steps(), "test results are recorded when a test fails")
+	assert.Contains(t, res["testFails"].Error, "exit code 1")
+	assert.Equal(t, "dist/test-results/*.xml", res["test"].Calls[1].TestResults)
+
+	argv, vars = runSh(t, res["buildVenv"].sh(t, "gopythongo-build-venv"))
+	assert.Equal(t, []string{"--dist-only"}, argv, "noCache: false adds nothing")
+	assert.Equal(t, "/var/cache/gopythongo", vars["GOPYTHONGO_VENV_CACHE_DIR"])
+
+	p := res["package"]
+	argv, vars = runSh(t, p.sh(t, "gopythongo-package"))
+	assert.Equal(t, []string{"--format", "deb", "--format", "oci"}, argv)
+	assert.Equal(t, "out", vars["GOPYTHONGO_PROJECT_DIST"])
+	assert.Equal(t, []string{"sh:gopythongo-package", "archiveArtifacts", "stash:dist"}, p.steps())
+	assert.Contains(t, p.Calls[1].Artifacts, "out/*.deb")
+	assert.Equal(t, "out/**", p.Calls[2].Includes)
+	assert.Equal(t, "out/root/**", p.Calls[2].Excludes, "the staging tree stays behind")
+
+	pub := res["publish"]
+	assert.Equal(t, []string{"unstash:dist", "withCredentials", "sh:gopythongo-publish", "readProperties"}, pub.steps())
+	assert.Equal(t, []map[string]string{
+		{"type": "usernamePassword", "credentialsId": "registry", "usernameVariable": "REGISTRY_USER", "passwordVariable": "REGISTRY_PASSWORD"},
+		{"type": "file", "credentialsId": "apt-key", "variable": "APT_SIGNING_KEY_FILE"},
+		{"type": "string", "credentialsId": "pypi", "variable": "PYPI_TOKEN"},
+	}, pub.Calls[1].Bindings)
+	argv, vars = runSh(t, pub.sh(t, "gopythongo-publish"))
+	assert.Equal(t, []string{"--force", "--store", "registry", "--store", "apt"}, argv)
+	assert.Equal(t, "secret-registry_password", vars["REGISTRY_PASSWORD"], "the secret reaches the binary through its environment")
+	assert.Contains(t, res["publishBadCredential"].Error, "use usernamePassword, file or string")
+
+	assert.Contains(t, res["setupNoSum"].Error, "version needs sha256")
+	assert.Equal(t, []string{"sh:build GoPythonGo", "stash:gopythongo-bin"}, res["setupSource"].steps())
+
+	stages := func(r jenkinsResult) []string {
+		var out []string
+		for _, c := range r.Calls {
+			if c.Step == "stage" {
+				out = append(out, c.Name)
+			}
+		}
+		return out
+	}
+	all := []string{"Checkout", "Setup", "Version", "Test", "Build", "Package", "Publish"}
+	assert.Equal(t, all, stages(res["pipelineDevelop"]))
+	assert.Equal(t, all, stages(res["pipelineTag"]))
+	assert.Equal(t, all[:6], stages(res["pipelineFeature"]), "feature branches build but do not publish")
+	assert.Equal(t, all[:4], stages(res["pipelinePR"]), "pull requests are tested only")
+	assert.Equal(t, "#7 1.3.0-dev.4+gabc", res["pipelineDevelop"].DisplayName)
+	assert.Contains(t, res["pipelineDevelop"].steps(), "unstash:gopythongo-bin", "the publish agent gets the binaries from the stash")
+}
+
+// TestJenkinsSetupRelease runs gopythongoSetup's install script against a
+// release archive made by scripts/release.sh: the right sum installs, a wrong
+// one is refused.
+func TestJenkinsSetupRelease(t *testing.T) {
+	res, _ := jenkinsHarness(t)
+	script := res["setupRelease"].sh(t, "install GoPythonGo")
+	release, sums := release(t)
+	sum := sums["gopythongo_1.2.0_linux_amd64.tar.gz"]
+	require.NotEmpty(t, sum)
+	srv := httptest.NewServer(http.FileServer(http.Dir(release)))
+	defer srv.Close()
+
+	ws := t.TempDir()
+	run := func(sha string) ([]byte, error) {
+		var env []string
+		for _, e := range script.Env {
+			if !strings.HasPrefix(e, "PATH+") && !strings.HasPrefix(e, "GPG_SHA256=") && !strings.HasPrefix(e, "GPG_URL=") {
+				env = append(env, e)
+			}
+		}
+		cmd := exec.Command("bash", "-c", script.Script)
+		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GPG_SHA256="+sha, "GPG_URL="+srv.URL)
+		return cmd.CombinedOutput()
+	}
+	out, err := run(strings.Repeat("ab", 32))
+	require.Error(t, err, "a wrong sum is refused")
+	assert.Contains(t, string(out), "FAILED")
+	assert.NoFileExists(t, filepath.Join(ws, ".gopythongo/bin/gopythongo-version"))
+	out, err = run(sum)
+	require.NoError(t, err, "%s", out)
+	assert.FileExists(t, filepath.Join(ws, ".gopythongo/bin/gopythongo-publish"))
+}

@@ -1,0 +1,61 @@
+package io.gopythongo
+
+// Step holds what every var of the library shares: the environment a step runs
+// with. Values travel to the binaries only as environment variables, and the sh
+// scripts are fixed single-quoted strings, so that Groovy never interpolates a
+// value (or a secret) into a shell command.
+class Step implements Serializable {
+    // The directory the binaries are installed to, relative to the workspace.
+    static final String BIN = '.gopythongo/bin'
+
+    // env lists the withEnv entries of a step: PATH with the binaries, the
+    // configuration file, every `settings` entry as its GOPYTHONGO_ variable
+    // ('venv.cache_dir': '/cache' -> GOPYTHONGO_VENV_CACHE_DIR=/cache), and the
+    // step's own options as GPG_ variables that its sh script reads.
+    static List<String> env(String workspace, Map config, Map<String, String> options) {
+        List<String> out = ["PATH+GOPYTHONGO=${workspace}/${BIN}".toString()]
+        if (config.configFile) {
+            out << "GPG_CONFIG=${config.configFile}".toString()
+        }
+        if (config.dist) {
+            out << "GOPYTHONGO_PROJECT_DIST=${config.dist}".toString()
+        }
+        Map settings = (Map) (config.settings ?: [:])
+        settings.keySet().sort().each { String key ->
+            out << "${variable(key)}=${value(settings[key])}".toString()
+        }
+        options.each { String option, String variable ->
+            def v = config[option]
+            if (v != null && v != false && v != '') {
+                out << "${variable}=${value(v)}".toString()
+            }
+        }
+        return out
+    }
+
+    // variable is the GOPYTHONGO_ variable of a configuration key.
+    static String variable(String key) {
+        if (!(key ==~ /[a-z_]+(\.[a-z_]+)*/)) {
+            throw new IllegalArgumentException("gopythongo: ${key} is not a configuration key such as venv.cache_dir")
+        }
+        return 'GOPYTHONGO_' + key.toUpperCase().replace('.', '_')
+    }
+
+    // value renders a setting: lists as YAML flow lists, the rest as text.
+    static String value(def v) {
+        if (v instanceof List) {
+            return '[' + v.collect { '"' + it.toString().replace('\\', '\\\\').replace('"', '\\"') + '"' }.join(', ') + ']'
+        }
+        return v.toString()
+    }
+
+    // dist is the dist directory of a step.
+    static String dist(Map config) {
+        return config.dist ?: 'dist'
+    }
+
+    // branchMatches matches a branch against a pattern with one trailing *.
+    static boolean branchMatches(String branch, String pattern) {
+        return pattern.endsWith('*') ? branch.startsWith(pattern[0..-2]) : branch == pattern
+    }
+}

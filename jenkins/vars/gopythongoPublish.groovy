@@ -1,0 +1,42 @@
+import io.gopythongo.Step
+
+// gopythongoPublish publishes the stashed artifacts (gopythongo-publish) with
+// the credentials the stores need, bound by withCredentials to the variables
+// that publish.stores names (password_env, signing_key_file_env, …):
+//
+//   gopythongoPublish(stores: ['registry', 'apt'], credentials: [
+//       [type: 'usernamePassword', id: 'registry', usernameVariable: 'REGISTRY_USER', passwordVariable: 'REGISTRY_PASSWORD'],
+//       [type: 'usernamePassword', id: 'aptly', usernameVariable: 'APTLY_USER', passwordVariable: 'APTLY_PASSWORD'],
+//       [type: 'file', id: 'apt-signing-key', variable: 'APT_SIGNING_KEY_FILE'],
+//       [type: 'string', id: 'pypi-token', variable: 'PYPI_TOKEN'],
+//   ])
+//
+// The secrets reach the binary only through the environment: the sh script is
+// a fixed single-quoted string.
+def call(Map config = [:]) {
+    def c = config.clone()
+    if (c.stores instanceof List) {
+        c.stores = c.stores.join(' ')
+    }
+    if (config.unstash != false) {
+        unstash 'dist'
+    }
+    def bindings = (config.credentials ?: []).collect { Map cred ->
+        switch (cred.type) {
+            case 'usernamePassword':
+                return usernamePassword(credentialsId: cred.id, usernameVariable: cred.usernameVariable, passwordVariable: cred.passwordVariable)
+            case 'file':
+                return file(credentialsId: cred.id, variable: cred.variable)
+            case 'string':
+                return string(credentialsId: cred.id, variable: cred.variable)
+            default:
+                error "gopythongoPublish: credential type ${cred.type} of ${cred.id}: use usernamePassword, file or string"
+        }
+    }
+    withCredentials(bindings) {
+        withEnv(Step.env(env.WORKSPACE, c, [stores: 'GPG_STORES', force: 'GPG_FORCE'])) {
+            sh label: 'gopythongo-publish', script: 'set -f; set --; for s in ${GPG_STORES:-}; do set -- "$@" --store "$s"; done; gopythongo-publish ${GPG_CONFIG:+--config "$GPG_CONFIG"} ${GPG_FORCE:+--force} "$@"'
+        }
+    }
+    return readProperties(file: "${Step.dist(config)}/gopythongo.properties")
+}
