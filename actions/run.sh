@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# Runs one GoPythonGo step for a composite action of actions/: the flags are
-# built as an argv from the INPUT_ variables the action maps, never through
-# eval or a shell string, so no input is ever parsed by a shell. Configuration
-# inputs reach the step as GOPYTHONGO_ variables; empty ones count as unset.
+# Runs one GoPythonGo step for a GitHub composite action (actions/) or a
+# CircleCI orb command (orb/src/scripts/run.sh is this file): the flags are
+# built as an argv from the INPUT_ variables the action or command maps, never
+# through eval or a shell string, so no input is ever parsed by a shell.
+# Configuration reaches the step as GOPYTHONGO_ variables; empty ones count as
+# unset.
 #
 #   run.sh STEP NAME:KIND...   KIND: value, bool, words (spaces or commas), lines
+#   RUN_STEP=STEP RUN_FLAGS="NAME:KIND ..." run.sh    (the orb: includes take no arguments)
 set -euo pipefail
+if [ $# -eq 0 ]; then
+  read -r -a args <<<"${RUN_STEP:?run.sh: name the step} ${RUN_FLAGS:-}"
+  set -- "${args[@]}"
+fi
 step=$1
 shift
-if ! command -v "$step" >/dev/null 2>&1; then
-  echo "::error title=$step::$step is not on PATH: add the setup action (uses: gopythongo/gopythongo@<version>) to the job before this step"
-  exit 1
-fi
+fail() {
+  if [ -n "${GITHUB_ACTIONS:-}" ]; then echo "::error title=$step::$1"; else echo "$step: error: $1" >&2; fi
+  exit "${2:-1}"
+}
+command -v "$step" >/dev/null 2>&1 ||
+  fail "$step is not on PATH: install GoPythonGo first (GitHub: uses: gopythongo/gopythongo@<version>; CircleCI: the orb's install command)"
+# SECRET_<NAME>=<VAR> (the orb's env_var_name parameters): the step gets the
+# value of VAR as NAME, the name publish.stores refers to.
+while IFS= read -r var; do
+  target=${var#SECRET_}
+  from=${!var}
+  if [ "$from" != "$target" ] && [ -n "${!from:-}" ]; then
+    export "$target=${!from}"
+  fi
+done < <(compgen -v SECRET_ || true)
 argv=()
 for spec in "$@"; do
   name=${spec%%:*}
@@ -24,7 +42,7 @@ for spec in "$@"; do
       case $val in
         true) argv+=("--$name") ;;
         false) ;;
-        *) echo "::error title=$step::input $name must be true or false, not '$val'"; exit 2 ;;
+        *) fail "input $name must be true or false, not '$val'" 2 ;;
       esac ;;
     words)
       read -r -a words <<<"$(printf '%s' "$val" | tr ',\n' '  ')"

@@ -61,9 +61,12 @@ func inputs(st cli.Step) ([]input, error) {
 	if st.Flags != nil {
 		st.Flags(fs)
 	}
-	// An action's results come from its outputs, not from stdout's format;
-	// config and dist are inputs of their own.
-	skip := []string{"format", "print-config", "dist", "config"}
+	// config and dist are inputs of their own; the version step's --format
+	// is stdout's, and an action's results come from its outputs.
+	skip := []string{"print-config", "dist", "config"}
+	if st.Section == "version" {
+		skip = append(skip, "format")
+	}
 	var keyIns []input
 	for _, k := range config.LeafKeys() {
 		section, rest, _ := strings.Cut(k.Path, ".")

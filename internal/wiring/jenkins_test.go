@@ -236,12 +236,12 @@ func TestJenkinsSetupRelease(t *testing.T) {
 	run := func(sha string) ([]byte, error) {
 		var env []string
 		for _, e := range script.Env {
-			if !strings.HasPrefix(e, "PATH+") && !strings.HasPrefix(e, "GPG_SHA256=") && !strings.HasPrefix(e, "GPG_URL=") {
+			if !strings.HasPrefix(e, "PATH+") && !strings.HasPrefix(e, "GOPY_SHA256=") && !strings.HasPrefix(e, "GOPY_URL=") {
 				env = append(env, e)
 			}
 		}
 		cmd := exec.Command("bash", "-c", script.Script)
-		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GPG_SHA256="+sha, "GPG_URL="+srv.URL)
+		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GOPY_SHA256="+sha, "GOPY_URL="+srv.URL)
 		return cmd.CombinedOutput()
 	}
 	out, err := run(strings.Repeat("ab", 32))

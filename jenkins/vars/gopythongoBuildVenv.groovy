@@ -6,8 +6,8 @@ import io.gopythongo.Step
 //   gopythongoBuildVenv(settings: ['venv.cache_dir': "${env.HOME}/.cache/gopythongo"])
 //   gopythongoBuildVenv(distOnly: true)
 def call(Map config = [:]) {
-    def options = [distOnly: 'GPG_DIST_ONLY', noCache: 'GPG_NO_CACHE', verbose: 'GPG_VERBOSE']
+    def options = [distOnly: 'GOPY_DIST_ONLY', noCache: 'GOPY_NO_CACHE', verbose: 'GOPY_VERBOSE']
     withEnv(Step.env(env.WORKSPACE, config, options)) {
-        sh label: 'gopythongo-build-venv', script: 'gopythongo-build-venv ${GPG_CONFIG:+--config "$GPG_CONFIG"} ${GPG_DIST_ONLY:+--dist-only} ${GPG_NO_CACHE:+--no-cache} ${GPG_VERBOSE:+--verbose}'
+        sh label: 'gopythongo-build-venv', script: 'gopythongo-build-venv ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_DIST_ONLY:+--dist-only} ${GOPY_NO_CACHE:+--no-cache} ${GOPY_VERBOSE:+--verbose}'
     }
 }

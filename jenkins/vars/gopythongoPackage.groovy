@@ -11,8 +11,8 @@ def call(Map config = [:]) {
         c.formats = c.formats.join(' ')
     }
     String dist = Step.dist(config)
-    withEnv(Step.env(env.WORKSPACE, c, [formats: 'GPG_FORMATS'])) {
-        sh label: 'gopythongo-package', script: 'set -f; set --; for f in ${GPG_FORMATS:-}; do set -- "$@" --format "$f"; done; gopythongo-package ${GPG_CONFIG:+--config "$GPG_CONFIG"} "$@"'
+    withEnv(Step.env(env.WORKSPACE, c, [formats: 'GOPY_FORMATS'])) {
+        sh label: 'gopythongo-package', script: 'set -f; set --; for f in ${GOPY_FORMATS:-}; do set -- "$@" --format "$f"; done; gopythongo-package ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} "$@"'
     }
     if (config.archive != false) {
         archiveArtifacts artifacts: "${dist}/*.deb, ${dist}/*.rpm, ${dist}/*.tar.*, ${dist}/*.cdx.json, ${dist}/SHA256SUMS", allowEmptyArchive: true, fingerprint: true

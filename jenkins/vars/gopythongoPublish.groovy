@@ -34,8 +34,8 @@ def call(Map config = [:]) {
         }
     }
     withCredentials(bindings) {
-        withEnv(Step.env(env.WORKSPACE, c, [stores: 'GPG_STORES', force: 'GPG_FORCE'])) {
-            sh label: 'gopythongo-publish', script: 'set -f; set --; for s in ${GPG_STORES:-}; do set -- "$@" --store "$s"; done; gopythongo-publish ${GPG_CONFIG:+--config "$GPG_CONFIG"} ${GPG_FORCE:+--force} "$@"'
+        withEnv(Step.env(env.WORKSPACE, c, [stores: 'GOPY_STORES', force: 'GOPY_FORCE'])) {
+            sh label: 'gopythongo-publish', script: 'set -f; set --; for s in ${GOPY_STORES:-}; do set -- "$@" --store "$s"; done; gopythongo-publish ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_FORCE:+--force} "$@"'
         }
     }
     return readProperties(file: "${Step.dist(config)}/gopythongo.properties")

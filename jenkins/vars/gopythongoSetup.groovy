@@ -15,23 +15,23 @@ def call(Map config = [:]) {
         if (!config.sha256) {
             error 'gopythongoSetup: version needs sha256, the sum of the release archive (actions/setup/checksums.txt of that release)'
         }
-        withEnv(["GPG_VERSION=${config.version}", "GPG_SHA256=${config.sha256}", "GPG_OS=${config.os ?: 'linux'}", "GPG_ARCH=${config.arch ?: 'amd64'}",
-                 "GPG_URL=${config.url ?: 'https://github.com/gopythongo/gopythongo/releases/download'}"]) {
+        withEnv(["GOPY_VERSION=${config.version}", "GOPY_SHA256=${config.sha256}", "GOPY_OS=${config.os ?: 'linux'}", "GOPY_ARCH=${config.arch ?: 'amd64'}",
+                 "GOPY_URL=${config.url ?: 'https://github.com/gopythongo/gopythongo/releases/download'}"]) {
             sh label: 'install GoPythonGo', script: '''
                 set -eu
-                archive="gopythongo_${GPG_VERSION#v}_${GPG_OS}_${GPG_ARCH}.tar.gz"
+                archive="gopythongo_${GOPY_VERSION#v}_${GOPY_OS}_${GOPY_ARCH}.tar.gz"
                 mkdir -p .gopythongo/bin
-                curl -fsSL --retry 4 -o ".gopythongo/$archive" "$GPG_URL/v${GPG_VERSION#v}/$archive"
-                echo "$GPG_SHA256  .gopythongo/$archive" | sha256sum -c -
+                curl -fsSL --retry 4 -o ".gopythongo/$archive" "$GOPY_URL/v${GOPY_VERSION#v}/$archive"
+                echo "$GOPY_SHA256  .gopythongo/$archive" | sha256sum -c -
                 tar -C .gopythongo/bin -xzf ".gopythongo/$archive"
                 rm ".gopythongo/$archive"
             '''
         }
     } else {
-        withEnv(["GPG_SOURCE=${config.source ?: 'latest'}"]) {
+        withEnv(["GOPY_SOURCE=${config.source ?: 'latest'}"]) {
             sh label: 'build GoPythonGo', script: '''
                 set -eu
-                GOBIN="$PWD/.gopythongo/bin" go install "github.com/gopythongo/gopythongo/steps/...@$GPG_SOURCE"
+                GOBIN="$PWD/.gopythongo/bin" go install "github.com/gopythongo/gopythongo/steps/...@$GOPY_SOURCE"
             '''
         }
     }

@@ -11,8 +11,8 @@ def call(Map config = [:]) {
         c.suites = c.suites.join(' ')
     }
     try {
-        withEnv(Step.env(env.WORKSPACE, c, [suites: 'GPG_SUITES', verbose: 'GPG_VERBOSE'])) {
-            sh label: 'gopythongo-test', script: 'set -f; set --; for s in ${GPG_SUITES:-}; do set -- "$@" --suite "$s"; done; gopythongo-test ${GPG_CONFIG:+--config "$GPG_CONFIG"} ${GPG_VERBOSE:+--verbose} "$@"'
+        withEnv(Step.env(env.WORKSPACE, c, [suites: 'GOPY_SUITES', verbose: 'GOPY_VERBOSE'])) {
+            sh label: 'gopythongo-test', script: 'set -f; set --; for s in ${GOPY_SUITES:-}; do set -- "$@" --suite "$s"; done; gopythongo-test ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_VERBOSE:+--verbose} "$@"'
         }
     } finally {
         junit testResults: "${Step.dist(config)}/test-results/*.xml", allowEmptyResults: true

@@ -10,9 +10,9 @@ import io.gopythongo.Step
 // Options: explain, branch, tag, pr, prTarget, artifactSha256; configFile, dist,
 // settings (any configuration key).
 def call(Map config = [:]) {
-    def options = [explain: 'GPG_EXPLAIN', branch: 'GPG_BRANCH', tag: 'GPG_TAG', pr: 'GPG_PR', prTarget: 'GPG_PR_TARGET', artifactSha256: 'GPG_ARTIFACT_SHA256']
+    def options = [explain: 'GOPY_EXPLAIN', branch: 'GOPY_BRANCH', tag: 'GOPY_TAG', pr: 'GOPY_PR', prTarget: 'GOPY_PR_TARGET', artifactSha256: 'GOPY_ARTIFACT_SHA256']
     withEnv(Step.env(env.WORKSPACE, config, options)) {
-        sh label: 'gopythongo-version', script: 'gopythongo-version ${GPG_CONFIG:+--config "$GPG_CONFIG"} ${GPG_EXPLAIN:+--explain} ${GPG_BRANCH:+--branch "$GPG_BRANCH"} ${GPG_TAG:+--tag "$GPG_TAG"} ${GPG_PR:+--pr "$GPG_PR"} ${GPG_PR_TARGET:+--pr-target "$GPG_PR_TARGET"} ${GPG_ARTIFACT_SHA256:+--artifact-sha256 "$GPG_ARTIFACT_SHA256"}'
+        sh label: 'gopythongo-version', script: 'gopythongo-version ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_EXPLAIN:+--explain} ${GOPY_BRANCH:+--branch "$GOPY_BRANCH"} ${GOPY_TAG:+--tag "$GOPY_TAG"} ${GOPY_PR:+--pr "$GOPY_PR"} ${GOPY_PR_TARGET:+--pr-target "$GOPY_PR_TARGET"} ${GOPY_ARTIFACT_SHA256:+--artifact-sha256 "$GOPY_ARTIFACT_SHA256"}'
     }
     return readProperties(file: "${Step.dist(config)}/gopythongo.properties")
 }

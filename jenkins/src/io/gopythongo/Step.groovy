@@ -11,11 +11,11 @@ class Step implements Serializable {
     // env lists the withEnv entries of a step: PATH with the binaries, the
     // configuration file, every `settings` entry as its GOPYTHONGO_ variable
     // ('venv.cache_dir': '/cache' -> GOPYTHONGO_VENV_CACHE_DIR=/cache), and the
-    // step's own options as GPG_ variables that its sh script reads.
+    // step's own options as GOPY_ variables that its sh script reads.
     static List<String> env(String workspace, Map config, Map<String, String> options) {
         List<String> out = ["PATH+GOPYTHONGO=${workspace}/${BIN}".toString()]
         if (config.configFile) {
-            out << "GPG_CONFIG=${config.configFile}".toString()
+            out << "GOPY_CONFIG=${config.configFile}".toString()
         }
         if (config.dist) {
             out << "GOPYTHONGO_PROJECT_DIST=${config.dist}".toString()
