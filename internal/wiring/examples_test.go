@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,47 @@ func TestShellScripts(t *testing.T) {
 	require.GreaterOrEqual(t, len(files), 5)
 	out, err := exec.Command("shellcheck", append([]string{"--severity=warning"}, files...)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
+}
+
+// readmeBlock returns the first fenced block of a language after a heading.
+func readmeBlock(t *testing.T, heading, lang string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(), "README.md"))
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	require.True(t, ok, "README has %s", heading)
+	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindStringSubmatch(rest)
+	require.NotNil(t, m, "a %s block under %s", lang, heading)
+	return m[1]
+}
+
+// TestReadmeGitHubSnippet lints the README's GitHub steps, in a workflow,
+// against this checkout's actions.
+func TestReadmeGitHubSnippet(t *testing.T) {
+	root := testutil.RepoRoot()
+	snippet := readmeBlock(t, "### GitHub Actions", "yaml")
+	wf := "name: build\non: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n" + indentLines(snippet, "    ")
+	wf = regexp.MustCompile(`gopythongo/gopythongo/actions/([a-z-]+)@v1`).ReplaceAllString(wf, "./actions/$1")
+	wf = strings.ReplaceAll(wf, "gopythongo/gopythongo@v1", "./")
+	dir := t.TempDir()
+	for _, f := range []string{"action.yml", "actions"} {
+		out, err := exec.Command("cp", "-a", filepath.Join(root, f), filepath.Join(dir, f)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	testutil.WriteFile(t, filepath.Join(dir, ".github/workflows/build.yml"), wf)
+	require.NoError(t, exec.Command("git", "init", "-q", dir).Run())
+	cmd := exec.Command("go", "run", actionlint, "-no-color", "-pyflakes=")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "actionlint:\n%s\n%s", out, wf)
+}
+
+func indentLines(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }

@@ -309,3 +309,30 @@ func TestOrbScripts(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "input verbose must be true or false")
 }
+
+// TestReadmeCircleCISnippet checks the README's orb usage against the packed
+// orb: the job exists and takes every parameter given.
+func TestReadmeCircleCISnippet(t *testing.T) {
+	orb := packOrb(t, filepath.Join(testutil.RepoRoot(), "orb/src"))
+	jobs := asMap(t, orb["jobs"], "jobs")
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(readmeBlock(t, "### CircleCI", "yaml")), &cfg))
+	assert.Equal(t, 2.1, cfg["version"])
+	n := 0
+	for _, wf := range asMap(t, cfg["workflows"], "workflows") {
+		for _, j := range asMap(t, wf, "workflow")["jobs"].([]any) {
+			for ref, args := range asMap(t, j, "job") {
+				local := strings.TrimPrefix(ref, "gopythongo/")
+				require.Contains(t, jobs, local)
+				declared := asMap(t, asMap(t, jobs[local], local)["parameters"], local)
+				for arg := range asMap(t, args, ref) {
+					if arg != "context" && arg != "filters" && arg != "requires" && arg != "name" {
+						assert.Contains(t, declared, arg)
+						n++
+					}
+				}
+			}
+		}
+	}
+	assert.Greater(t, n, 2)
+}

@@ -115,5 +115,12 @@ import java.lang.annotation.*
 ''')
 new GroovyShell(loader).parse(new File('jenkins/Jenkinsfile'))
 results.jenkinsfileParses = true
+// So does the snippet of the README's Jenkins section, and it runs.
+def snippet = (new File('README.md').text =~ /(?s)```groovy\n(.*?)```/)[0][1]
+calls.clear()
+pipelineEnv.clear()
+pipelineEnv.putAll([WORKSPACE: '/ws', BRANCH_NAME: 'main', BUILD_NUMBER: '1'])
+shell.evaluate(snippet.replace("@Library('gopythongo@v1') _", ''))
+results.readmeSnippet = [calls: calls.collect { it }]
 
 println JsonOutput.toJson(results)
