@@ -26,7 +26,7 @@ version=${version#v}
 sums=$here/checksums.txt
 if [ -z "$version" ] && [ "${INPUT_FROM_SOURCE:-false}" != true ]; then
   # The release this action belongs to, if its sums were written.
-  version=$(sed -n 's/^[0-9a-f]\{64\}  gopythongo_\(.*\)_[a-z]*_[a-z0-9]*\.tar\.gz$/\1/p' "$sums" | head -1)
+  version=$(sed -n 's/^[0-9a-f]\{64\}  gopythongo_\(.*\)_[a-z]*_[a-z0-9]*\.tar\.gz$/\1/p' "$sums" | sed -n 1p)
 fi
 [ -n "$version" ] && [ "${INPUT_FROM_SOURCE:-false}" != true ] || version=source
 
@@ -68,4 +68,4 @@ echo "$cache" >> "${GITHUB_PATH:?GITHUB_PATH is not set: run this as a GitHub Ac
   echo "version=$version"
   echo "path=$cache"
 } >> "${GITHUB_OUTPUT:?}"
-echo "GoPythonGo $version installed: $("$cache/gopythongo-version" --help | head -1)"
+echo "GoPythonGo $version installed: $("$cache/gopythongo-version" --help | sed -n 1p)"

@@ -163,6 +163,11 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 			} else {
 				cancel()
 			}
+			if err != nil && req.Context().Err() == nil && isTimeout(err) {
+				// Two timers can fire (the attempt's deadline, the transport's
+				// header timeout): one message for both.
+				err = fmt.Errorf("%w: no answer within %s (raise the timeout setting if the server is this slow)", err, t.O.Timeout)
+			}
 			if err != nil && retry {
 				err = fmt.Errorf("%w (gave up after %d attempts in %s)", err, attempt+1, time.Since(start).Round(time.Millisecond))
 			}
@@ -185,6 +190,11 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait *= 2
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // redact prints a URL without its credentials.
