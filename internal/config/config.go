@@ -113,6 +113,31 @@ type VenvConfig struct {
 	PostBuild          [][]string        `yaml:"post_build" doc:"Commands run after the install, each an argv given to the venv's interpreter in the target environment, e.g. [[-m, django, collectstatic, --noinput]]. Never a shell string."`
 	ExtraFiles         []ExtraFile       `yaml:"extra_files" doc:"Files copied into the venv after the install."`
 	Env                map[string]string `yaml:"env" doc:"Environment variables for builds and post_build commands, e.g. DJANGO_SETTINGS_MODULE."`
+	Chroot             ChrootConfig      `yaml:"chroot" doc:"The chroot builder: a Debian or Ubuntu root, made once and cached."`
+	Container          ContainerConfig   `yaml:"container" doc:"The container builder: a build image run with docker or podman."`
+}
+
+// ChrootConfig configures the root the chroot builder builds in.
+type ChrootConfig struct {
+	Distribution   string     `yaml:"distribution" default:"bookworm" doc:"The suite to bootstrap, e.g. bookworm or noble."`
+	Architecture   string     `yaml:"architecture" doc:"The Debian architecture of the root. Default: this machine's."`
+	Mirror         string     `yaml:"mirror" default:"http://deb.debian.org/debian" doc:"The mirror to bootstrap from (http://archive.ubuntu.com/ubuntu for Ubuntu)."`
+	Variant        string     `yaml:"variant" default:"minbase" enum:"minbase,buildd,required,important,standard" doc:"The bootstrap variant."`
+	Install        []string   `yaml:"install" default:"python3,python3-venv" doc:"Packages in the root: the interpreter and build dependencies, e.g. python3-dev, gcc, libpq-dev."`
+	RunAfterCreate [][]string `yaml:"run_after_create" doc:"Commands run inside the root once when it is made, each an argv, e.g. [[update-ca-certificates]]."`
+	CacheDir       string     `yaml:"cache_dir" doc:"Where roots are cached as tarballs keyed by their inputs. Default: roots/ in venv.cache_dir."`
+	Update         bool       `yaml:"update" default:"false" doc:"Make the root again even when a cached one exists (new packages from the mirror)."`
+}
+
+// ContainerConfig configures the container builder.
+type ContainerConfig struct {
+	Command    string   `yaml:"command" doc:"The docker-compatible command line: docker or podman. Default: docker when on PATH, else podman."`
+	Image      string   `yaml:"image" doc:"The build image, with the target's interpreter at project.python."`
+	Dockerfile string   `yaml:"dockerfile" doc:"A Dockerfile to build the build image from instead, relative to the project root."`
+	Context    string   `yaml:"context" default:"." doc:"The build context of the Dockerfile, relative to the project root."`
+	Network    string   `yaml:"network" doc:"The build container's network: none for builds from find_links and the wheel cache alone, host, or a named network. Default: the command's default."`
+	GlobalArgs []string `yaml:"global_args" doc:"Arguments before the subcommand, e.g. [--root, /var/lib/ci-podman, --runtime, runc]."`
+	RunArgs    []string `yaml:"run_args" doc:"Further arguments of run, e.g. [--ulimit, nofile=1024:1024]."`
 }
 
 // ExtraFile is a file copied into the built venv.

@@ -2,13 +2,20 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/version"
+)
+
+var (
+	debNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	debPackageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
 )
 
 var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
@@ -122,6 +129,38 @@ func (c *Config) validate() []error {
 	for _, h := range c.Venv.TrustedHosts {
 		if strings.ContainsAny(h, "*?/") || h == "" {
 			bad("venv.trusted_hosts", "%q: name each host exactly, without wildcards or paths", h)
+		}
+	}
+	switch ch, ct := c.Venv.Chroot, c.Venv.Container; c.Venv.Builder {
+	case "chroot":
+		if !debNameRE.MatchString(ch.Distribution) {
+			bad("venv.chroot.distribution", "%q is not a suite name such as bookworm, trixie or noble", ch.Distribution)
+		}
+		if ch.Architecture != "" && !debNameRE.MatchString(ch.Architecture) {
+			bad("venv.chroot.architecture", "%q is not a Debian architecture such as amd64 or arm64", ch.Architecture)
+		}
+		if u, err := url.Parse(ch.Mirror); err != nil || u.Host == "" && u.Scheme != "file" || !slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
+			bad("venv.chroot.mirror", "%q is not a mirror URL such as http://deb.debian.org/debian", ch.Mirror)
+		}
+		for _, p := range ch.Install {
+			if !debPackageRE.MatchString(p) {
+				bad("venv.chroot.install", "%q is not a Debian package name such as python3-dev", p)
+			}
+		}
+		for i, argv := range ch.RunAfterCreate {
+			if len(argv) == 0 || argv[0] == "" {
+				bad(fmt.Sprintf("venv.chroot.run_after_create[%d]", i), "an empty command; write an argv such as [update-ca-certificates]")
+			}
+		}
+	case "container":
+		switch {
+		case ct.Image == "" && ct.Dockerfile == "":
+			bad("venv.container.image", "the container builder needs a build image: venv.container.image, e.g. docker.io/library/python:3.11-slim-bookworm, or venv.container.dockerfile to build one")
+		case ct.Image != "" && ct.Dockerfile != "":
+			bad("venv.container.dockerfile", "give venv.container.image or venv.container.dockerfile, not both")
+		}
+		if strings.ContainsAny(ct.Command, " \t") {
+			bad("venv.container.command", "%q must be one program such as docker or podman; put its options in venv.container.global_args", ct.Command)
 		}
 	}
 

@@ -163,6 +163,11 @@ func controlFile(m *Meta, t *Tree, svc *service) ([]byte, error) {
 	if pkg := m.Venv.Interpreter.Package; pkg != "" {
 		depends = append([]string{pkg}, depends...)
 	}
+	for _, d := range m.Venv.Depends {
+		if !slices.Contains(depends, d) {
+			depends = append(depends, d)
+		}
+	}
 	if svc != nil && svc.createUser {
 		depends = append(depends, "passwd")
 	}

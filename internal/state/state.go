@@ -68,6 +68,20 @@ type Venv struct {
 	Size          int64          `json:"size"`
 	Files         int            `json:"files"`
 	Digest        string         `json:"digest,omitempty"` // of the tree, for reproducibility checks
+	// Target is the system the chroot builder built in, if it did.
+	Target *Target `json:"target,omitempty"`
+	// Depends are the packages of the shared libraries the venv's compiled
+	// code needs, as dpkg-shlibdeps finds them: zlib1g (>= 1:1.1.4).
+	Depends []string `json:"depends,omitempty"`
+}
+
+// Target is the root or image a venv was built in.
+type Target struct {
+	Distribution string `json:"distribution,omitempty"`
+	Architecture string `json:"architecture,omitempty"`
+	Mirror       string `json:"mirror,omitempty"`
+	Key          string `json:"key,omitempty"`   // of the cached root
+	Image        string `json:"image,omitempty"` // the container builder's build image
 }
 
 // Interpreter is the Python the venv was built with.

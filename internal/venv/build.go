@@ -110,11 +110,45 @@ func (b *build) phase(name string, f func() (string, error)) error {
 	return nil
 }
 
+// cacheDir is the wheel cache of the configuration.
+func (b *build) cacheDir() string {
+	if d := b.c.Venv.CacheDir; d != "" {
+		return b.c.Path(d)
+	}
+	return DefaultCacheDir(b.o.Getenv)
+}
+
+// shared are the directories an isolated builder shows inside at their own
+// paths: the project and what pip reads read-only, the build's scratch
+// directory writable.
+func (b *build) shared() []Shared {
+	c := b.c
+	out := []Shared{{Path: c.Dir, ReadOnly: true}, {Path: b.cacheDir(), ReadOnly: true}, {Path: b.tmp}}
+	for _, fl := range c.Venv.FindLinks {
+		if filepath.IsAbs(fl) && !strings.HasPrefix(fl, c.Dir+"/") {
+			out = append(out, Shared{Path: fl, ReadOnly: true})
+		}
+	}
+	for _, f := range append(slices.Clone(c.Venv.Requirements), c.Venv.Constraints...) {
+		if p := c.Path(f); !strings.HasPrefix(p, c.Dir+"/") {
+			out = append(out, Shared{Path: filepath.Dir(p), ReadOnly: true})
+		}
+	}
+	return out
+}
+
 func (b *build) run(ctx context.Context) error {
 	c := b.c
-	builder, err := NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: b.staging, DeployPath: b.deploy, Scratch: b.scratch("ns")})
+	if err := os.MkdirAll(b.cacheDir(), 0o755); err != nil {
+		return fmt.Errorf("create the wheel cache %s: %w", b.cacheDir(), err)
+	}
+	builder, err := NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: b.staging, DeployPath: b.deploy, Scratch: b.scratch("ns"),
+		Shared: b.shared(), Cache: b.cacheDir(), Chroot: c.Venv.Chroot, Container: c.Venv.Container, Dir: c.Dir, Log: b.o.Log.Printf})
 	if err != nil {
 		return err
+	}
+	if cl, ok := builder.(io.Closer); ok {
+		defer cl.Close()
 	}
 	if err := b.setup(ctx, builder); err != nil {
 		return err
@@ -203,12 +237,9 @@ func (b *build) setup(ctx context.Context, builder Builder) error {
 	}); err != nil {
 		return err
 	}
-	dir := c.Venv.CacheDir
-	if dir == "" {
-		dir = DefaultCacheDir(b.o.Getenv)
-	}
-	b.cache = &Cache{Dir: c.Path(dir)}
-	base, err := FindPip(ctx, b.interp, c.Venv.PipWheel, b.cache)
+	b.cache = &Cache{Dir: b.cacheDir()}
+	_, isolated := builder.(isolatedBuilder)
+	base, err := FindPip(ctx, b.interp, c.Venv.PipWheel, b.cache, !isolated)
 	if err != nil {
 		return err
 	}
@@ -720,6 +751,16 @@ func (b *build) seal(wheels []WheelFile) error {
 		return err
 	}
 	pkg := b.interpreterPackage(context.Background())
+	libs, err := neededLibraries(root)
+	if err != nil {
+		return err
+	}
+	var depends []string
+	if len(libs) > 0 {
+		if depends, err = b.libraryDepends(context.Background(), libs); err != nil {
+			return err
+		}
+	}
 	final := b.res.Root
 	old := filepath.Join(b.tmp, "old-root")
 	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -737,6 +778,10 @@ func (b *build) seal(wheels []WheelFile) error {
 		Size:          info.Size,
 		Files:         info.Files,
 		Digest:        info.Digest,
+		Depends:       depends,
+	}
+	if t, ok := b.builder.(isolatedBuilder); ok {
+		b.res.Venv.Target = t.Target()
 	}
 	done(fmt.Sprintf("no build paths in %d files, %s, tree %s", info.Files, humanSize(info.Size), info.Digest[:12]))
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -63,87 +64,117 @@ func buildIn(t *testing.T, dir, cacheDir string, env ...string) buildRun {
 // inNamespace runs a command where the built tree is mounted at its deploy path.
 func inNamespace(t *testing.T, root, deploy string, argv ...string) string {
 	t.Helper()
-	b, err := NewBuilder("host", BuilderOptions{Python: testutil.DebianPython, Staging: filepath.Join(root, deploy), DeployPath: deploy, Scratch: t.TempDir()})
+	return inTarget(t, "host", nil, root, deploy, argv...)
+}
+
+// inTarget runs a command in the target environment of a builder (this
+// machine, a fresh copy of the chroot builder's root, a container of the
+// build image) with the built tree mounted at its deploy path.
+func inTarget(t *testing.T, builder string, env []string, root, deploy string, argv ...string) string {
+	t.Helper()
+	cfg, err := config.Load(config.Options{Dir: t.TempDir(), Environ: env})
 	require.NoError(t, err)
+	b, err := NewBuilder(builder, BuilderOptions{Python: testutil.DebianPython, Staging: filepath.Join(root, deploy), DeployPath: deploy, Scratch: t.TempDir(),
+		Cache: t.TempDir(), Chroot: cfg.Venv.Chroot, Container: cfg.Venv.Container, Log: t.Logf})
+	require.NoError(t, err)
+	if c, ok := b.(io.Closer); ok {
+		defer c.Close()
+	}
 	var out bytes.Buffer
 	err = b.Run(context.Background(), Command{Argv: argv, Env: []string{"PATH=/usr/bin:/bin", "LC_ALL=C.UTF-8"}, Dir: "/", Stdout: &out, Stderr: &out})
 	require.NoError(t, err, out.String())
 	return out.String()
 }
 
+// TestBuildHello is the integration test every builder passes: host, chroot
+// and container build examples/hello alike.
 func TestBuildHello(t *testing.T) {
-	p := testutil.HelloProject(t, helloConfig)
-	_, err := os.Stat("/opt/hello")
-	hostHadIt := err == nil
-	run := buildIn(t, p.Dir, t.TempDir())
-	require.NoError(t, run.err, run.log)
-	res := run.res
-	root := filepath.Join(p.Dir, "dist", "root")
-	assert.Equal(t, root, res.Root)
-	venv := filepath.Join(root, "opt", "hello")
+	for _, builder := range []string{"host", "chroot", "container"} {
+		t.Run(builder, func(t *testing.T) {
+			env := builderEnv(t, builder)
+			p := testutil.HelloProject(t, helloConfig)
+			_, err := os.Stat("/opt/hello")
+			hostHadIt := err == nil
+			run := buildIn(t, p.Dir, t.TempDir(), env...)
+			require.NoError(t, run.err, run.log)
+			res := run.res
+			root := filepath.Join(p.Dir, "dist", "root")
+			assert.Equal(t, root, res.Root)
+			venv := filepath.Join(root, "opt", "hello")
 
-	script, err := os.ReadFile(filepath.Join(venv, "bin", "hello"))
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(string(script), "#!/opt/hello/bin/python\n"), "shebang: %q", strings.SplitN(string(script), "\n", 2)[0])
-	link, err := os.Readlink(filepath.Join(venv, "bin", "python"))
-	require.NoError(t, err)
-	assert.Contains(t, link, "python3")
-	cfg, err := os.ReadFile(filepath.Join(venv, "pyvenv.cfg"))
-	require.NoError(t, err)
-	assert.Contains(t, string(cfg), "command = /usr/bin/python3 -m venv --without-pip /opt/hello")
-	_, err = os.Stat(filepath.Join(venv, "bin", "pip"))
-	assert.True(t, os.IsNotExist(err), "no pip in a production venv")
-	_, err = os.Stat(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello-1.0.0.dist-info", "direct_url.json"))
-	assert.True(t, os.IsNotExist(err), "no direct_url.json naming a path of this machine")
+			script, err := os.ReadFile(filepath.Join(venv, "bin", "hello"))
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(string(script), "#!/opt/hello/bin/python\n"), "shebang: %q", strings.SplitN(string(script), "\n", 2)[0])
+			link, err := os.Readlink(filepath.Join(venv, "bin", "python"))
+			require.NoError(t, err)
+			assert.Contains(t, link, "python3")
+			cfg, err := os.ReadFile(filepath.Join(venv, "pyvenv.cfg"))
+			require.NoError(t, err)
+			assert.Contains(t, string(cfg), "command = /usr/bin/python3 -m venv --without-pip /opt/hello")
+			_, err = os.Stat(filepath.Join(venv, "bin", "pip"))
+			assert.True(t, os.IsNotExist(err), "no pip in a production venv")
+			_, err = os.Stat(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello-1.0.0.dist-info", "direct_url.json"))
+			assert.True(t, os.IsNotExist(err), "no direct_url.json naming a path of this machine")
 
-	// The console script runs at the deploy path.
-	assert.Equal(t, "Hello, GoPythonGo!\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/hello", "GoPythonGo"))
-	assert.Equal(t, "/opt/hello\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/hello", "--where"))
+			// The console script runs at the deploy path, in the target, and
+			// the bytecode (compiled by the target interpreter, hash-based and
+			// unchecked) names the deploy path.
+			pycs, _ := filepath.Glob(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello", "__pycache__", "cli.cpython-311.pyc"))
+			require.Len(t, pycs, 1)
+			data, err := os.ReadFile(pycs[0])
+			require.NoError(t, err)
+			assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(data[4:8]), "flags: hash-based, unchecked")
+			out := inTarget(t, builder, env, root, "/opt/hello", "/bin/sh", "-c", "/opt/hello/bin/hello GoPythonGo && /opt/hello/bin/hello --where && "+
+				"/opt/hello/bin/python -c \"import marshal,sys; f=open(sys.argv[1],'rb'); f.read(16); print(marshal.load(f).co_filename)\" "+
+				"/opt/hello/lib/python3.11/site-packages/hello/__pycache__/cli.cpython-311.pyc")
+			assert.Equal(t, "Hello, GoPythonGo!\n/opt/hello\n/opt/hello/lib/python3.11/site-packages/hello/cli.py\n", out)
 
-	// Bytecode: compiled by the target interpreter, hash-based and unchecked,
-	// naming the deploy path.
-	pycs, _ := filepath.Glob(filepath.Join(venv, "lib", "python3.11", "site-packages", "hello", "__pycache__", "cli.cpython-311.pyc"))
-	require.Len(t, pycs, 1)
-	data, err := os.ReadFile(pycs[0])
-	require.NoError(t, err)
-	assert.Equal(t, uint32(1), binary.LittleEndian.Uint32(data[4:8]), "flags: hash-based, unchecked")
-	co := inNamespace(t, root, "/opt/hello", "/opt/hello/bin/python", "-c",
-		"import marshal,sys; f=open(sys.argv[1],'rb'); f.read(16); print(marshal.load(f).co_filename)",
-		"/opt/hello/lib/python3.11/site-packages/hello/__pycache__/cli.cpython-311.pyc")
-	assert.Equal(t, "/opt/hello/lib/python3.11/site-packages/hello/cli.py\n", co)
+			// Every time stamp is SOURCE_DATE_EPOCH.
+			fi, err := os.Lstat(filepath.Join(venv, "bin", "python"))
+			require.NoError(t, err)
+			assert.Equal(t, epoch.Unix(), fi.ModTime().Unix())
 
-	// Every time stamp is SOURCE_DATE_EPOCH.
-	fi, err := os.Lstat(filepath.Join(venv, "bin", "python"))
-	require.NoError(t, err)
-	assert.Equal(t, epoch.Unix(), fi.ModTime().Unix())
+			// What the state file will record.
+			v := res.Venv
+			assert.Equal(t, builder, v.Builder)
+			assert.Equal(t, "/opt/hello", v.DeployPath)
+			assert.Equal(t, "dist/root", v.Root)
+			assert.Equal(t, "3.11.2", v.Interpreter.Version[:6])
+			assert.Equal(t, "/usr/bin/python3.11", v.Interpreter.Executable)
+			assert.Equal(t, "python3.11", v.Interpreter.Package, "the target's dpkg names the interpreter's package")
+			require.Len(t, v.Distributions, 2)
+			assert.Equal(t, "hello", v.Distributions[0].Name)
+			assert.True(t, v.Distributions[0].IsProject)
+			assert.Equal(t, "hello-lib", v.Distributions[1].Name)
+			assert.Equal(t, "1.2.0", v.Distributions[1].Version)
+			assert.Equal(t, "MIT", v.Distributions[1].License)
+			assert.Len(t, v.Distributions[1].SHA256, 64)
+			assert.Greater(t, v.Files, 20)
+			assert.Len(t, v.Digest, 64)
+			assert.Empty(t, v.Depends, "pure Python needs no shared library")
+			switch builder {
+			case "chroot":
+				require.NotNil(t, v.Target)
+				assert.Equal(t, "bookworm", v.Target.Distribution)
+				assert.Equal(t, "amd64", v.Target.Architecture)
+			case "container":
+				require.NotNil(t, v.Target)
+				assert.Contains(t, v.Target.Image, "gopythongo-test-root")
+			}
 
-	// What the state file will record.
-	v := res.Venv
-	assert.Equal(t, "/opt/hello", v.DeployPath)
-	assert.Equal(t, "dist/root", v.Root)
-	assert.Equal(t, "3.11.2", v.Interpreter.Version[:6])
-	assert.Equal(t, "/usr/bin/python3.11", v.Interpreter.Executable)
-	require.Len(t, v.Distributions, 2)
-	assert.Equal(t, "hello", v.Distributions[0].Name)
-	assert.True(t, v.Distributions[0].IsProject)
-	assert.Equal(t, "hello-lib", v.Distributions[1].Name)
-	assert.Equal(t, "1.2.0", v.Distributions[1].Version)
-	assert.Equal(t, "MIT", v.Distributions[1].License)
-	assert.Len(t, v.Distributions[1].SHA256, 64)
-	assert.Greater(t, v.Files, 20)
-	assert.Len(t, v.Digest, 64)
-
-	// The machine's own /opt/hello was never written; the workspace got no
-	// build output; no temporary directory is left in dist.
-	_, err = os.Stat("/opt/hello")
-	assert.Equal(t, hostHadIt, err == nil)
-	for _, junk := range []string{"build", "src/hello.egg-info"} {
-		_, err := os.Stat(filepath.Join(p.Dir, junk))
-		assert.True(t, os.IsNotExist(err), junk)
+			// The machine's own /opt/hello was never written; the workspace
+			// got no build output; no temporary directory is left in dist.
+			_, err = os.Stat("/opt/hello")
+			assert.Equal(t, hostHadIt, err == nil)
+			for _, junk := range []string{"build", "src/hello.egg-info"} {
+				_, err := os.Stat(filepath.Join(p.Dir, junk))
+				assert.True(t, os.IsNotExist(err), junk)
+			}
+			entries, _ := os.ReadDir(filepath.Join(p.Dir, "dist"))
+			require.Len(t, entries, 1, "only dist/root")
+			assert.Contains(t, run.log, "no build paths")
+		})
 	}
-	entries, _ := os.ReadDir(filepath.Join(p.Dir, "dist"))
-	require.Len(t, entries, 1, "only dist/root")
-	assert.Contains(t, run.log, "no build paths")
 }
 
 func TestReproducibleAcrossWorkspacesAndTimes(t *testing.T) {

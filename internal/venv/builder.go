@@ -12,7 +12,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/state"
 )
 
 // Command is an argv to run in the target environment.
@@ -42,11 +44,38 @@ type BuilderOptions struct {
 	Staging    string // the directory that appears at DeployPath
 	DeployPath string
 	Scratch    string // for the builder's own temporary files
+	// Shared are directories of this machine that an isolated builder shows
+	// at the same path inside: the project and the wheel cache read-only, the
+	// build's scratch directory writable.
+	Shared []Shared
+	// Cache is the wheel cache directory; the chroot builder keeps its roots
+	// below it unless venv.chroot.cache_dir says otherwise.
+	Cache     string
+	Chroot    config.ChrootConfig
+	Container config.ContainerConfig
+	// Dir is the project root, for relative paths of the configuration.
+	Dir string
+	Log func(format string, args ...any)
+}
+
+// Shared is a directory of this machine shown inside an isolated builder.
+type Shared struct {
+	Path     string
+	ReadOnly bool
+}
+
+// isolatedBuilder builds in a system of its own (a root, an image), which
+// it names for the state file; its interpreter does not run on this machine.
+type isolatedBuilder interface {
+	Builder
+	Target() *state.Target
 }
 
 // builders is the one table of builder implementations.
 var builders = map[string]func(BuilderOptions) (Builder, error){
-	"host": newHost,
+	"host":      newHost,
+	"chroot":    newChroot,
+	"container": newContainer,
 }
 
 // NewBuilder makes the named builder.

@@ -143,7 +143,7 @@ func Key(v any) string {
 
 // unpackPip unpacks a pip wheel into the cache (pip/<sha256>/) and compiles it
 // for the interpreter, once.
-func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel string) (string, error) {
+func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel string, compile bool) (string, error) {
 	sum, err := sha256File(wheel)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", wheel, err)
@@ -171,6 +171,9 @@ func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel 
 				return "", err
 			}
 		}
+	}
+	if !compile {
+		return dir, nil
 	}
 	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "compileall", "-q", dir}); err != nil {
 		return "", fmt.Errorf("compile pip: %w", err)

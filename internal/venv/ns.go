@@ -31,6 +31,9 @@ type mountSpec struct {
 	Argv    []string `json:"argv"`
 	Env     []string `json:"env"`
 	Dir     string   `json:"dir"`
+	// Root, when set, is a root file system to chroot into after the binds
+	// (whose targets are then inside it), with /proc and /dev of its own.
+	Root string `json:"root,omitempty"`
 }
 
 type bind struct {
@@ -123,6 +126,11 @@ func NSExecMain() int {
 			}
 		}
 	}
+	if s.Root != "" {
+		if err := enterRoot(s.Root); err != nil {
+			return fail("%v", err)
+		}
+	}
 	syscall.Umask(0o022)
 	if s.Dir != "" {
 		if err := os.Chdir(s.Dir); err != nil {
@@ -190,4 +198,24 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s not found on PATH %s", name, path)
+}
+
+// enterRoot gives a root file system /proc and the machine's /dev, then makes
+// it the process's root.
+func enterRoot(root string) error {
+	for _, d := range []string{"proc", "dev"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := syscall.Mount("proc", filepath.Join(root, "proc"), "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc in %s: %v", root, err)
+	}
+	if err := syscall.Mount("/dev", filepath.Join(root, "dev"), "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind /dev into %s: %v", root, err)
+	}
+	if err := syscall.Chroot(root); err != nil {
+		return fmt.Errorf("chroot %s: %v", root, err)
+	}
+	return os.Chdir("/")
 }

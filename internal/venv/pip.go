@@ -38,7 +38,10 @@ type Pip struct {
 // of /usr/share/python-wheels, else the interpreter's own pip module. A wheel is
 // unpacked into the cache and compiled once: pip imported from a zip takes
 // seconds longer on every run.
-func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache *Cache) ([]string, error) {
+//
+// local says whether the interpreter runs on this machine; an isolated
+// builder's does not, so pip runs from the wheel's source there.
+func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache *Cache, local bool) ([]string, error) {
 	if wheel == "" {
 		wheels, _ := filepath.Glob("/usr/share/python-wheels/pip-*.whl")
 		if len(wheels) > 0 {
@@ -49,11 +52,14 @@ func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache
 		return nil, fmt.Errorf("venv.pip_wheel: %w", err)
 	}
 	if wheel != "" {
-		dir, err := cache.unpackPip(ctx, interp, wheel)
+		dir, err := cache.unpackPip(ctx, interp, wheel, local)
 		if err != nil {
 			return nil, err
 		}
 		return []string{interp.Path, filepath.Join(dir, "pip")}, nil
+	}
+	if !local {
+		return nil, fmt.Errorf("no pip wheel to run pip from in an isolated builder: install python3-pip-whl on this machine, or set venv.pip_wheel")
 	}
 	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "pip", "--version"}); err == nil {
 		return []string{interp.Path, "-m", "pip"}, nil

@@ -1,0 +1,172 @@
+// Package rootfs makes the Debian or Ubuntu roots the chroot builder builds
+// in: bootstrapped once with mmdebstrap (debootstrap where mmdebstrap is
+// missing), run_after_create commands run inside, and cached as a tarball
+// keyed by every input, so that later builds only unpack it.
+package rootfs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// Spec is what a root is made of.
+type Spec struct {
+	Distribution   string     `json:"distribution"`
+	Architecture   string     `json:"architecture"`
+	Mirror         string     `json:"mirror"`
+	Variant        string     `json:"variant"`
+	Install        []string   `json:"install"`
+	RunAfterCreate [][]string `json:"run_after_create,omitempty"`
+}
+
+// Root is a cached root.
+type Root struct {
+	Spec    Spec   `json:"spec"`
+	Key     string `json:"key"`
+	Tarball string `json:"-"`
+	Tool    string `json:"tool"` // mmdebstrap or debootstrap
+	// Created says whether this call bootstrapped it, and how long that took.
+	Created  bool          `json:"-"`
+	Duration time.Duration `json:"duration"`
+}
+
+// DebianArch is this machine's Debian architecture.
+func DebianArch() string {
+	switch runtime.GOARCH {
+	case "386":
+		return "i386"
+	case "arm":
+		return "armhf"
+	}
+	return runtime.GOARCH // amd64, arm64, ppc64le, s390x, riscv64
+}
+
+// Key is the hash of every input of the root: the cache's name for it.
+func (s Spec) Key() string {
+	n := s
+	n.Install = slices.Clone(s.Install)
+	slices.Sort(n.Install)
+	n.Install = slices.Compact(n.Install)
+	b, _ := json.Marshal(n)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:20]
+}
+
+// Runner runs a command inside an unpacked root (the chroot builder's
+// namespace helper), for run_after_create.
+type Runner func(ctx context.Context, root string, argv []string, out io.Writer) error
+
+// Ensure returns the cached root of spec in dir, making it first when it is
+// missing or update is set. A root is written under a temporary name and
+// renamed when complete, so an interrupted bootstrap leaves nothing behind
+// that a later build could take.
+func Ensure(ctx context.Context, dir string, spec Spec, update bool, run Runner, log io.Writer) (Root, error) {
+	if spec.Architecture == "" {
+		spec.Architecture = DebianArch()
+	}
+	r := Root{Spec: spec, Key: spec.Key()}
+	r.Tarball = filepath.Join(dir, fmt.Sprintf("%s-%s-%s.tar", spec.Distribution, spec.Architecture, r.Key))
+	meta := strings.TrimSuffix(r.Tarball, ".tar") + ".json"
+	if !update {
+		if b, err := os.ReadFile(meta); err == nil {
+			if _, err := os.Stat(r.Tarball); err == nil && json.Unmarshal(b, &r) == nil {
+				return r, nil
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return r, err
+	}
+	tmp, err := os.MkdirTemp(dir, ".make-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(tmp)
+	start := time.Now()
+	tree := filepath.Join(tmp, "root")
+	if r.Tool, err = bootstrap(ctx, spec, tree, log); err != nil {
+		return r, err
+	}
+	for _, argv := range spec.RunAfterCreate {
+		if err := run(ctx, tree, argv, log); err != nil {
+			return r, fmt.Errorf("venv.chroot.run_after_create %s: %w", strings.Join(argv, " "), err)
+		}
+	}
+	out := filepath.Join(tmp, "root.tar")
+	cmd := exec.CommandContext(ctx, "tar", "-C", tree, "--numeric-owner", "--xattrs", "--sort=name", "-cf", out, ".")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return r, fmt.Errorf("pack the root: %v\n%s", err, b)
+	}
+	if err := os.Rename(out, r.Tarball); err != nil {
+		return r, err
+	}
+	r.Created, r.Duration = true, time.Since(start)
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return r, state.WriteFileAtomic(meta, append(b, '\n'), 0o644)
+}
+
+// bootstrap makes the root directory with mmdebstrap, or debootstrap.
+func bootstrap(ctx context.Context, s Spec, tree string, log io.Writer) (string, error) {
+	if os.Geteuid() != 0 {
+		return "", errors.New("making a root for the chroot builder needs root")
+	}
+	include := strings.Join(s.Install, ",")
+	var cmd *exec.Cmd
+	tool := "mmdebstrap"
+	if _, err := exec.LookPath("mmdebstrap"); err == nil {
+		args := []string{"--variant=" + s.Variant, "--architectures=" + s.Architecture, "--mode=root", "--quiet"}
+		if include != "" {
+			args = append(args, "--include="+include)
+		}
+		cmd = exec.CommandContext(ctx, "mmdebstrap", append(args, s.Distribution, tree, s.Mirror)...)
+	} else if _, err := exec.LookPath("debootstrap"); err == nil {
+		tool = "debootstrap"
+		args := []string{"--variant=" + variant(s.Variant), "--arch=" + s.Architecture}
+		if include != "" {
+			args = append(args, "--include="+include)
+		}
+		cmd = exec.CommandContext(ctx, "debootstrap", append(args, s.Distribution, tree, s.Mirror)...)
+	} else {
+		return "", errors.New("the chroot builder needs mmdebstrap or debootstrap: apt-get install mmdebstrap")
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Run(); err != nil {
+		return tool, fmt.Errorf("%s %s from %s: %w (is the mirror reachable, and the suite and packages right?)", tool, s.Distribution, s.Mirror, err)
+	}
+	return tool, nil
+}
+
+// variant maps mmdebstrap's variant names to debootstrap's.
+func variant(v string) string {
+	switch v {
+	case "required", "important", "standard":
+		return "buildd"
+	}
+	return v
+}
+
+// Unpack extracts a root tarball into dir, which must be empty or missing.
+func Unpack(ctx context.Context, tarball, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "tar", "-C", dir, "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xf", tarball)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("unpack the root %s: %v\n%s", tarball, err, b)
+	}
+	return nil
+}

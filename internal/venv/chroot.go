@@ -1,0 +1,154 @@
+package venv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/rootfs"
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// chroot builds inside a Debian or Ubuntu root, the pbuilder role: the root
+// is bootstrapped once and cached as a tarball (internal/rootfs), unpacked
+// into the build's scratch directory, and every command runs chrooted into it
+// in a private mount namespace, with the staging directory at the deploy path
+// and the project, wheel cache and find-links at their own paths. Every mount
+// disappears with the command's process, also when it fails or is killed.
+type chroot struct {
+	o      BuilderOptions
+	root   string // the unpacked root
+	r      rootfs.Root
+	interp *python.Interpreter
+}
+
+func newChroot(o BuilderOptions) (Builder, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("the chroot builder needs root (it unpacks a root file system and chroots into it); use venv.builder: host or container")
+	}
+	return &chroot{o: o, root: filepath.Join(o.Scratch, "root")}, nil
+}
+
+func (c *chroot) Name() string { return "chroot" }
+
+// spec is the root the configuration asks for.
+func (c *chroot) spec() rootfs.Spec {
+	cc := c.o.Chroot
+	return rootfs.Spec{Distribution: cc.Distribution, Architecture: cc.Architecture, Mirror: cc.Mirror, Variant: cc.Variant,
+		Install: cc.Install, RunAfterCreate: cc.RunAfterCreate}
+}
+
+// prepare makes or takes the cached root and unpacks it, once.
+func (c *chroot) prepare(ctx context.Context) error {
+	if c.r.Key != "" {
+		return nil
+	}
+	dir := c.o.Chroot.CacheDir
+	if dir == "" {
+		dir = filepath.Join(c.o.Cache, "roots")
+	} else if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.o.Dir, dir)
+	}
+	run := func(ctx context.Context, root string, argv []string, out io.Writer) error {
+		return runInNamespace(ctx, out, out, mountSpec{Root: root, Argv: argv, Env: rootEnv(), Dir: "/", Scratch: filepath.Join(c.o.Scratch, "create")})
+	}
+	var log bytes.Buffer
+	r, err := rootfs.Ensure(ctx, dir, c.spec(), c.o.Chroot.Update, run, &log)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, tail(log.String(), 30))
+	}
+	if r.Created {
+		c.o.Log("root         %s %s made with %s in %s, cached as %s", r.Spec.Distribution, r.Spec.Architecture, r.Tool, r.Duration.Round(1e8), filepath.Base(r.Tarball))
+	}
+	if err := rootfs.Unpack(ctx, r.Tarball, c.root); err != nil {
+		return err
+	}
+	// Indexes resolve as on this machine.
+	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		os.Remove(filepath.Join(c.root, "etc/resolv.conf"))
+		os.WriteFile(filepath.Join(c.root, "etc/resolv.conf"), b, 0o644)
+	}
+	// The mount points, made in the unpacked root (which is the build's own).
+	for _, t := range append([]string{c.o.DeployPath}, c.paths()...) {
+		if err := os.MkdirAll(filepath.Join(c.root, t), 0o755); err != nil {
+			return err
+		}
+	}
+	c.r = r
+	return nil
+}
+
+// rootEnv is the environment of commands that are not the build's
+// (run_after_create, probes).
+func rootEnv() []string {
+	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive", "HOME=/root"}
+}
+
+func (c *chroot) paths() []string {
+	var out []string
+	for _, s := range c.o.Shared {
+		out = append(out, s.Path)
+	}
+	return out
+}
+
+// binds are the build's mounts inside the root: shared directories first,
+// parents before children, then the staging directory at the deploy path.
+func (c *chroot) binds() []bind {
+	shared := slices.Clone(c.o.Shared)
+	slices.SortStableFunc(shared, func(a, b Shared) int { return strings.Count(a.Path, "/") - strings.Count(b.Path, "/") })
+	var out []bind
+	for _, s := range shared {
+		out = append(out, bind{Source: s.Path, Target: filepath.Join(c.root, s.Path), ReadOnly: s.ReadOnly})
+	}
+	return append(out, bind{Source: c.o.Staging, Target: filepath.Join(c.root, c.o.DeployPath)})
+}
+
+func (c *chroot) Interpreter(ctx context.Context) (python.Interpreter, error) {
+	if c.interp != nil {
+		return *c.interp, nil
+	}
+	if err := c.prepare(ctx); err != nil {
+		return python.Interpreter{}, err
+	}
+	run := func(ctx context.Context, argv []string) ([]byte, error) {
+		var out, errb bytes.Buffer
+		err := c.Run(ctx, Command{Argv: argv, Env: append(rootEnv(), "PYTHONNOUSERSITE=1"), Dir: "/", Stdout: &out, Stderr: &errb})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+		}
+		return out.Bytes(), nil
+	}
+	py := c.o.Python
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	in, err := python.Probe(ctx, run, py)
+	if err != nil {
+		return python.Interpreter{}, fmt.Errorf("the interpreter %s in the %s root: %w (add python3 to venv.chroot.install)", py, c.r.Spec.Distribution, err)
+	}
+	c.interp = &in
+	return in, nil
+}
+
+func (c *chroot) Run(ctx context.Context, cmd Command) error {
+	if err := c.prepare(ctx); err != nil {
+		return err
+	}
+	spec := mountSpec{Binds: c.binds(), Scratch: filepath.Join(c.o.Scratch, "mounts"), Argv: cmd.Argv, Env: cmd.Env, Dir: cmd.Dir, Root: c.root}
+	if err := runInNamespace(ctx, cmd.Stdout, cmd.Stderr, spec); err != nil {
+		return commandError(cmd.Argv, err)
+	}
+	return nil
+}
+
+// Target records the root in the state file.
+func (c *chroot) Target() *state.Target {
+	return &state.Target{Distribution: c.r.Spec.Distribution, Architecture: c.r.Spec.Architecture, Mirror: c.r.Spec.Mirror, Key: c.r.Key}
+}
