@@ -107,6 +107,7 @@ type VenvConfig struct {
 	Installer          string            `yaml:"installer" default:"native" enum:"native,pip" doc:"What puts the wheels into the venv: native unpacks them in Go as the wheel format says (the tree pip would make, checked against pip by the tests, many times faster); pip runs pip install."`
 	Pip                bool              `yaml:"pip" default:"false" doc:"Keep pip in the built venv. By default the venv is made with --without-pip: it costs seconds and is not wanted in production."`
 	PipWheel           string            `yaml:"pip_wheel" doc:"The pip wheel to run pip from. Default: pip of the interpreter, else the newest /usr/share/python-wheels/pip-*.whl."`
+	StripDebug         bool              `yaml:"strip_debug" default:"true" doc:"Strip debug symbols from compiled code built for the venv, as dh_strip does (strip --strip-unneeded, run in the build system, which needs binutils): smaller packages, lintian-clean. False keeps them."`
 	Compile            bool              `yaml:"compile" default:"true" doc:"Compile bytecode with the target interpreter, with invalidation mode unchecked-hash so that it is reproducible."`
 	Strip              []string          `yaml:"strip" doc:"Globs of files and directories to leave out, relative to the deploy path (** matches any depth), e.g. '**/tests', '**/*.h'."`
 	SystemSitePackages bool              `yaml:"system_site_packages" default:"false" doc:"Let the venv see the interpreter's own site-packages."`

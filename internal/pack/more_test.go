@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
 // TestServicePackage installs a package with a service into a Debian root
@@ -38,7 +39,7 @@ func TestServicePackage(t *testing.T) {
 	out, err := exec.Command("lintian", "--allow-root", "--fail-on", "error", deb).CombinedOutput()
 	assert.NoError(t, err, "lintian: %s", out)
 
-	root := debianRoot(t)
+	root := testutil.DebianRoot(t)
 	copyInto(t, deb, filepath.Join(root, "tmp", "hello.deb"))
 	sh(t, root, "chroot", root, "dpkg", "-i", "/tmp/hello.deb")
 	link := filepath.Join(root, "etc", "systemd", "system", "multi-user.target.wants", "hello.service")

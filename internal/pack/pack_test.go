@@ -48,10 +48,11 @@ func built(t *testing.T, cfg string) *testutil.GitRepo {
 	return p
 }
 
-// buildVenv builds the venv of a project and writes its state file.
-func buildVenv(t *testing.T, p *testutil.GitRepo) {
+// buildVenv builds the venv of a project and writes its state file; env
+// holds further GOPYTHONGO_ variables.
+func buildVenv(t *testing.T, p *testutil.GitRepo, env ...string) {
 	t.Helper()
-	c, err := config.Load(config.Options{Dir: p.Dir, Environ: []string{"GOPYTHONGO_VENV_CACHE_DIR=" + filepath.Join(testutil.FixtureDir(), "wheel-cache")}})
+	c, err := config.Load(config.Options{Dir: p.Dir, Environ: append(env, "GOPYTHONGO_VENV_CACHE_DIR="+filepath.Join(testutil.FixtureDir(), "wheel-cache"))})
 	require.NoError(t, err)
 	var log bytes.Buffer
 	res, err := venv.Build(context.Background(), venv.Options{Config: c, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log})
@@ -137,7 +138,7 @@ func TestEveryFormat(t *testing.T) {
 		assert.NoError(t, err, "lintian: %s", out)
 	})
 	t.Run("deb installs into Debian and runs", func(t *testing.T) {
-		root := debianRoot(t)
+		root := testutil.DebianRoot(t)
 		copyInto(t, filepath.Join(dist, "hello_1.2.3-1_all.deb"), filepath.Join(root, "tmp", "hello.deb"))
 		sh(t, root, "chroot", root, "dpkg", "-i", "/tmp/hello.deb")
 		assert.Equal(t, "Hello, Debian!\n", sh(t, root, "chroot", root, "/opt/hello/bin/hello", "Debian"))
@@ -218,15 +219,6 @@ func TestEveryFormat(t *testing.T) {
 			assert.Equal(t, sums[a.Path], a.SHA256, "%s is byte-identical (or the same image digest)", a.Path)
 		}
 	})
-}
-
-func debianRoot(t *testing.T) string {
-	t.Helper()
-	tarball, err := fixture.DebianRoot(context.Background(), testutil.FixtureDir())
-	require.NoError(t, err)
-	root, err := fixture.Unpack(context.Background(), tarball, t.TempDir())
-	require.NoError(t, err)
-	return root
 }
 
 func copyInto(t *testing.T, src, dst string) {

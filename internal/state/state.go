@@ -68,7 +68,7 @@ type Venv struct {
 	Size          int64          `json:"size"`
 	Files         int            `json:"files"`
 	Digest        string         `json:"digest,omitempty"` // of the tree, for reproducibility checks
-	// Target is the system the chroot builder built in, if it did.
+	// Target is the system an isolated builder (chroot, container) built in.
 	Target *Target `json:"target,omitempty"`
 	// Depends are the packages of the shared libraries the venv's compiled
 	// code needs, as dpkg-shlibdeps finds them: zlib1g (>= 1:1.1.4).
@@ -80,8 +80,9 @@ type Target struct {
 	Distribution string `json:"distribution,omitempty"`
 	Architecture string `json:"architecture,omitempty"`
 	Mirror       string `json:"mirror,omitempty"`
-	Key          string `json:"key,omitempty"`   // of the cached root
-	Image        string `json:"image,omitempty"` // the container builder's build image
+	// Key is the cached root's key, or the build image's ID.
+	Key   string `json:"key,omitempty"`
+	Image string `json:"image,omitempty"` // the container builder's build image
 }
 
 // Interpreter is the Python the venv was built with.

@@ -122,6 +122,22 @@ func HelloLibWheel(t testing.TB, dir string) string {
 	return dst
 }
 
+// CProject makes a git repository of examples/hello-c, whose C extension
+// links zlib, with the given configuration, committed and tagged v0.1.0.
+func CProject(t testing.TB, config string) *GitRepo {
+	t.Helper()
+	r := NewGitRepo(t)
+	if b, err := exec.Command("cp", "-a", filepath.Join(RepoRoot(), "examples", "hello-c")+"/.", r.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples/hello-c: %v\n%s", err, b)
+	}
+	r.WriteFile(".gitignore", "dist/\nbuild/\n*.egg-info/\n")
+	r.WriteFile(".gopythongo.yaml", config)
+	r.Git("add", "-A")
+	r.Commit("hello-c")
+	r.Tag("v0.1.0")
+	return r
+}
+
 // LibProject makes a git repository of examples/hello-lib with the given
 // configuration, committed and tagged v1.2.0.
 func LibProject(t testing.TB, config string) *GitRepo {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -246,9 +247,41 @@ func (b *build) setup(ctx context.Context, builder Builder) error {
 	if b.pip, err = NewPip(base, c.Venv, c.Dir, b.scratch("pip"), b.o.Epoch.Unix(), b.o.Getenv); err != nil {
 		return err
 	}
+	// Compiled code names its sources by path: the build's directory is
+	// mapped away, so that no build path leaks into the venv and the same
+	// source compiles to the same bytes in any workspace.
+	b.pip.Env = prefixMap(b.pip.Env, b.tmp)
 	b.pip.Log, b.pip.Verbose = b.o.Output, b.o.Verbose
 	b.res.Secrets = b.pip.Secrets
 	return nil
+}
+
+// prefixMap adds the compilers' path-mapping flags for dir to an environment,
+// after any flags the configuration sets.
+func prefixMap(env []string, dir string) []string {
+	flags := map[string]string{"CFLAGS": "-ffile-prefix-map=" + dir + "=.", "CXXFLAGS": "-ffile-prefix-map=" + dir + "=.",
+		"RUSTFLAGS": "--remap-path-prefix=" + dir + "=."}
+	out := slices.Clone(env)
+	for i, kv := range out {
+		k, v, _ := strings.Cut(kv, "=")
+		if f, ok := flags[k]; ok {
+			out[i] = k + "=" + strings.TrimSpace(v+" "+f)
+			delete(flags, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(flags)) {
+		out = append(out, k+"="+flags[k])
+	}
+	return out
+}
+
+// target names the system the venv is built in, for the cache keys: a wheel
+// compiled in one root or image is not taken for another.
+func (b *build) target() string {
+	if t, ok := b.builder.(isolatedBuilder); ok {
+		return t.Name() + ":" + t.Target().Key
+	}
+	return b.builder.Name()
 }
 
 // TestEnv builds a throwaway venv for tests at dir, on this machine and outside
@@ -422,7 +455,7 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
 	}
 	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
-		"tag": firstTag(b.interp), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:],
+		"tag": firstTag(b.interp), "target": b.target(), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:],
 		"set_version": b.setVersion()})
 	if ws, ok := b.cache.Lookup("projects", key); ok && !b.o.NoCache {
 		return ws[0], true, nil
@@ -583,7 +616,7 @@ func (b *build) resolutionInputs(project *WheelFile) (map[string]any, error) {
 	in := map[string]any{
 		"files": files, "packages": c.Venv.Packages, "extras": c.Venv.Extras, "links": links, "urls": urls,
 		"no_index": c.Venv.NoIndex, "trusted": c.Venv.TrustedHosts, "no_build": c.Venv.NoBuild,
-		"isolation": c.Venv.BuildIsolation, "python": b.interp.Executable, "version": b.interp.Version, "tags": firstTag(b.interp),
+		"isolation": c.Venv.BuildIsolation, "python": b.interp.Executable, "version": b.interp.Version, "tags": firstTag(b.interp), "target": b.target(),
 	}
 	if project != nil {
 		in["project"] = project.SHA256
@@ -676,6 +709,15 @@ func (b *build) finish(ctx context.Context) (string, error) {
 	if n > 0 {
 		did = append(did, fmt.Sprintf("stripped %d path(s)", n))
 	}
+	if c.Venv.StripDebug {
+		n, err := b.stripDebug(ctx)
+		if err != nil {
+			return "", err
+		}
+		if n > 0 {
+			did = append(did, fmt.Sprintf("debug symbols stripped from %d file(s)", n))
+		}
+	}
 	if c.Venv.Compile {
 		var out strings.Builder
 		argv := []string{b.venvPython(), "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash", filepath.Join(b.deploy, "lib")}
@@ -756,7 +798,7 @@ func (b *build) seal(wheels []WheelFile) error {
 		return err
 	}
 	var depends []string
-	if len(libs) > 0 {
+	if len(libs.libs) > 0 {
 		if depends, err = b.libraryDepends(context.Background(), libs); err != nil {
 			return err
 		}

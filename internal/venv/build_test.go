@@ -91,7 +91,7 @@ func inTarget(t *testing.T, builder string, env []string, root, deploy string, a
 func TestBuildHello(t *testing.T) {
 	for _, builder := range []string{"host", "chroot", "container"} {
 		t.Run(builder, func(t *testing.T) {
-			env := builderEnv(t, builder)
+			env := testutil.BuilderEnv(t, builder)
 			p := testutil.HelloProject(t, helloConfig)
 			_, err := os.Stat("/opt/hello")
 			hostHadIt := err == nil
@@ -413,4 +413,32 @@ func TestHostBuilderWithoutRoot(t *testing.T) {
 	assert.Equal(t, uint32(65534), fi.Sys().(*syscall.Stat_t).Uid, "owned by the real user")
 	_, err = os.Stat("/opt/gopythongo-nonroot-test")
 	assert.True(t, os.IsNotExist(err))
+}
+
+// TestReproducibleCompiledCode builds examples/hello-c in the chroot builder
+// from two workspaces with two caches: the compiled extension names no build
+// path (the prefix map), is stripped, and the trees are identical.
+func TestReproducibleCompiledCode(t *testing.T) {
+	const cfg = "schema: 1\nproject: {name: hello-c, deploy_path: /opt/hello-c, python: /usr/bin/python3}\nvenv: {no_index: true, build_isolation: false}\n"
+	env := testutil.BuilderEnv(t, "chroot")
+	first := buildIn(t, testutil.CProject(t, cfg).Dir, t.TempDir(), env...)
+	require.NoError(t, first.err, first.log)
+	assert.Contains(t, first.log, "debug symbols stripped from 1 file(s)")
+	second := buildIn(t, testutil.CProject(t, cfg).Dir, t.TempDir(), env...)
+	require.NoError(t, second.err, second.log)
+	assert.False(t, second.res.ProjectCached, "compiled again")
+	assert.Equal(t, first.res.Venv.Digest, second.res.Venv.Digest)
+
+	// The dependencies are dpkg-shlibdeps' (this machine is Debian 12 too).
+	sos, _ := filepath.Glob(filepath.Join(first.res.Root, "opt/hello-c/lib/python3.11/site-packages/hello_c/_crc.*.so"))
+	require.Len(t, sos, 1)
+	ctl := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(ctl, "debian"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(ctl, "debian", "control"), []byte("Source: hello-c\n\nPackage: hello-c\nArchitecture: any\n"), 0o644))
+	cmd := exec.Command("dpkg-shlibdeps", "-O", sos[0])
+	cmd.Dir = ctl
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, "shlibs:Depends="+strings.Join(first.res.Venv.Depends, ", ")+"\n", string(out))
+	assert.Equal(t, []string{"libc6 (>= 2.4)", "zlib1g (>= 1:1.1.4)"}, first.res.Venv.Depends)
 }

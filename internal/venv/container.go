@@ -24,11 +24,12 @@ import (
 // commands run in it with exec, and the container removed when the build ends,
 // also when it fails or is interrupted.
 type container struct {
-	o      BuilderOptions
-	cli    string
-	image  string
-	name   string
-	interp *python.Interpreter
+	o       BuilderOptions
+	cli     string
+	image   string
+	name    string
+	imageID string
+	interp  *python.Interpreter
 }
 
 // label marks GoPythonGo's build containers, so that leftovers can be found.
@@ -90,6 +91,17 @@ func (c *container) start(ctx context.Context) error {
 			return fmt.Errorf("build the build image from %s: %w", cc.Dockerfile, err)
 		}
 	}
+	// The image's ID names it in the cache keys: a tag can move.
+	id, err := c.output(ctx, "image", "inspect", "--format", "{{.Id}}", c.image)
+	if err != nil {
+		if _, perr := c.output(ctx, "pull", c.image); perr != nil {
+			return fmt.Errorf("the build image %s is neither here nor can it be pulled: %w", c.image, perr)
+		}
+		if id, err = c.output(ctx, "image", "inspect", "--format", "{{.Id}}", c.image); err != nil {
+			return err
+		}
+	}
+	c.imageID = id
 	rnd := make([]byte, 6)
 	rand.Read(rnd)
 	name := "gopythongo-build-" + hex.EncodeToString(rnd)
@@ -195,5 +207,5 @@ func (c *container) Close() error {
 
 // Target records the build image in the state file.
 func (c *container) Target() *state.Target {
-	return &state.Target{Image: c.image}
+	return &state.Target{Image: c.image, Key: c.imageID}
 }

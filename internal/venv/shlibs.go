@@ -12,19 +12,16 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	debversion "pault.ag/go/debian/version"
 )
 
-// neededLibraries lists the shared libraries (sonames) that the ELF files of
-// a tree need and that the tree does not bring itself (as the .libs
-// directories of manylinux wheels do).
-func neededLibraries(root string) ([]string, error) {
-	own := map[string]bool{}
-	var needed []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+// walkELF calls fn for each regular ELF file below root.
+func walkELF(root string, fn func(path string, f *elf.File) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		own[d.Name()] = true
 		f, err := os.Open(p)
 		if err != nil {
 			return err
@@ -38,30 +35,91 @@ func neededLibraries(root string) ([]string, error) {
 		if err != nil {
 			return nil // not an ELF file after all
 		}
-		libs, err := ef.ImportedLibraries()
+		return fn(p, ef)
+	})
+}
+
+// needs is what the ELF files of a tree import from shared libraries that
+// the tree does not bring itself (as the .libs directories of manylinux
+// wheels do).
+type needs struct {
+	libs []string // sonames, sorted
+	// versioned symbols by soname ("crc32@ZLIB_1.2.0"), and the unversioned
+	// ones, which can come from any of the libraries.
+	versioned   map[string][]string
+	unversioned []string
+}
+
+func neededLibraries(root string) (needs, error) {
+	own := map[string]bool{}
+	n := needs{versioned: map[string][]string{}}
+	err := walkELF(root, func(p string, f *elf.File) error {
+		own[filepath.Base(p)] = true
+		libs, err := f.ImportedLibraries()
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		needed = append(needed, libs...)
+		n.libs = append(n.libs, libs...)
+		syms, _ := f.ImportedSymbols()
+		for _, s := range syms {
+			if s.Library != "" && s.Version != "" {
+				n.versioned[s.Library] = append(n.versioned[s.Library], s.Name+"@"+s.Version)
+			} else {
+				n.unversioned = append(n.unversioned, s.Name)
+			}
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
+	slices.Sort(n.libs)
+	n.libs = slices.DeleteFunc(slices.Compact(n.libs), func(s string) bool { return own[s] })
+	return n, err
+}
+
+// unstripped lists the ELF files below root that carry a symbol table or
+// debug sections, relative to root.
+func unstripped(root string) ([]string, error) {
+	var out []string
+	err := walkELF(root, func(p string, f *elf.File) error {
+		for _, s := range f.Sections {
+			if s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug_") {
+				rel, _ := filepath.Rel(root, p)
+				out = append(out, rel)
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// stripDebug strips the unstripped ELF files of the venv as dh_strip does,
+// with the build system's strip, which knows the target's architecture.
+func (b *build) stripDebug(ctx context.Context) (int, error) {
+	files, err := unstripped(b.staging)
+	if err != nil || len(files) == 0 {
+		return 0, err
 	}
-	slices.Sort(needed)
-	needed = slices.Compact(needed)
-	return slices.DeleteFunc(needed, func(s string) bool { return own[s] }), nil
+	argv := []string{"strip", "--remove-section=.comment", "--remove-section=.note", "--strip-unneeded", "--"}
+	for _, f := range files {
+		argv = append(argv, filepath.Join(b.deploy, f))
+	}
+	var out strings.Builder
+	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
+		return 0, fmt.Errorf("strip debug symbols from %d file(s): %w\n%s\n(strip comes with binutils: install it in the build system, or set venv.strip_debug: false)", len(files), err, tail(out.String(), 10))
+	}
+	return len(files), nil
 }
 
 var sonameRE = regexp.MustCompile(`^(.+)\.so\.([0-9.]+)$`)
 
-// libraryDepends maps sonames to the dependencies of the package, in the
-// target environment, as dpkg-shlibdeps does: ldconfig finds the library,
-// dpkg-query its package, and the package's shlibs file the dependency with
-// its minimum version (the bare package name where there is none). Four
-// commands in all, whatever the number of libraries: each one in an
-// isolated builder costs a namespace or an exec.
-func (b *build) libraryDepends(ctx context.Context, sonames []string) ([]string, error) {
+// libraryDepends maps the needed libraries to the dependencies of the
+// package, in the build system, as dpkg-shlibdeps does: ldconfig finds each
+// library, dpkg-query its package; the package's symbols file gives the
+// dependency with the highest minimum version of the symbols used, and
+// where there is none, its shlibs file gives it. Four commands in all,
+// whatever the number of libraries: each costs a namespace or an exec in an
+// isolated builder.
+func (b *build) libraryDepends(ctx context.Context, n needs) ([]string, error) {
 	run := func(argv ...string) (string, error) {
 		var out, errb strings.Builder
 		err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &errb})
@@ -83,7 +141,7 @@ func (b *build) libraryDepends(ctx context.Context, sonames []string) ([]string,
 		}
 	}
 	query := []string{"dpkg-query", "-S"}
-	for _, so := range sonames {
+	for _, so := range n.libs {
 		path := paths[so]
 		if path == "" {
 			return nil, fmt.Errorf("the venv's compiled code needs %s, which the build system does not have: install its package there (venv.chroot.install, or the build image)", so)
@@ -95,7 +153,7 @@ func (b *build) libraryDepends(ctx context.Context, sonames []string) ([]string,
 	// the others: its answer is read either way.
 	owned, err := run(query...)
 	if owned == "" {
-		return nil, fmt.Errorf("find the packages of %s: %w (the chroot and container builders compute dependencies on Debian and Ubuntu systems)", strings.Join(sonames, ", "), err)
+		return nil, fmt.Errorf("find the packages of %s: %w (dependencies on shared libraries are computed on Debian and Ubuntu systems)", strings.Join(n.libs, ", "), err)
 	}
 	owner := map[string]string{} // path -> package
 	for _, l := range strings.Split(owned, "\n") {
@@ -109,32 +167,36 @@ func (b *build) libraryDepends(ctx context.Context, sonames []string) ([]string,
 	}
 	arch, _ := run("dpkg", "--print-architecture")
 	arch = strings.TrimSpace(arch)
-	files := []string{"sh", "-c", `for f; do [ -r "$f" ] && cat "$f"; done; exit 0`, "sh"}
-	for _, so := range sonames {
+	read := []string{"sh", "-c", `for f; do [ -r "$f" ] && printf '\n==> %s\n' "$f" && cat "$f"; done; exit 0`, "sh"}
+	for _, so := range n.libs {
 		if pkg := owner[strings.TrimPrefix(paths[so], "/usr")]; pkg != "" {
-			files = append(files, "/var/lib/dpkg/info/"+pkg+".shlibs", "/var/lib/dpkg/info/"+pkg+":"+arch+".shlibs")
+			for _, kind := range []string{"symbols", "shlibs"} {
+				read = append(read, "/var/lib/dpkg/info/"+pkg+"."+kind, "/var/lib/dpkg/info/"+pkg+":"+arch+"."+kind)
+			}
 		}
 	}
-	shlibs, err := run(files...)
+	files, err := run(read...)
 	if err != nil {
-		return nil, fmt.Errorf("read the shlibs files of the build system: %w", err)
+		return nil, fmt.Errorf("read the symbols and shlibs files of the build system: %w", err)
+	}
+	var symbols, shlibs []string
+	for _, f := range strings.Split(files, "\n==> ")[1:] {
+		name, body, _ := strings.Cut(f, "\n")
+		if strings.HasSuffix(name, ".symbols") {
+			symbols = append(symbols, strings.Split(body, "\n")...)
+		} else {
+			shlibs = append(shlibs, strings.Split(body, "\n")...)
+		}
 	}
 	var deps []string
-	for _, so := range sonames {
+	for _, so := range n.libs {
 		pkg := owner[strings.TrimPrefix(paths[so], "/usr")]
 		if pkg == "" {
 			return nil, fmt.Errorf("%s (%s) belongs to no package of the build system", so, paths[so])
 		}
-		dep := pkg
-		if m := sonameRE.FindStringSubmatch(so); m != nil {
-			for _, l := range strings.Split(shlibs, "\n") {
-				// "libz 1 zlib1g (>= 1:1.1.4)"; a "udeb:" line is for the installer.
-				f := strings.SplitN(strings.TrimSpace(l), " ", 3)
-				if len(f) == 3 && f[0] == m[1] && f[1] == m[2] {
-					dep = f[2]
-					break
-				}
-			}
+		dep, ok := fromSymbols(symbols, so, n.versioned[so], n.unversioned)
+		if !ok {
+			dep = fromShlibs(shlibs, so, pkg)
 		}
 		if !slices.Contains(deps, dep) {
 			deps = append(deps, dep)
@@ -142,4 +204,76 @@ func (b *build) libraryDepends(ctx context.Context, sonames []string) ([]string,
 	}
 	slices.Sort(deps)
 	return deps, nil
+}
+
+// fromSymbols reads the dependency on soname from the lines of symbols files
+// (deb-symbols(5)): the main template with #MINVER# replaced by the highest
+// minimum version of the symbols used.
+func fromSymbols(lines []string, soname string, versioned, unversioned []string) (string, bool) {
+	used := map[string]bool{}
+	for _, s := range versioned {
+		used[s] = true
+	}
+	for _, s := range unversioned {
+		used[s+"@Base"] = true
+	}
+	template, in := "", false
+	var minver debversion.Version
+	for _, l := range lines {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		switch l[0] {
+		case '|', '*':
+			// alternative templates and fields of the current library
+		case ' ':
+			// " crc32@Base 1:1.1.4", " (c++)\"...\"@Base 1.0 1", " (optional)x@Base 1.0"
+			f := strings.Fields(l)
+			if !in || len(f) < 2 {
+				continue
+			}
+			sym := f[0]
+			if strings.HasPrefix(sym, "(") {
+				if _, rest, ok := strings.Cut(sym, ")"); ok {
+					sym = rest
+				}
+			}
+			if !used[sym] || f[1] == "0" {
+				continue
+			}
+			if v, err := debversion.Parse(f[1]); err == nil && (minver.Version == "" || debversion.Compare(v, minver) > 0) {
+				minver = v
+			}
+		default: // "libz.so.1 zlib1g #MINVER#" starts a library's section
+			lib, tmpl, _ := strings.Cut(l, " ")
+			if in = lib == soname; in {
+				template = tmpl
+			}
+		}
+	}
+	if template == "" {
+		return "", false
+	}
+	ver := ""
+	if minver.Version != "" {
+		ver = "(>= " + minver.String() + ")"
+	}
+	return strings.TrimSpace(strings.ReplaceAll(template, "#MINVER#", ver)), true
+}
+
+// fromShlibs reads the dependency on soname from the lines of shlibs files
+// ("libz 1 zlib1g (>= 1:1.1.4)"), or is the bare package.
+func fromShlibs(lines []string, soname, pkg string) string {
+	m := sonameRE.FindStringSubmatch(soname)
+	if m == nil {
+		return pkg
+	}
+	for _, l := range lines {
+		// a "udeb:" line is for the installer and does not match.
+		f := strings.SplitN(strings.TrimSpace(l), " ", 3)
+		if len(f) == 3 && f[0] == m[1] && f[1] == m[2] {
+			return f[2]
+		}
+	}
+	return pkg
 }
