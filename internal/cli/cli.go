@@ -160,7 +160,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	for _, w := range cfg.Warnings {
 		log.Warnf("%s", w)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	s := &Session{Config: cfg, Env: env, Reporter: rep, Log: log, Stdout: stdout, Lookup: lookup, Force: *force}
 	err = step.Run(ctx, s)
@@ -169,6 +169,12 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	}
 	if err == nil {
 		return ExitOK
+	}
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// The step stopped its commands and removed what it had begun.
+		fmt.Fprintf(stderr, "%s: interrupted by %s: stopped, nothing half-written is left\n", step.Name, sig.Signal)
+		return 128 + int(sig.Signal.(syscall.Signal))
 	}
 	code := ExitFailure
 	var ee *ExitError
@@ -184,6 +190,32 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	}
 	fmt.Fprintf(stderr, "%s: error: %v\n", step.Name, err)
 	return code
+}
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct{ os.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.Signal.String() }
+
+// interruptible is a context cancelled by SIGINT or SIGTERM, with the signal
+// as its cause, for the exit code a shell expects (130, 143).
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(interrupted{s})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel(nil)
+	}
 }
 
 func indent(s string) string {

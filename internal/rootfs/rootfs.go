@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -143,6 +144,12 @@ func bootstrap(ctx context.Context, s Spec, tree string, log io.Writer) (string,
 	} else {
 		return "", errors.New("the chroot builder needs mmdebstrap or debootstrap: apt-get install mmdebstrap")
 	}
+	// mmdebstrap and debootstrap mount /proc and /dev in the tree: in a
+	// mount namespace of their own those mounts cannot outlive them, and in
+	// a process group of their own an interrupt stops apt and dpkg too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Run(); err != nil {
 		return tool, fmt.Errorf("%s %s from %s: %w (is the mirror reachable, and the suite and packages right?)", tool, s.Distribution, s.Mirror, err)

@@ -29,6 +29,9 @@ func PodmanArgs() []string {
 	return []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"), "--storage-driver", "overlay", "--runtime", "runc"}
 }
 
+// PodmanRunArgs are the limits a container can have on these machines.
+var PodmanRunArgs = []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096"}
+
 // BuilderEnv configures a builder (host, chroot, container) for the tests,
 // as GOPYTHONGO_ variables: the chroot builder with TestRoot, the container
 // builder with podman, TestRoot as its image and no network.
@@ -42,7 +45,7 @@ func BuilderEnv(t testing.TB, builder string) []string {
 		return []string{"GOPYTHONGO_VENV_BUILDER=container", "GOPYTHONGO_VENV_CONTAINER_COMMAND=podman",
 			"GOPYTHONGO_VENV_CONTAINER_IMAGE=" + TestImage(t),
 			"GOPYTHONGO_VENV_CONTAINER_GLOBAL_ARGS=[" + strings.Join(PodmanArgs(), ", ") + "]",
-			"GOPYTHONGO_VENV_CONTAINER_NETWORK=none", "GOPYTHONGO_VENV_CONTAINER_RUN_ARGS=[--ulimit, nofile=1024:1024, --ulimit, nproc=4096:4096]"}
+			"GOPYTHONGO_VENV_CONTAINER_NETWORK=none", "GOPYTHONGO_VENV_CONTAINER_RUN_ARGS=[" + strings.Join(PodmanRunArgs, ", ") + "]"}
 	}
 	return nil
 }

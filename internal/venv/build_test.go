@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/ui"
@@ -31,6 +32,10 @@ func TestMain(m *testing.M) {
 	}
 	if staging := os.Getenv(nonRootEnv); staging != "" {
 		os.Exit(nonRootHelper(staging))
+	}
+	// The test binary as gopythongo-build-venv, for tests that signal it.
+	if os.Getenv(stepEnv) != "" {
+		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 	}
 	os.Exit(m.Run())
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // NSExecArg is the first argument with which a step binary starts itself again
@@ -65,7 +66,12 @@ func runInNamespace(ctx context.Context, stdout, stderr io.Writer, spec mountSpe
 	defer r.Close()
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.ExtraFiles = []*os.File{r}
-	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS}
+	// A process group of its own: an interrupted build kills the command and
+	// everything it started (compilers, build backends), and with the last
+	// of them the namespace and its mounts are gone.
+	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNS, Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	if os.Geteuid() != 0 {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
