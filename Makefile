@@ -29,6 +29,7 @@ bench: build
 	$(GO) run ./bench/version
 	$(GO) run ./bench/venv
 	$(GO) run ./bench/deb
+	$(GO) run ./bench/chroot
 
 # A short run of every fuzz test; the seed corpus runs in make test anyway.
 fuzz:

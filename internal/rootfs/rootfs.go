@@ -39,7 +39,12 @@ type Root struct {
 	Spec    Spec   `json:"spec"`
 	Key     string `json:"key"`
 	Tarball string `json:"-"`
-	Tool    string `json:"tool"` // mmdebstrap or debootstrap
+	// Tree is the tarball unpacked, once per machine: builds never write it,
+	// they mount an overlay of it.
+	Tree string `json:"-"`
+	Tool string `json:"tool"` // mmdebstrap or debootstrap
+	// Generation tells a root made again (update) from the one before.
+	Generation int64 `json:"generation"`
 	// Created says whether this call bootstrapped it, and how long that took.
 	Created  bool          `json:"-"`
 	Duration time.Duration `json:"duration"`
@@ -71,11 +76,33 @@ func (s Spec) Key() string {
 // namespace helper), for run_after_create.
 type Runner func(ctx context.Context, root string, argv []string, out io.Writer) error
 
-// Ensure returns the cached root of spec in dir, making it first when it is
-// missing or update is set. A root is written under a temporary name and
-// renamed when complete, so an interrupted bootstrap leaves nothing behind
-// that a later build could take.
-func Ensure(ctx context.Context, dir string, spec Spec, update bool, run Runner, log io.Writer) (Root, error) {
+// Bootstrapper makes the tree of a root and names the tool it used.
+type Bootstrapper func(ctx context.Context, s Spec, tree string, log io.Writer) (tool string, err error)
+
+// Cache keeps roots in a directory: a tarball and its description per root,
+// and the tarball unpacked once per machine.
+type Cache struct {
+	Dir string
+	// Run runs the run_after_create commands.
+	Run Runner
+	// Bootstrap makes a tree; nil means mmdebstrap, or debootstrap.
+	Bootstrap Bootstrapper
+	Log       io.Writer
+}
+
+// Ensure returns the cached root of spec, making it first when it is missing
+// or update is set. A root is written under a temporary name and renamed
+// when complete, so an interrupted bootstrap leaves nothing behind that a
+// later build could take.
+func (c Cache) Ensure(ctx context.Context, spec Spec, update bool) (Root, error) {
+	dir, log := c.Dir, c.Log
+	if log == nil {
+		log = io.Discard
+	}
+	bootstrap := c.Bootstrap
+	if bootstrap == nil {
+		bootstrap = Debootstrap
+	}
 	if spec.Architecture == "" {
 		spec.Architecture = DebianArch()
 	}
@@ -85,7 +112,7 @@ func Ensure(ctx context.Context, dir string, spec Spec, update bool, run Runner,
 	if !update {
 		if b, err := os.ReadFile(meta); err == nil {
 			if _, err := os.Stat(r.Tarball); err == nil && json.Unmarshal(b, &r) == nil {
-				return r, nil
+				return r, r.place(ctx, "")
 			}
 		}
 	}
@@ -103,7 +130,10 @@ func Ensure(ctx context.Context, dir string, spec Spec, update bool, run Runner,
 		return r, err
 	}
 	for _, argv := range spec.RunAfterCreate {
-		if err := run(ctx, tree, argv, log); err != nil {
+		if c.Run == nil {
+			return r, errors.New("run_after_create needs a runner")
+		}
+		if err := c.Run(ctx, tree, argv, log); err != nil {
 			return r, fmt.Errorf("venv.chroot.run_after_create %s: %w", strings.Join(argv, " "), err)
 		}
 	}
@@ -115,13 +145,51 @@ func Ensure(ctx context.Context, dir string, spec Spec, update bool, run Runner,
 	if err := os.Rename(out, r.Tarball); err != nil {
 		return r, err
 	}
-	r.Created, r.Duration = true, time.Since(start)
+	r.Created, r.Duration, r.Generation = true, time.Since(start), time.Now().UnixNano()
 	b, _ := json.MarshalIndent(r, "", "  ")
-	return r, state.WriteFileAtomic(meta, append(b, '\n'), 0o644)
+	if err := state.WriteFileAtomic(meta, append(b, '\n'), 0o644); err != nil {
+		return r, err
+	}
+	return r, r.place(ctx, tree)
 }
 
-// bootstrap makes the root directory with mmdebstrap, or debootstrap.
-func bootstrap(ctx context.Context, s Spec, tree string, log io.Writer) (string, error) {
+// place sets r.Tree: made is the tree just packed, if any, else the tarball
+// is unpacked on its first use on this machine. Trees of earlier generations
+// are removed.
+func (r *Root) place(ctx context.Context, made string) error {
+	base := strings.TrimSuffix(r.Tarball, ".tar")
+	r.Tree = fmt.Sprintf("%s.%d.root", base, r.Generation)
+	if _, err := os.Stat(r.Tree); err == nil {
+		return nil
+	}
+	if made == "" {
+		tmp, err := os.MkdirTemp(filepath.Dir(r.Tarball), ".unpack-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		made = filepath.Join(tmp, "root")
+		if err := Unpack(ctx, r.Tarball, made); err != nil {
+			return err
+		}
+	}
+	// Another build may have unpacked it meanwhile: its tree is as good.
+	if err := os.Rename(made, r.Tree); err != nil {
+		if _, serr := os.Stat(r.Tree); serr != nil {
+			return err
+		}
+	}
+	old, _ := filepath.Glob(base + ".*.root")
+	for _, o := range old {
+		if o != r.Tree {
+			os.RemoveAll(o)
+		}
+	}
+	return nil
+}
+
+// Debootstrap makes the root directory with mmdebstrap, or debootstrap.
+func Debootstrap(ctx context.Context, s Spec, tree string, log io.Writer) (string, error) {
 	if os.Geteuid() != 0 {
 		return "", errors.New("making a root for the chroot builder needs root")
 	}

@@ -68,7 +68,7 @@ var importTestRoot = sync.OnceValues(func() (string, error) {
 	}
 	cc := defaults.Venv.Chroot
 	spec := rootfs.Spec{Distribution: cc.Distribution, Mirror: cc.Mirror, Variant: cc.Variant, Install: TestRoot}
-	r, err := rootfs.Ensure(context.Background(), RootsDir(), spec, false, nil, os.Stderr)
+	r, err := rootfs.Cache{Dir: RootsDir(), Log: os.Stderr}.Ensure(context.Background(), spec, false)
 	if err != nil {
 		return "", err
 	}

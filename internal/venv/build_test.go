@@ -162,6 +162,14 @@ func TestBuildHello(t *testing.T) {
 				require.NotNil(t, v.Target)
 				assert.Equal(t, "bookworm", v.Target.Distribution)
 				assert.Equal(t, "amd64", v.Target.Architecture)
+				// The cached tree is shared by builds and never written:
+				// the build's changes went to its own layer.
+				trees, _ := filepath.Glob(filepath.Join(testutil.RootsDir(), "*.root"))
+				require.NotEmpty(t, trees)
+				for _, tree := range trees {
+					_, err := os.Stat(filepath.Join(tree, "opt", "hello"))
+					assert.True(t, os.IsNotExist(err), "%s/opt/hello", tree)
+				}
 			case "container":
 				require.NotNil(t, v.Target)
 				assert.Contains(t, v.Target.Image, "gopythongo-test-root")

@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/rootfs"
@@ -23,7 +25,8 @@ import (
 // disappears with the command's process, also when it fails or is killed.
 type chroot struct {
 	o      BuilderOptions
-	root   string // the unpacked root
+	root   string // where the root is mounted in the namespace
+	layers layers // the cached tree, and this build's changes to it
 	r      rootfs.Root
 	interp *python.Interpreter
 }
@@ -44,7 +47,7 @@ func (c *chroot) spec() rootfs.Spec {
 		Install: cc.Install, RunAfterCreate: cc.RunAfterCreate}
 }
 
-// prepare makes or takes the cached root and unpacks it, once.
+// prepare makes or takes the cached root and lays this build's layer over it, once.
 func (c *chroot) prepare(ctx context.Context) error {
 	if c.r.Key != "" {
 		return nil
@@ -55,33 +58,42 @@ func (c *chroot) prepare(ctx context.Context) error {
 	} else if !filepath.IsAbs(dir) {
 		dir = filepath.Join(c.o.Dir, dir)
 	}
-	run := func(ctx context.Context, root string, argv []string, out io.Writer) error {
-		return runInNamespace(ctx, out, out, mountSpec{Root: root, Argv: argv, Env: rootEnv(), Dir: "/", Scratch: filepath.Join(c.o.Scratch, "create")})
-	}
 	var log bytes.Buffer
-	r, err := rootfs.Ensure(ctx, dir, c.spec(), c.o.Chroot.Update, run, &log)
+	cache := rootfs.Cache{Dir: dir, Run: runInRoot(filepath.Join(c.o.Scratch, "create")), Log: &log}
+	r, err := cache.Ensure(ctx, c.spec(), c.o.Chroot.Update)
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(log.String(), 30))
 	}
 	if r.Created {
 		c.o.Log("root         %s %s made with %s in %s, cached as %s", r.Spec.Distribution, r.Spec.Architecture, r.Tool, r.Duration.Round(1e8), filepath.Base(r.Tarball))
 	}
-	if err := rootfs.Unpack(ctx, r.Tarball, c.root); err != nil {
-		return err
-	}
-	// Indexes resolve as on this machine.
-	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-		os.Remove(filepath.Join(c.root, "etc/resolv.conf"))
-		os.WriteFile(filepath.Join(c.root, "etc/resolv.conf"), b, 0o644)
-	}
-	// The mount points, made in the unpacked root (which is the build's own).
+	// The build's changes go to an upper layer over the cached tree: the
+	// mount points of the binds, and resolv.conf, so that indexes resolve
+	// as on this machine.
+	c.layers = layers{Lower: r.Tree, Upper: filepath.Join(c.o.Scratch, "upper"), Work: filepath.Join(c.o.Scratch, "work")}
 	for _, t := range append([]string{c.o.DeployPath}, c.paths()...) {
-		if err := os.MkdirAll(filepath.Join(c.root, t), 0o755); err != nil {
+		if err := mkdirLike(r.Tree, c.layers.Upper, t); err != nil {
+			return err
+		}
+	}
+	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		if err := mkdirLike(r.Tree, c.layers.Upper, "/etc"); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(c.layers.Upper, "etc/resolv.conf"), b, 0o644); err != nil {
 			return err
 		}
 	}
 	c.r = r
 	return nil
+}
+
+// runInRoot runs run_after_create commands chrooted into a root being made,
+// with /proc and /dev, in a private mount namespace.
+func runInRoot(scratch string) rootfs.Runner {
+	return func(ctx context.Context, root string, argv []string, out io.Writer) error {
+		return runInNamespace(ctx, out, out, mountSpec{Root: root, Argv: argv, Env: rootEnv(), Dir: "/", Scratch: scratch})
+	}
 }
 
 // rootEnv is the environment of commands that are not the build's
@@ -141,7 +153,7 @@ func (c *chroot) Run(ctx context.Context, cmd Command) error {
 	if err := c.prepare(ctx); err != nil {
 		return err
 	}
-	spec := mountSpec{Binds: c.binds(), Scratch: filepath.Join(c.o.Scratch, "mounts"), Argv: cmd.Argv, Env: cmd.Env, Dir: cmd.Dir, Root: c.root}
+	spec := mountSpec{Binds: c.binds(), Scratch: filepath.Join(c.o.Scratch, "mounts"), Argv: cmd.Argv, Env: cmd.Env, Dir: cmd.Dir, Root: c.root, RootLayers: &c.layers}
 	if err := runInNamespace(ctx, cmd.Stdout, cmd.Stderr, spec); err != nil {
 		return commandError(cmd.Argv, err)
 	}
@@ -151,4 +163,42 @@ func (c *chroot) Run(ctx context.Context, cmd Command) error {
 // Target records the root in the state file.
 func (c *chroot) Target() *state.Target {
 	return &state.Target{Distribution: c.r.Spec.Distribution, Architecture: c.r.Spec.Architecture, Mirror: c.r.Spec.Mirror, Key: c.r.Key}
+}
+
+// mkdirLike makes the directory path in upper, each component with the mode
+// and owner it has in lower (an upper /tmp of mode 0755 would hide lower's
+// 1777), or 0755 and root where lower has none.
+func mkdirLike(lower, upper, path string) error {
+	if err := os.MkdirAll(upper, 0o755); err != nil {
+		return err
+	}
+	cur := "/"
+	for _, part := range strings.Split(strings.Trim(path, "/"), "/") {
+		cur = filepath.Join(cur, part)
+		dst := filepath.Join(upper, cur)
+		if _, err := os.Lstat(dst); err == nil {
+			continue
+		}
+		mode, uid, gid := fs.FileMode(0o755), 0, 0
+		if fi, err := os.Lstat(filepath.Join(lower, cur)); err == nil {
+			if !fi.IsDir() {
+				// A symbolic link would resolve on this machine, not in the root.
+				return fmt.Errorf("%s is not a directory in the root %s (a link or file), so nothing can be mounted there: move the project, cache or deploy path elsewhere", cur, lower)
+			}
+			mode = fi.Mode().Perm() | fi.Mode()&fs.ModeSticky
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				uid, gid = int(st.Uid), int(st.Gid)
+			}
+		}
+		if err := os.Mkdir(dst, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chown(dst, uid, gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(dst, mode); err != nil {
+			return err
+		}
+	}
+	return nil
 }

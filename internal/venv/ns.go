@@ -35,6 +35,33 @@ type mountSpec struct {
 	// Root, when set, is a root file system to chroot into after the binds
 	// (whose targets are then inside it), with /proc and /dev of its own.
 	Root string `json:"root,omitempty"`
+	// RootLayers, when set, makes Root an overlay: a read-only lower tree
+	// shared by builds, and an upper tree of this build's changes.
+	RootLayers *layers `json:"root_layers,omitempty"`
+}
+
+type layers struct {
+	Lower, Upper, Work string
+}
+
+// mount puts the overlay of l at target.
+func (l layers) mount(target string) error {
+	for _, p := range []string{l.Lower, l.Upper, l.Work} {
+		// The option string cannot carry these without escapes.
+		if strings.ContainsAny(p, ",:\\") {
+			return fmt.Errorf("the path %s holds a ',', ':' or '\\', which an overlay cannot take: choose another cache or dist directory", p)
+		}
+	}
+	for _, d := range []string{l.Upper, l.Work, target} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	opts := "lowerdir=" + l.Lower + ",upperdir=" + l.Upper + ",workdir=" + l.Work
+	if err := syscall.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("overlay %s at %s: %v", l.Lower, target, err)
+	}
+	return nil
 }
 
 type bind struct {
@@ -119,6 +146,11 @@ func NSExecMain() int {
 	if err := syscall.Mount("none", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fail("make mounts private: %v", err)
 	}
+	if s.RootLayers != nil {
+		if err := s.RootLayers.mount(s.Root); err != nil {
+			return fail("%v", err)
+		}
+	}
 	for i, b := range s.Binds {
 		if err := mountPoint(b.Target, filepath.Join(s.Scratch, fmt.Sprint(i))); err != nil {
 			return fail("%v", err)
@@ -172,16 +204,9 @@ func mountPoint(target, scratch string) error {
 	if parent == "/" {
 		return fmt.Errorf("%s: its parent directories do not exist, and / cannot be overlaid; create %s on the build machine, or choose a deploy path below an existing directory such as /opt", target, filepath.Dir(target))
 	}
-	upper, work := filepath.Join(scratch, "upper"), filepath.Join(scratch, "work")
-	if err := os.MkdirAll(upper, 0o755); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return err
-	}
-	opts := "lowerdir=" + parent + ",upperdir=" + upper + ",workdir=" + work
-	if err := syscall.Mount("overlay", parent, "overlay", 0, opts); err != nil {
-		return fmt.Errorf("overlay %s to make the mount point %s: %v (create %s on the build machine, or use venv.builder: chroot or container)", parent, target, err, target)
+	l := layers{Lower: parent, Upper: filepath.Join(scratch, "upper"), Work: filepath.Join(scratch, "work")}
+	if err := l.mount(parent); err != nil {
+		return fmt.Errorf("%w, to make the mount point %s (create %s on the build machine, or use venv.builder: chroot or container)", err, target, target)
 	}
 	return os.MkdirAll(target, 0o755)
 }
