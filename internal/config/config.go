@@ -138,6 +138,7 @@ type ContainerConfig struct {
 	Context    string   `yaml:"context" default:"." doc:"The build context of the Dockerfile, relative to the project root."`
 	Network    string   `yaml:"network" doc:"The build container's network: none for builds from find_links and the wheel cache alone, host, or a named network. Default: the command's default."`
 	GlobalArgs []string `yaml:"global_args" doc:"Arguments before the subcommand, e.g. [--root, /var/lib/ci-podman, --runtime, runc]."`
+	BuildArgs  []string `yaml:"build_args" doc:"Further arguments of build, for the Dockerfile's image, e.g. [--pull=never, --build-arg, PYTHON=3.11]."`
 	RunArgs    []string `yaml:"run_args" doc:"Further arguments of run, e.g. [--ulimit, nofile=1024:1024]."`
 }
 

@@ -94,15 +94,29 @@ func inTarget(t *testing.T, builder string, env []string, root, deploy string, a
 // TestBuildHello is the integration test every builder passes: host, chroot
 // and container build examples/hello alike.
 func TestBuildHello(t *testing.T) {
-	for _, builder := range []string{"host", "chroot", "container"} {
-		t.Run(builder, func(t *testing.T) {
+	for _, name := range []string{"host", "chroot", "container", "container from a Dockerfile"} {
+		t.Run(name, func(t *testing.T) {
+			builder, _, dockerfile := strings.Cut(name, " ")
 			env := testutil.BuilderEnv(t, builder)
 			p := testutil.HelloProject(t, helloConfig)
+			if dockerfile {
+				// The build image made from a Dockerfile on the test image.
+				p.WriteFile("docker/Dockerfile", "FROM "+testutil.TestImage(t)+"\nRUN [\"touch\", \"/etc/gopythongo-dockerfile\"]\n")
+				p.Git("add", "-A")
+				p.Commit("a build image")
+				env = append(env, "GOPYTHONGO_VENV_CONTAINER_IMAGE=", "GOPYTHONGO_VENV_CONTAINER_DOCKERFILE=docker/Dockerfile",
+					"GOPYTHONGO_VENV_CONTAINER_CONTEXT=docker", "GOPYTHONGO_VENV_CONTAINER_BUILD_ARGS=[--pull=never, "+strings.Join(testutil.PodmanRunArgs, ", ")+"]")
+			}
 			_, err := os.Stat("/opt/hello")
 			hostHadIt := err == nil
 			run := buildIn(t, p.Dir, t.TempDir(), env...)
 			require.NoError(t, run.err, run.log)
 			res := run.res
+			if dockerfile {
+				// The target is the image built from it.
+				require.NotNil(t, res.Venv.Target)
+				env = append(testutil.BuilderEnv(t, builder), "GOPYTHONGO_VENV_CONTAINER_IMAGE="+res.Venv.Target.Image)
+			}
 			root := filepath.Join(p.Dir, "dist", "root")
 			assert.Equal(t, root, res.Root)
 			venv := filepath.Join(root, "opt", "hello")
@@ -172,7 +186,14 @@ func TestBuildHello(t *testing.T) {
 				}
 			case "container":
 				require.NotNil(t, v.Target)
-				assert.Contains(t, v.Target.Image, "gopythongo-test-root")
+				assert.Regexp(t, "^sha256:|^[0-9a-f]{64}$", v.Target.Key, "the image's ID")
+				if dockerfile {
+					assert.Regexp(t, `^localhost/gopythongo-build:[0-9a-f]{16}$`, v.Target.Image)
+					inTarget(t, builder, env,
+						root, "/opt/hello", "test", "-f", "/etc/gopythongo-dockerfile")
+				} else {
+					assert.Equal(t, testutil.TestImage(t), v.Target.Image)
+				}
 			}
 
 			// The machine's own /opt/hello was never written; the workspace

@@ -87,7 +87,8 @@ func (c *container) start(ctx context.Context) error {
 		}
 		sum := sha256.Sum256(data)
 		c.image = "localhost/gopythongo-build:" + hex.EncodeToString(sum[:])[:16]
-		if _, err := c.output(ctx, "build", "--tag", c.image, "--file", file, context); err != nil {
+		args := append([]string{"build", "--tag", c.image, "--file", file}, cc.BuildArgs...)
+		if _, err := c.output(ctx, append(args, context)...); err != nil {
 			return fmt.Errorf("build the build image from %s: %w", cc.Dockerfile, err)
 		}
 	}

@@ -116,3 +116,28 @@ func processes(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// TestIsolatedBuildFailure: a command failing inside the root or the
+// container fails the build with its exit code, and the build leaves no
+// directory and no container behind.
+func TestIsolatedBuildFailure(t *testing.T) {
+	for i, builder := range []string{"chroot", "container"} {
+		t.Run(builder, func(t *testing.T) {
+			mark := fmt.Sprint(5000 + os.Getpid()%1000*2 + i)
+			p := testutil.HelloProject(t, helloConfig+"  post_build:\n    - [-c, \"import sys; sys.exit(7)\"]\n")
+			env := testutil.BuilderEnv(t, builder)
+			if builder == "container" {
+				env = append(env, "GOPYTHONGO_VENV_CONTAINER_RUN_ARGS=["+strings.Join(testutil.PodmanRunArgs, ", ")+", --label, io.gopythongo.test="+mark+"]")
+			}
+			run := buildIn(t, p.Dir, t.TempDir(), env...)
+			require.Error(t, run.err)
+			assert.Contains(t, run.err.Error(), "post_build command failed")
+			assert.Contains(t, run.err.Error(), "exit status 7")
+			left, _ := filepath.Glob(filepath.Join(p.Dir, "dist", "*"))
+			assert.Empty(t, left, "nothing is left in dist")
+			if builder == "container" {
+				assert.Empty(t, testutil.PodmanContainers(t, "io.gopythongo.test="+mark), "the container is removed after a failure too")
+			}
+		})
+	}
+}
