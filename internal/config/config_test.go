@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,4 +238,32 @@ func TestEmptyVariableIsUnset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "none", c.Version.Scheme, "the file's value stays")
 	assert.Empty(t, c.Venv.FindLinks)
+}
+
+// TestReadmeSnippetsLoad loads every configuration snippet of README.md: a
+// yaml block whose top-level keys are all sections of .gopythongo.yaml.
+func TestReadmeSnippetsLoad(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	sections := []string{"schema:", "project:", "version:", "test:", "venv:", "package:", "publish:"}
+	n := 0
+	for i, block := range strings.Split(string(data), "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		ours := true
+		for _, l := range strings.Split(block, "\n") {
+			if l != "" && l[0] != ' ' && l[0] != '#' && !slices.ContainsFunc(sections, func(s string) bool { return strings.HasPrefix(l, s) }) {
+				ours = false
+			}
+		}
+		if !ours {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(block, "schema:") {
+			block = "schema: 1\n" + block
+		}
+		_, err := load(t, block, nil)
+		assert.NoError(t, err, "README yaml block %d:\n%s", i+1, block)
+	}
+	assert.GreaterOrEqual(t, n, 4)
 }

@@ -17,9 +17,25 @@ RECORD and the co_filename of every .pyc name the deploy path. The result is the
 staging tree dist/root/, which mirrors the target file system
 (dist/root/opt/hello/bin/python), for gopythongo-package.
 
-The host builder uses an interpreter of this machine inside a private mount
-namespace where the staging directory is mounted at the deploy path: the machine's
-own deploy path is never written. It needs root, or unprivileged user namespaces.
+Builders (venv.builder):
+  host       an interpreter of this machine, in a private mount namespace where the
+             staging directory is mounted at the deploy path: the machine's own
+             deploy path is never written. Needs root, or unprivileged user
+             namespaces.
+  chroot     a Debian or Ubuntu root (venv.chroot: distribution, architecture,
+             mirror, install, run_after_create), made once with mmdebstrap (or
+             debootstrap) and cached as a tarball keyed by its inputs; each build
+             mounts an overlay of it, with the staging directory at the deploy path
+             and the project, wheel cache and find-links read-only, in a private
+             mount namespace. Needs root.
+  container  a build image (venv.container.image, or built from
+             venv.container.dockerfile) run with docker or podman: the staging
+             directory mounted at the deploy path, the project and caches
+             read-only; the container is removed after the build, also on failure.
+The venv's interpreter is the target's. Compiled code is stripped of debug symbols
+(venv.strip_debug) and the packages of the shared libraries it links become the
+package's Depends, as dpkg-shlibdeps computes them. An interrupt (SIGINT, SIGTERM)
+stops every command of the build and removes its containers and directories.
 
 pip runs from this machine against the venv's interpreter and never reads user
 configuration or PIP_* variables; index settings come from venv.* alone. Wheels
@@ -43,6 +59,9 @@ Needs the state file of gopythongo-version (dist/gopythongo.json).
 Examples:
   gopythongo-build-venv
   gopythongo-build-venv --python /usr/bin/python3.11 --verbose
+  gopythongo-build-venv --builder chroot --set venv.chroot.distribution=bookworm \
+      --set venv.chroot.install=python3,python3-venv,python3-dev,gcc,libpq-dev
+  gopythongo-build-venv --builder container --set venv.container.image=python:3.11-slim
   gopythongo-build-venv --set venv.no_index=true --set venv.find_links=wheels
   gopythongo-build-venv --no-cache        re-resolve, ignoring the cache's records
   gopythongo-build-venv --dist-only       a library: wheel and sdist in dist/python
