@@ -58,6 +58,14 @@ type BuilderOptions struct {
 	Log func(format string, args ...any)
 }
 
+func (o BuilderOptions) sharedPaths() []string {
+	var out []string
+	for _, s := range o.Shared {
+		out = append(out, s.Path)
+	}
+	return out
+}
+
 // Shared is a directory of this machine shown inside an isolated builder.
 type Shared struct {
 	Path     string

@@ -71,7 +71,7 @@ func (c *chroot) prepare(ctx context.Context) error {
 	// mount points of the binds, and resolv.conf, so that indexes resolve
 	// as on this machine.
 	c.layers = layers{Lower: r.Tree, Upper: filepath.Join(c.o.Scratch, "upper"), Work: filepath.Join(c.o.Scratch, "work")}
-	for _, t := range append([]string{c.o.DeployPath}, c.paths()...) {
+	for _, t := range append([]string{c.o.DeployPath}, c.o.sharedPaths()...) {
 		if err := mkdirLike(r.Tree, c.layers.Upper, t); err != nil {
 			return err
 		}
@@ -100,14 +100,6 @@ func runInRoot(scratch string) rootfs.Runner {
 // (run_after_create, probes).
 func rootEnv() []string {
 	return []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", "DEBIAN_FRONTEND=noninteractive", "HOME=/root"}
-}
-
-func (c *chroot) paths() []string {
-	var out []string
-	for _, s := range c.o.Shared {
-		out = append(out, s.Path)
-	}
-	return out
 }
 
 // binds are the build's mounts inside the root: shared directories first,

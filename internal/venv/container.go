@@ -111,6 +111,11 @@ func (c *container) start(ctx context.Context) error {
 		args = append(args, "--network", cc.Network)
 	}
 	args = append(args, cc.RunArgs...)
+	for _, p := range append(c.o.sharedPaths(), c.o.Staging, c.o.DeployPath) {
+		if strings.ContainsAny(p, ":,") {
+			return fmt.Errorf("the path %s holds a ':' or ',', which a container volume cannot take: choose another directory", p)
+		}
+	}
 	for _, s := range c.o.Shared {
 		v := s.Path + ":" + s.Path
 		if s.ReadOnly {
@@ -118,7 +123,8 @@ func (c *container) start(ctx context.Context) error {
 		}
 		args = append(args, "--volume", v)
 	}
-	args = append(args, "--volume", c.o.Staging+":"+c.o.DeployPath, c.image, "infinity")
+	// A year, not "infinity", which busybox's sleep does not know.
+	args = append(args, "--volume", c.o.Staging+":"+c.o.DeployPath, c.image, "31536000")
 	if _, err := c.output(ctx, args...); err != nil {
 		// A container that was created but did not start is removed too.
 		c.name = name
