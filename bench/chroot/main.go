@@ -18,21 +18,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"time"
 
+	"github.com/gopythongo/gopythongo/bench/benchutil"
 	"github.com/gopythongo/gopythongo/internal/rootfs"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
-
-const debianPython = "/usr/bin/python3"
 
 func main() {
 	runs := flag.Int("runs", 3, "runs of each warm measurement; the median counts")
 	bin := flag.String("bin", "bin/gopythongo-build-venv", "the gopythongo-build-venv binary")
 	flag.Parse()
 	ours, err := filepath.Abs(*bin)
-	must(err)
+	benchutil.Must(err)
 	if _, err := os.Stat(ours); err != nil {
 		log.Fatalf("%v: build it first (make build)", err)
 	}
@@ -41,15 +39,15 @@ func main() {
 	}
 	root, _ := filepath.Abs(".")
 	work, err := os.MkdirTemp("", "gpg-bench-chroot-")
-	must(err)
+	benchutil.Must(err)
 	defer os.RemoveAll(work)
 
 	project := filepath.Join(work, "hello")
-	must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
+	benchutil.Must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
 	wheels := filepath.Join(project, "wheels")
-	pipWheel(filepath.Join(root, "examples", "hello-lib"), wheels, work)
+	benchutil.PipWheel(filepath.Join(root, "examples", "hello-lib"), wheels, work)
 	roots := filepath.Join(work, "roots")
-	must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
+	benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
 project: {name: hello, deploy_path: /opt/gopythongo-bench, python: %s}
 venv:
   builder: chroot
@@ -57,9 +55,9 @@ venv:
   find_links: [wheels]
   no_index: true
   build_isolation: false
-`, debianPython, roots)), 0o644))
+`, benchutil.DebianPython, roots)), 0o644))
 	st := &state.State{Commit: state.Commit{SHA: "bench", Provider: "local", Time: 1700000000}}
-	must(st.Save(filepath.Join(project, "dist")))
+	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
 	var lastLog []byte
 	build := func(update bool) func() {
@@ -76,15 +74,15 @@ venv:
 		}
 	}
 	// One cold run: a bootstrap takes a minute or more.
-	cold := median(1, build(true))
+	cold := benchutil.Median(1, build(true))
 	coldLog := lastLog
 	boot := bootstrapTime(coldLog)
-	warm := median(*runs, build(false))
+	warm := benchutil.Median(*runs, build(false))
 	// A tarball restored from a CI cache onto a fresh machine: unpacked once.
-	firstUse := median(1, func() {
+	firstUse := benchutil.Median(1, func() {
 		trees, _ := filepath.Glob(filepath.Join(roots, "*.root"))
 		for _, t := range trees {
-			must(os.RemoveAll(t))
+			benchutil.Must(os.RemoveAll(t))
 		}
 		build(false)()
 	})
@@ -93,10 +91,10 @@ venv:
 	if len(tarballs) != 1 {
 		log.Fatalf("want one cached root in %s, have %v", roots, tarballs)
 	}
-	unpack := median(*runs, func() {
+	unpack := benchutil.Median(*runs, func() {
 		dir := filepath.Join(work, "unpacked")
-		must(rootfs.Unpack(context.Background(), tarballs[0], dir))
-		must(os.RemoveAll(dir))
+		benchutil.Must(rootfs.Unpack(context.Background(), tarballs[0], dir))
+		benchutil.Must(os.RemoveAll(dir))
 	})
 	fi, _ := os.Stat(tarballs[0])
 
@@ -117,33 +115,6 @@ func bootstrapTime(logText []byte) time.Duration {
 		log.Fatalf("no bootstrap in the log:\n%s", logText)
 	}
 	d, err := time.ParseDuration(string(m[1]))
-	must(err)
+	benchutil.Must(err)
 	return d
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-func pipWheel(project, out, work string) {
-	src := filepath.Join(work, "src-"+filepath.Base(project))
-	must(exec.Command("cp", "-a", project, src).Run())
-	cmd := exec.Command(debianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, src)
-	cmd.Env = append(os.Environ(), "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_FIND_LINKS=")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("pip wheel %s: %v\n%s", project, err, b)
-	}
-}
-
-func median(runs int, f func()) time.Duration {
-	var ds []time.Duration
-	for i := 0; i < runs; i++ {
-		start := time.Now()
-		f()
-		ds = append(ds, time.Since(start))
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
 }

@@ -15,10 +15,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/bench/benchutil"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -31,11 +31,11 @@ func main() {
 	keep := flag.String("dir", "", "keep the trees in this directory and reuse them (default: a temporary directory)")
 	flag.Parse()
 	ours, err := filepath.Abs(*bin)
-	must(err)
+	benchutil.Must(err)
 	work := *keep
 	if work == "" {
 		work, err = os.MkdirTemp("", "gpg-bench-deb-")
-		must(err)
+		benchutil.Must(err)
 		defer os.RemoveAll(work)
 	}
 
@@ -49,7 +49,7 @@ func main() {
 		synth := filepath.Join(work, fmt.Sprintf("synthetic-%d", scale))
 		start := time.Now()
 		size, err := generate(synth, (*mb<<20)/scale, *files/scale)
-		must(err)
+		benchutil.Must(err)
 		log.Printf("synthetic tree: %d files, %d MiB (%s)", *files/scale, size>>20, time.Since(start).Round(time.Millisecond))
 		trees = append(trees, tree{fmt.Sprintf("synthetic %d MiB, %d files", size>>20, *files/scale), synth})
 	}
@@ -63,9 +63,9 @@ func main() {
 				args = []string{"--format", "deb", "--compression", c, "--set", "package.deb.md5sums=false"}
 			}
 			var ourRSS, peerRSS int64
-			o := median(*runs, func() { ourRSS = max(ourRSS, runRSS(tr.project, ours, args...)) })
+			o := benchutil.Median(*runs, func() { ourRSS = max(ourRSS, runRSS(tr.project, ours, args...)) })
 			out := filepath.Join(work, "peer.deb")
-			p := median(*runs, func() {
+			p := benchutil.Median(*runs, func() {
 				peerRSS = max(peerRSS, runRSS(work, "dpkg-deb", "--root-owner-group", "-Z"+args[3], "--build", pkgdir, out))
 			})
 			fmt.Printf("%-34s %-17s %9s %9s %6.2fx %7d MiB %7d MiB\n", tr.name, comp, o.Round(time.Millisecond), p.Round(time.Millisecond),
@@ -73,12 +73,6 @@ func main() {
 		}
 	}
 	fmt.Println("targets: at most 1.0x with zstd, 0.5x with gzip; memory that does not grow with the package")
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
 }
 
 // runRSS runs a command and returns its peak resident memory in KiB, as GNU
@@ -98,17 +92,6 @@ func runRSS(dir, name string, args ...string) int64 {
 	return kb
 }
 
-func median(runs int, f func()) time.Duration {
-	var ds []time.Duration
-	for i := 0; i < runs; i++ {
-		s := time.Now()
-		f()
-		ds = append(ds, time.Since(s))
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
-}
-
 // peerDir hard-links the project's dist/root into a directory for dpkg-deb, with
 // the control file ours writes.
 func peerDir(project, work string) string {
@@ -118,8 +101,8 @@ func peerDir(project, work string) string {
 	if err != nil {
 		log.Fatalf("cp -al: %v\n%s", err, out)
 	}
-	must(os.MkdirAll(filepath.Join(dir, "DEBIAN"), 0o755))
-	must(os.WriteFile(filepath.Join(dir, "DEBIAN", "control"), []byte("Package: bench\nVersion: 1.0-1\nArchitecture: all\nMaintainer: Bench <bench@example.com>\nDescription: benchmark\n a benchmark\n"), 0o644))
+	benchutil.Must(os.MkdirAll(filepath.Join(dir, "DEBIAN"), 0o755))
+	benchutil.Must(os.WriteFile(filepath.Join(dir, "DEBIAN", "control"), []byte("Package: bench\nVersion: 1.0-1\nArchitecture: all\nMaintainer: Bench <bench@example.com>\nDescription: benchmark\n a benchmark\n"), 0o644))
 	return dir
 }
 

@@ -22,10 +22,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/bench/benchutil"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
-
-const debianPython = "/usr/bin/python3"
 
 func main() {
 	n := flag.Int("wheels", 40, "generated wheels besides the examples")
@@ -51,21 +50,21 @@ func main() {
 		log.Fatal(err)
 	}
 	project := filepath.Join(work, "hello")
-	must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
+	benchutil.Must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
 	for _, p := range []string{"hello-lib", "hello"} {
-		pipWheel(filepath.Join(root, "examples", p), wheels, work)
+		benchutil.PipWheel(filepath.Join(root, "examples", p), wheels, work)
 	}
 	log.Printf("wheelhouse: %d generated wheels (%.1f MiB unpacked) and the examples", *n, float64(size)/(1<<20))
-	must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
+	benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
 project: {name: hello, deploy_path: /opt/gopythongo-bench, python: %s}
 venv:
   find_links: [%s]
   no_index: true
   build_isolation: false
   packages: [%s]
-`, debianPython, wheels, strings.Join(names, ", "))), 0o644))
+`, benchutil.DebianPython, wheels, strings.Join(names, ", "))), 0o644))
 	st := &state.State{Commit: state.Commit{SHA: "bench", Provider: "local", Time: 1700000000}}
-	must(st.Save(filepath.Join(project, "dist")))
+	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
 	cache := filepath.Join(work, "cache")
 	var lastLog []byte
@@ -88,62 +87,25 @@ venv:
 		d := filepath.Join(work, "peer")
 		os.RemoveAll(d)
 		for _, argv := range [][]string{
-			{debianPython, "-m", "venv", d},
+			{benchutil.DebianPython, "-m", "venv", d},
 			append([]string{filepath.Join(d, "bin", "pip"), "install", "-q", "--no-index", "--find-links", wheels, "hello"}, names...),
 		} {
 			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Env = cleanEnv()
+			cmd.Env = benchutil.CleanEnv()
 			if out, err := cmd.CombinedOutput(); err != nil {
 				log.Fatalf("%v: %v\n%s", argv, err, out)
 			}
 		}
 	}
-	p := median(*runs, peer)
-	cold := median(*runs, run(true))
+	p := benchutil.Median(*runs, peer)
+	cold := benchutil.Median(*runs, run(true))
 	run(false)() // fill the cache
-	warm := median(*runs, run(false))
+	warm := benchutil.Median(*runs, run(false))
 	fmt.Printf("%-44s %9s\n", "case", "time")
 	fmt.Printf("%-44s %9s\n", "peer: python3 -m venv + pip install", p.Round(time.Millisecond))
 	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, cold wheel cache", cold.Round(time.Millisecond), float64(cold)/float64(p))
 	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, warm wheel cache", warm.Round(time.Millisecond), float64(warm)/float64(p))
 	fmt.Printf("\nphases of the last warm run:\n%s", lastLog)
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PIP_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "PIP_CONFIG_FILE="+os.DevNull, "PIP_DISABLE_PIP_VERSION_CHECK=1")
-}
-
-func pipWheel(project, out, work string) {
-	src := filepath.Join(work, "src-"+filepath.Base(project))
-	must(exec.Command("cp", "-a", project, src).Run())
-	cmd := exec.Command(debianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", out, src)
-	cmd.Env = cleanEnv()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		log.Fatalf("pip wheel %s: %v\n%s", project, err, b)
-	}
-}
-
-func median(runs int, f func()) time.Duration {
-	var ds []time.Duration
-	for i := 0; i < runs; i++ {
-		start := time.Now()
-		f()
-		ds = append(ds, time.Since(start))
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
 }
 
 // Generate writes n pure-Python wheels of 50 KiB to 600 KiB of code each, as

@@ -126,15 +126,23 @@ func HelloLibWheel(t testing.TB, dir string) string {
 // links zlib, with the given configuration, committed and tagged v0.1.0.
 func CProject(t testing.TB, config string) *GitRepo {
 	t.Helper()
+	return exampleRepo(t, "hello-c", config, "v0.1.0")
+}
+
+// exampleRepo makes a git repository of a project of examples/ with the
+// given configuration, committed and tagged.
+func exampleRepo(t testing.TB, name, config, tag string) *GitRepo {
+	t.Helper()
 	r := NewGitRepo(t)
-	if b, err := exec.Command("cp", "-a", filepath.Join(RepoRoot(), "examples", "hello-c")+"/.", r.Dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy examples/hello-c: %v\n%s", err, b)
+	if b, err := exec.Command("cp", "-a", filepath.Join(RepoRoot(), "examples", name)+"/.", r.Dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy examples/%s: %v\n%s", name, err, b)
 	}
+	os.RemoveAll(filepath.Join(r.Dir, "build"))
 	r.WriteFile(".gitignore", "dist/\nbuild/\n*.egg-info/\n")
 	r.WriteFile(".gopythongo.yaml", config)
 	r.Git("add", "-A")
-	r.Commit("hello-c")
-	r.Tag("v0.1.0")
+	r.Commit(name)
+	r.Tag(tag)
 	return r
 }
 
@@ -142,15 +150,5 @@ func CProject(t testing.TB, config string) *GitRepo {
 // configuration, committed and tagged v1.2.0.
 func LibProject(t testing.TB, config string) *GitRepo {
 	t.Helper()
-	r := NewGitRepo(t)
-	if b, err := exec.Command("cp", "-a", filepath.Join(RepoRoot(), "examples", "hello-lib")+"/.", r.Dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy examples/hello-lib: %v\n%s", err, b)
-	}
-	os.RemoveAll(filepath.Join(r.Dir, "build"))
-	r.WriteFile(".gitignore", "dist/\nbuild/\n*.egg-info/\n")
-	r.WriteFile(".gopythongo.yaml", config)
-	r.Git("add", "-A")
-	r.Commit("hello-lib")
-	r.Tag("v1.2.0")
-	return r
+	return exampleRepo(t, "hello-lib", config, "v1.2.0")
 }

@@ -5,6 +5,7 @@
 package venv
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -70,6 +71,18 @@ func (o BuilderOptions) sharedPaths() []string {
 type Shared struct {
 	Path     string
 	ReadOnly bool
+}
+
+// probeIn asks the interpreter py what it is, through a builder's Run.
+func probeIn(ctx context.Context, b Builder, env []string, py string) (python.Interpreter, error) {
+	run := func(ctx context.Context, argv []string) ([]byte, error) {
+		var out, errb bytes.Buffer
+		if err := b.Run(ctx, Command{Argv: argv, Env: env, Dir: "/", Stdout: &out, Stderr: &errb}); err != nil {
+			return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+		}
+		return out.Bytes(), nil
+	}
+	return python.Probe(ctx, run, py)
 }
 
 // isolatedBuilder builds in a system of its own (a root, an image), which

@@ -121,19 +121,11 @@ func (c *chroot) Interpreter(ctx context.Context) (python.Interpreter, error) {
 	if err := c.prepare(ctx); err != nil {
 		return python.Interpreter{}, err
 	}
-	run := func(ctx context.Context, argv []string) ([]byte, error) {
-		var out, errb bytes.Buffer
-		err := c.Run(ctx, Command{Argv: argv, Env: append(rootEnv(), "PYTHONNOUSERSITE=1"), Dir: "/", Stdout: &out, Stderr: &errb})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
-		}
-		return out.Bytes(), nil
-	}
 	py := c.o.Python
 	if py == "" {
 		py = "/usr/bin/python3"
 	}
-	in, err := python.Probe(ctx, run, py)
+	in, err := probeIn(ctx, c, append(rootEnv(), "PYTHONNOUSERSITE=1"), py)
 	if err != nil {
 		return python.Interpreter{}, fmt.Errorf("the interpreter %s in the %s root: %w (add python3 to venv.chroot.install)", py, c.r.Spec.Distribution, err)
 	}

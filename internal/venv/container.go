@@ -140,19 +140,11 @@ func (c *container) Interpreter(ctx context.Context) (python.Interpreter, error)
 	if c.interp != nil {
 		return *c.interp, nil
 	}
-	run := func(ctx context.Context, argv []string) ([]byte, error) {
-		var out, errb bytes.Buffer
-		err := c.Run(ctx, Command{Argv: argv, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONNOUSERSITE=1", "LC_ALL=C.UTF-8"}, Dir: "/", Stdout: &out, Stderr: &errb})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
-		}
-		return out.Bytes(), nil
-	}
 	py := c.o.Python
 	if py == "" {
 		py = "python3"
 	}
-	in, err := python.Probe(ctx, run, py)
+	in, err := probeIn(ctx, c, []string{"PATH=/usr/local/bin:/usr/bin:/bin", "PYTHONNOUSERSITE=1", "LC_ALL=C.UTF-8"}, py)
 	if err != nil {
 		return python.Interpreter{}, fmt.Errorf("the interpreter %s in the image %s: %w", py, c.image, err)
 	}
