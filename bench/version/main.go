@@ -20,10 +20,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gopythongo/gopythongo/bench/benchutil"
 )
 
 func main() {
@@ -99,14 +100,7 @@ func runDescribe(dir string) {
 
 func median(runs int, f func()) time.Duration {
 	f() // warm the page cache
-	var ds []time.Duration
-	for i := 0; i < runs; i++ {
-		start := time.Now()
-		f()
-		ds = append(ds, time.Since(start))
-	}
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+	return benchutil.Median(runs, f)
 }
 
 func mustRun(dir, bin string, args ...string) {
