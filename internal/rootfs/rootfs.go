@@ -109,15 +109,22 @@ func (c Cache) Ensure(ctx context.Context, spec Spec, update bool) (Root, error)
 	r := Root{Spec: spec, Key: spec.Key()}
 	r.Tarball = filepath.Join(dir, fmt.Sprintf("%s-%s-%s.tar", spec.Distribution, spec.Architecture, r.Key))
 	meta := strings.TrimSuffix(r.Tarball, ".tar") + ".json"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return r, err
+	}
+	// One maker per root at a time: concurrent builds (parallel CI jobs on
+	// one machine) wait for the first to make it, then take it.
+	unlock, err := lock(ctx, strings.TrimSuffix(r.Tarball, ".tar")+".lock")
+	if err != nil {
+		return r, err
+	}
+	defer unlock()
 	if !update {
 		if b, err := os.ReadFile(meta); err == nil {
 			if _, err := os.Stat(r.Tarball); err == nil && json.Unmarshal(b, &r) == nil {
 				return r, r.place(ctx, "")
 			}
 		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return r, err
 	}
 	tmp, err := os.MkdirTemp(dir, ".make-")
 	if err != nil {
@@ -186,6 +193,30 @@ func (r *Root) place(ctx context.Context, made string) error {
 		}
 	}
 	return nil
+}
+
+// lock takes an exclusive lock on path, waiting for it as long as ctx lets.
+func lock(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Debootstrap makes the root directory with mmdebstrap, or debootstrap.

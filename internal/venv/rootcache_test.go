@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -25,20 +28,33 @@ func TestRootCache(t *testing.T) {
 	ctx := context.Background()
 	base, err := fixture.DebianRoot(ctx, testutil.FixtureDir())
 	require.NoError(t, err)
-	boots := 0
+	var boots atomic.Int32
 	dir := t.TempDir()
 	cache := rootfs.Cache{Dir: dir, Run: runInRoot(t.TempDir()), Bootstrap: func(ctx context.Context, s rootfs.Spec, tree string, log io.Writer) (string, error) {
-		boots++
+		boots.Add(1)
 		return "fixture", rootfs.Unpack(ctx, base, tree)
 	}}
 	spec := rootfs.Spec{Distribution: "bookworm", Architecture: "amd64", Mirror: "http://deb.debian.org/debian", Variant: "minbase",
 		Install:        []string{"python3", "passwd"},
 		RunAfterCreate: [][]string{{"touch", "/etc/gopythongo-made"}, {"dpkg-query", "--show", "python3"}}}
 
-	first, err := cache.Ensure(ctx, spec, false)
-	require.NoError(t, err)
+	// Two builds at once: one makes the root, the other waits and takes it.
+	var first, twin rootfs.Root
+	var firstErr, twinErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); first, firstErr = cache.Ensure(ctx, spec, false) }()
+	go func() { defer wg.Done(); twin, twinErr = cache.Ensure(ctx, spec, false) }()
+	wg.Wait()
+	require.NoError(t, firstErr)
+	require.NoError(t, twinErr)
+	if twin.Created {
+		first, twin = twin, first
+	}
 	assert.True(t, first.Created)
-	assert.Equal(t, 1, boots)
+	assert.False(t, twin.Created)
+	assert.Equal(t, first.Tree, twin.Tree)
+	assert.Equal(t, int32(1), boots.Load())
 	assert.FileExists(t, filepath.Join(first.Tree, "etc", "gopythongo-made"), "run_after_create ran inside the root")
 	assert.NoFileExists(t, "/etc/gopythongo-made", "and not on this machine")
 	list, err := exec.Command("tar", "-tf", first.Tarball).Output()
@@ -50,13 +66,13 @@ func TestRootCache(t *testing.T) {
 	second, err := cache.Ensure(ctx, again, false)
 	require.NoError(t, err)
 	assert.False(t, second.Created)
-	assert.Equal(t, 1, boots, "the same inputs in another order: the cached root")
+	assert.Equal(t, int32(1), boots.Load(), "the same inputs in another order: the cached root")
 	assert.Equal(t, first.Tree, second.Tree)
 
 	updated, err := cache.Ensure(ctx, spec, true)
 	require.NoError(t, err)
 	assert.True(t, updated.Created)
-	assert.Equal(t, 2, boots)
+	assert.Equal(t, int32(2), boots.Load())
 	assert.NotEqual(t, first.Tree, updated.Tree)
 	assert.NoDirExists(t, first.Tree, "the old generation is gone")
 	assert.DirExists(t, updated.Tree)
@@ -76,7 +92,9 @@ func TestRootCache(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if !strings.HasSuffix(e.Name(), ".lock") {
+			names = append(names, e.Name())
+		}
 	}
 	assert.Len(t, names, 3, "one tarball, its description and its tree; nothing of the failed root: %v", names)
 }
