@@ -48,6 +48,9 @@ type Root struct {
 	// Created says whether this call bootstrapped it, and how long that took.
 	Created  bool          `json:"-"`
 	Duration time.Duration `json:"duration"`
+	// inUse is a shared lock on the tree, held until Release: a later
+	// generation does not remove a tree that a build still runs on.
+	inUse *os.File
 }
 
 // DebianArch is this machine's Debian architecture.
@@ -160,39 +163,73 @@ func (c Cache) Ensure(ctx context.Context, spec Spec, update bool) (Root, error)
 	return r, r.place(ctx, tree)
 }
 
-// place sets r.Tree: made is the tree just packed, if any, else the tarball
-// is unpacked on its first use on this machine. Trees of earlier generations
-// are removed.
+// place sets r.Tree and takes it into use: made is the tree just packed, if
+// any, else the tarball is unpacked on its first use on this machine. Trees
+// of earlier generations that no build uses are removed.
 func (r *Root) place(ctx context.Context, made string) error {
 	base := strings.TrimSuffix(r.Tarball, ".tar")
 	r.Tree = fmt.Sprintf("%s.%d.root", base, r.Generation)
-	if _, err := os.Stat(r.Tree); err == nil {
-		return nil
-	}
-	if made == "" {
-		tmp, err := os.MkdirTemp(filepath.Dir(r.Tarball), ".unpack-")
-		if err != nil {
-			return err
+	if _, err := os.Stat(r.Tree); err != nil {
+		if made == "" {
+			tmp, err := os.MkdirTemp(filepath.Dir(r.Tarball), ".unpack-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			made = filepath.Join(tmp, "root")
+			if err := Unpack(ctx, r.Tarball, made); err != nil {
+				return err
+			}
 		}
-		defer os.RemoveAll(tmp)
-		made = filepath.Join(tmp, "root")
-		if err := Unpack(ctx, r.Tarball, made); err != nil {
-			return err
+		// Another build may have unpacked it meanwhile: its tree is as good.
+		if err := os.Rename(made, r.Tree); err != nil {
+			if _, serr := os.Stat(r.Tree); serr != nil {
+				return err
+			}
 		}
 	}
-	// Another build may have unpacked it meanwhile: its tree is as good.
-	if err := os.Rename(made, r.Tree); err != nil {
-		if _, serr := os.Stat(r.Tree); serr != nil {
-			return err
-		}
+	if err := r.use(); err != nil {
+		return err
 	}
+	// Earlier generations go when no build uses them any more.
 	old, _ := filepath.Glob(base + ".*.root")
 	for _, o := range old {
-		if o != r.Tree {
-			os.RemoveAll(o)
+		if o == r.Tree {
+			continue
 		}
+		f, err := os.OpenFile(o+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			os.RemoveAll(o)
+			os.Remove(o + ".lock")
+		}
+		f.Close()
 	}
 	return nil
+}
+
+// use takes the shared lock on the tree.
+func (r *Root) use() error {
+	f, err := os.OpenFile(r.Tree+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+		f.Close()
+		return fmt.Errorf("lock %s: %w", r.Tree, err)
+	}
+	r.inUse = f
+	return nil
+}
+
+// Release lets a later generation remove the tree.
+func (r *Root) Release() {
+	if r.inUse != nil {
+		r.inUse.Close()
+		r.inUse = nil
+	}
 }
 
 // lock takes an exclusive lock on path, waiting for it as long as ctx lets.

@@ -49,7 +49,7 @@ func (c *chroot) spec() rootfs.Spec {
 
 // prepare makes or takes the cached root and lays this build's layer over it, once.
 func (c *chroot) prepare(ctx context.Context) error {
-	if c.r.Key != "" {
+	if c.layers.Lower != "" {
 		return nil
 	}
 	dir := c.o.Chroot.CacheDir
@@ -64,27 +64,28 @@ func (c *chroot) prepare(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(log.String(), 30))
 	}
+	c.r = r // from here on Close releases it
 	if r.Created {
 		c.o.Log("root         %s %s made with %s in %s, cached as %s", r.Spec.Distribution, r.Spec.Architecture, r.Tool, r.Duration.Round(1e8), filepath.Base(r.Tarball))
 	}
 	// The build's changes go to an upper layer over the cached tree: the
 	// mount points of the binds, and resolv.conf, so that indexes resolve
 	// as on this machine.
-	c.layers = layers{Lower: r.Tree, Upper: filepath.Join(c.o.Scratch, "upper"), Work: filepath.Join(c.o.Scratch, "work")}
+	l := layers{Lower: r.Tree, Upper: filepath.Join(c.o.Scratch, "upper"), Work: filepath.Join(c.o.Scratch, "work")}
 	for _, t := range append([]string{c.o.DeployPath}, c.o.sharedPaths()...) {
-		if err := mkdirLike(r.Tree, c.layers.Upper, t); err != nil {
+		if err := mkdirLike(r.Tree, l.Upper, t); err != nil {
 			return err
 		}
 	}
 	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-		if err := mkdirLike(r.Tree, c.layers.Upper, "/etc"); err != nil {
+		if err := mkdirLike(r.Tree, l.Upper, "/etc"); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(c.layers.Upper, "etc/resolv.conf"), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(l.Upper, "etc/resolv.conf"), b, 0o644); err != nil {
 			return err
 		}
 	}
-	c.r = r
+	c.layers = l
 	return nil
 }
 
@@ -141,6 +142,12 @@ func (c *chroot) Run(ctx context.Context, cmd Command) error {
 	if err := runInNamespace(ctx, cmd.Stdout, cmd.Stderr, spec); err != nil {
 		return commandError(cmd.Argv, err)
 	}
+	return nil
+}
+
+// Close lets a later generation of the root remove the tree this build used.
+func (c *chroot) Close() error {
+	c.r.Release()
 	return nil
 }
 

@@ -74,8 +74,17 @@ func TestRootCache(t *testing.T) {
 	assert.True(t, updated.Created)
 	assert.Equal(t, int32(2), boots.Load())
 	assert.NotEqual(t, first.Tree, updated.Tree)
-	assert.NoDirExists(t, first.Tree, "the old generation is gone")
 	assert.DirExists(t, updated.Tree)
+	assert.DirExists(t, first.Tree, "the old generation stays while builds run on it")
+	first.Release()
+	twin.Release()
+	second.Release()
+	later, err := cache.Ensure(ctx, spec, false)
+	require.NoError(t, err)
+	assert.Equal(t, updated.Tree, later.Tree)
+	assert.NoDirExists(t, first.Tree, "and goes once none does")
+	later.Release()
+	updated.Release()
 
 	// A tarball restored onto a fresh machine is unpacked on first use.
 	require.NoError(t, os.RemoveAll(updated.Tree))
@@ -83,6 +92,7 @@ func TestRootCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, restored.Created)
 	assert.FileExists(t, filepath.Join(restored.Tree, "etc", "gopythongo-made"))
+	restored.Release()
 
 	bad := spec
 	bad.RunAfterCreate = [][]string{{"false"}}
