@@ -14,11 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fixture"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
@@ -67,14 +67,7 @@ func buildVenv(t *testing.T, p *testutil.GitRepo, env ...string) {
 
 func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	t.Chdir(dir)
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	var o, e bytes.Buffer
-	code := cli.Main(Step(), args, &o, &e, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ)
-	return code, o.String(), e.String()
+	return steptest.Run(t, Step(), dir, env, args...)
 }
 
 func baseImage(t *testing.T) string {

@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/venv"
 	"github.com/gopythongo/gopythongo/internal/versionstep"
 )
@@ -35,14 +35,7 @@ func TestMain(m *testing.M) {
 // runStep runs a step in dir with exactly the given environment.
 func runStep(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	t.Chdir(dir)
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	var o, e bytes.Buffer
-	code := cli.Main(step, args, &o, &e, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ)
-	return code, o.String(), e.String()
+	return steptest.Run(t, step, dir, env, args...)
 }
 
 // must runs a step that has to succeed.

@@ -13,22 +13,15 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 // runStep runs gopythongo-test as its main does, in dir, with env as the
 // whole environment.
 func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	t.Chdir(dir)
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = filepath.Join(t.TempDir(), "cache")
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	var o, e bytes.Buffer
-	code := cli.Main(Step(), args, &o, &e, lookup, environ)
-	return code, o.String(), e.String()
+	return steptest.Run(t, Step(), dir, env, args...)
 }
 
 func TestExampleSuitesPassWithBothRunners(t *testing.T) {

@@ -1,7 +1,6 @@
 package venv
 
 import (
-	"bytes"
 	"path/filepath"
 	"testing"
 
@@ -11,18 +10,12 @@ import (
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	t.Chdir(dir)
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	var o, e bytes.Buffer
-	code := cli.Main(Step(), args, &o, &e, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, environ)
-	return code, o.String(), e.String()
+	return steptest.Run(t, Step(), dir, env, args...)
 }
 
 func TestStep(t *testing.T) {

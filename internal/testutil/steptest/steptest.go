@@ -1,0 +1,25 @@
+// Package steptest runs steps in tests as their binaries would; apart from
+// testutil, which packages below cli use too.
+package steptest
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gopythongo/gopythongo/internal/cli"
+)
+
+// Run runs a step as its binary would, in dir, with env as its whole
+// environment, and returns the exit code, stdout and stderr.
+func Run(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Chdir(dir)
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	var o, e bytes.Buffer
+	code := cli.Main(step, args, &o, &e, lookup, environ)
+	return code, o.String(), e.String()
+}
