@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -33,12 +34,7 @@ var packers = map[string]Packer{
 func PackerFor(format string) (Packer, error) {
 	p, ok := packers[format]
 	if !ok {
-		var have []string
-		for f := range packers {
-			have = append(have, f)
-		}
-		sort.Strings(have)
-		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, strings.Join(have, ", "))
+		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, strings.Join(slices.Sorted(maps.Keys(packers)), ", "))
 	}
 	return p, nil
 }

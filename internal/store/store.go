@@ -6,10 +6,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,12 +93,7 @@ var kinds = map[string]factory{
 func New(s config.StoreConfig, e Env) (Store, error) {
 	f, ok := kinds[s.Type]
 	if !ok {
-		var have []string
-		for t := range kinds {
-			have = append(have, t)
-		}
-		sort.Strings(have)
-		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(have, ", "))
+		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
 	}
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv

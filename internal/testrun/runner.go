@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,12 +45,7 @@ var runners = map[string]Runner{
 func RunnerFor(name string) (Runner, error) {
 	r, ok := runners[name]
 	if !ok {
-		var have []string
-		for n := range runners {
-			have = append(have, n)
-		}
-		sort.Strings(have)
-		return nil, fmt.Errorf("unknown test runner %q (valid: %s)", name, strings.Join(have, ", "))
+		return nil, fmt.Errorf("unknown test runner %q (valid: %s)", name, strings.Join(slices.Sorted(maps.Keys(runners)), ", "))
 	}
 	return r, nil
 }

@@ -9,8 +9,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/config"
@@ -103,12 +104,7 @@ var builders = map[string]func(BuilderOptions) (Builder, error){
 func NewBuilder(name string, o BuilderOptions) (Builder, error) {
 	f, ok := builders[name]
 	if !ok {
-		var have []string
-		for n := range builders {
-			have = append(have, n)
-		}
-		sort.Strings(have)
-		return nil, fmt.Errorf("builder %q is not available in this GoPythonGo (available: %s)", name, strings.Join(have, ", "))
+		return nil, fmt.Errorf("builder %q is not available in this GoPythonGo (available: %s)", name, strings.Join(slices.Sorted(maps.Keys(builders)), ", "))
 	}
 	return f(o)
 }
