@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopythongo/gopythongo/internal/flock"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -50,7 +51,7 @@ type Root struct {
 	Duration time.Duration `json:"duration"`
 	// inUse is a shared lock on the tree, held until Release: a later
 	// generation does not remove a tree that a build still runs on.
-	inUse *os.File
+	inUse *flock.Lock
 }
 
 // DebianArch is this machine's Debian architecture.
@@ -117,11 +118,11 @@ func (c Cache) Ensure(ctx context.Context, spec Spec, update bool) (Root, error)
 	}
 	// One maker per root at a time: concurrent builds (parallel CI jobs on
 	// one machine) wait for the first to make it, then take it.
-	unlock, err := lock(ctx, strings.TrimSuffix(r.Tarball, ".tar")+".lock")
+	making, err := flock.Exclusive(ctx, strings.TrimSuffix(r.Tarball, ".tar")+".lock")
 	if err != nil {
 		return r, err
 	}
-	defer unlock()
+	defer making.Unlock()
 	if !update {
 		if b, err := os.ReadFile(meta); err == nil {
 			if _, err := os.Stat(r.Tarball); err == nil && json.Unmarshal(b, &r) == nil {
@@ -181,79 +182,35 @@ func (r *Root) place(ctx context.Context, made string) error {
 				return err
 			}
 		}
-		// Another build may have unpacked it meanwhile: its tree is as good.
+		// No other build unpacks it meanwhile: Ensure holds the maker's lock.
 		if err := os.Rename(made, r.Tree); err != nil {
-			if _, serr := os.Stat(r.Tree); serr != nil {
-				return err
-			}
+			return err
 		}
 	}
-	if err := r.use(); err != nil {
+	inUse, err := flock.Shared(ctx, r.Tree+".lock")
+	if err != nil {
 		return err
 	}
+	r.inUse = inUse
 	// Earlier generations go when no build uses them any more.
 	old, _ := filepath.Glob(base + ".*.root")
 	for _, o := range old {
 		if o == r.Tree {
 			continue
 		}
-		f, err := os.OpenFile(o+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-		if err != nil {
-			continue
-		}
-		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		if l, free := flock.TryExclusive(o + ".lock"); free {
 			os.RemoveAll(o)
 			os.Remove(o + ".lock")
+			l.Unlock()
 		}
-		f.Close()
 	}
-	return nil
-}
-
-// use takes the shared lock on the tree.
-func (r *Root) use() error {
-	f, err := os.OpenFile(r.Tree+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
-		f.Close()
-		return fmt.Errorf("lock %s: %w", r.Tree, err)
-	}
-	r.inUse = f
 	return nil
 }
 
 // Release lets a later generation remove the tree.
 func (r *Root) Release() {
-	if r.inUse != nil {
-		r.inUse.Close()
-		r.inUse = nil
-	}
-}
-
-// lock takes an exclusive lock on path, waiting for it as long as ctx lets.
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	r.inUse.Unlock()
+	r.inUse = nil
 }
 
 // Debootstrap makes the root directory with mmdebstrap, or debootstrap.
