@@ -92,9 +92,6 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-// isLeaf reports whether a type is set as one value (everything but a plain struct).
-func isLeaf(t reflect.Type) bool { return t.Kind() != reflect.Struct }
-
 // Keys lists every key of the configuration in file order, sections included.
 // Keys inside maps and lists of mappings (test suites, stores) are listed once with
 // "<name>" or "[]" in their path.

@@ -81,8 +81,7 @@ func (r *Repo) Count(tip Hash, exclude []Hash, budget int) (int, error) {
 		}
 	}
 	// markDown flags a commit and, if it was already walked, its ancestors.
-	var markDown func(n *node) error
-	markDown = func(n *node) error {
+	markDown := func(n *node) error {
 		stack := []*node{n}
 		for len(stack) > 0 {
 			m := stack[len(stack)-1]

@@ -609,10 +609,7 @@ func (b *build) resolutionInputs(project *WheelFile) (map[string]any, error) {
 			links = append(links, fl+"/"+filepath.Base(n))
 		}
 	}
-	var urls []string
-	for _, u := range append([]string{c.Venv.IndexURL}, c.Venv.ExtraIndexURLs...) {
-		urls = append(urls, u) // unexpanded: no credentials in the key
-	}
+	urls := append([]string{c.Venv.IndexURL}, c.Venv.ExtraIndexURLs...) // unexpanded: no credentials in the key
 	in := map[string]any{
 		"files": files, "packages": c.Venv.Packages, "extras": c.Venv.Extras, "links": links, "urls": urls,
 		"no_index": c.Venv.NoIndex, "trusted": c.Venv.TrustedHosts, "no_build": c.Venv.NoBuild,
