@@ -114,8 +114,16 @@ type VenvConfig struct {
 	PostBuild          [][]string        `yaml:"post_build" doc:"Commands run after the install, each an argv given to the venv's interpreter in the target environment, e.g. [[-m, django, collectstatic, --noinput]]. Never a shell string."`
 	ExtraFiles         []ExtraFile       `yaml:"extra_files" doc:"Files copied into the venv after the install."`
 	Env                map[string]string `yaml:"env" doc:"Environment variables for builds and post_build commands, e.g. DJANGO_SETTINGS_MODULE."`
+	WheelLimits        WheelLimits       `yaml:"wheel_limits" doc:"Bounds on what unpacking one wheel may cost; a wheel past them is refused before anything of it is installed."`
 	Chroot             ChrootConfig      `yaml:"chroot" doc:"The chroot builder: a Debian or Ubuntu root, made once and cached."`
 	Container          ContainerConfig   `yaml:"container" doc:"The container builder: a build image run with docker or podman."`
+}
+
+// WheelLimits bound the unpacking of one wheel, for both installers.
+type WheelLimits struct {
+	MaxEntrySize string `yaml:"max_entry_size" default:"4GiB" doc:"The largest file one wheel may unpack, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)."`
+	MaxSize      string `yaml:"max_size" default:"16GiB" doc:"The most all files of one wheel may unpack to together."`
+	MaxRatio     int    `yaml:"max_ratio" default:"200" doc:"The highest compression ratio (unpacked : packed) of a file of 1 MiB or more, and of a whole wheel: a higher one is a compression bomb."`
 }
 
 // ChrootConfig configures the root the chroot builder builds in.

@@ -31,8 +31,14 @@ func (c *Config) validate() []error {
 	if n := c.Project.Name; n != "" && !projectNameRE.MatchString(n) {
 		bad("project.name", "%q is not a valid name: use letters, digits, '.', '_' and '-', starting and ending with a letter or digit", n)
 	}
-	if p := c.Project.DeployPath; p != "" && (!strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/") {
-		bad("project.deploy_path", "%q must be a clean absolute path below /, e.g. /opt/hello", p)
+	if p := c.Project.DeployPath; p != "" {
+		if msg := checkDeployPath(p); msg != "" {
+			bad("project.deploy_path", "%s", msg)
+		}
+	}
+	errs = append(errs, c.controlChars()...)
+	if a := c.Package.Architecture; a != "" && !isDpkgArchitecture(a) {
+		bad("package.architecture", "%q is not an architecture dpkg knows (dpkg-architecture -L lists them), e.g. amd64, arm64 or all", a)
 	}
 	if c.Project.Dist == "" {
 		bad("project.dist", "must not be empty (default: dist)")
@@ -112,6 +118,14 @@ func (c *Config) validate() []error {
 				bad(p+".mode", "%q is not an octal file mode such as 0644", f.Mode)
 			}
 		}
+	}
+	for _, l := range []struct{ key, val string }{{"max_entry_size", c.Venv.WheelLimits.MaxEntrySize}, {"max_size", c.Venv.WheelLimits.MaxSize}} {
+		if _, err := ParseSize(l.val); err != nil {
+			bad("venv.wheel_limits."+l.key, "%v", err)
+		}
+	}
+	if r := c.Venv.WheelLimits.MaxRatio; r < 10 {
+		bad("venv.wheel_limits.max_ratio", "%d is too low for real wheels (text compresses 5 to 30 times): use 10 or more (default 200)", r)
 	}
 	for i, argv := range c.Venv.PostBuild {
 		if len(argv) == 0 {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/ui"
@@ -641,11 +643,21 @@ func (b *build) createVenv(ctx context.Context) (string, error) {
 // installers is the one table of installer implementations.
 var installers = map[string]func(b *build) Installer{
 	"native": func(b *build) Installer {
-		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, pyver: fmt.Sprintf("%d.%d", b.interp.Major, b.interp.Minor)}
+		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits()}
 	},
 	"pip": func(b *build) Installer {
-		return &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install")}
+		return &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install"), staging: b.stagingVenv(), layout: b.layout(), limits: b.limits()}
 	},
+}
+
+func (b *build) layout() layout { return layout{pyver: fmt.Sprintf("%d.%d", b.interp.Major, b.interp.Minor)} }
+
+// limits are venv.wheel_limits, validated with the configuration.
+func (b *build) limits() python.WheelLimits {
+	l := b.c.Venv.WheelLimits
+	entry, _ := config.ParseSize(l.MaxEntrySize)
+	total, _ := config.ParseSize(l.MaxSize)
+	return python.WheelLimits{MaxEntrySize: entry, MaxSize: total, MaxRatio: int64(l.MaxRatio)}
 }
 
 // stagingVenv is the venv as this machine sees it: the staging directory, or
@@ -676,9 +688,16 @@ func (b *build) install(ctx context.Context, wheels []WheelFile) (string, error)
 func (b *build) finish(ctx context.Context) (string, error) {
 	c := b.c
 	var did []string
-	for _, f := range c.Venv.ExtraFiles {
-		if err := copyExtra(c.Path(f.Src), filepath.Join(b.staging, filepath.FromSlash(f.Dst)), f.Mode); err != nil {
-			return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
+	if len(c.Venv.ExtraFiles) > 0 {
+		root, err := fsroot.Open(b.staging)
+		if err != nil {
+			return "", err
+		}
+		defer root.Close()
+		for _, f := range c.Venv.ExtraFiles {
+			if err := copyExtra(root, c.Path(f.Src), path.Clean(f.Dst), f.Mode); err != nil {
+				return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
+			}
 		}
 	}
 	if n := len(c.Venv.ExtraFiles); n > 0 {
@@ -731,7 +750,9 @@ func (b *build) finish(ctx context.Context) (string, error) {
 	return strings.Join(did, ", "), nil
 }
 
-func copyExtra(src, dst, mode string) error {
+// copyExtra copies a file or a directory of the project into the venv,
+// beneath it and through no link; it replaces nothing.
+func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return err
@@ -742,7 +763,7 @@ func copyExtra(src, dst, mode string) error {
 				return err
 			}
 			rel, _ := filepath.Rel(src, p)
-			return copyExtra(p, filepath.Join(dst, rel), mode)
+			return copyExtra(root, p, path.Join(dst, filepath.ToSlash(rel)), mode)
 		})
 	}
 	perm := fi.Mode().Perm()
@@ -750,10 +771,23 @@ func copyExtra(src, dst, mode string) error {
 		m, _ := strconv.ParseUint(mode, 8, 32) // validated with the configuration
 		perm = fs.FileMode(m)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	in, err := os.Open(src)
+	if err != nil {
 		return err
 	}
-	return copyFile(src, dst, perm)
+	defer in.Close()
+	out, err := root.Create(dst, perm)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s is in the venv already (the venv, a wheel or post_build made it); extra_files adds files and replaces none", dst)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // seal checks the tree for leaked build paths, sets every time stamp, records

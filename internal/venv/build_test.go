@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 	if IsNSExec(os.Args) {
 		os.Exit(NSExecMain())
 	}
+	if spec := os.Getenv(installEnv); spec != "" {
+		os.Exit(installHelper(spec))
+	}
 	if staging := os.Getenv(nonRootEnv); staging != "" {
 		os.Exit(nonRootHelper(staging))
 	}

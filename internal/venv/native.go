@@ -10,151 +10,203 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
 // nativeInstaller unpacks wheels into the venv as the binary distribution
 // format (PEP 427, PEP 491) says, without starting Python: what pip install
-// --no-deps --no-compile does, in a fraction of the time. It writes straight
-// into the staging directory, verifies every file against the wheel's RECORD,
-// refuses entries that would land outside the venv, and writes console scripts
-// as pip does, so that the result is the same tree pip would make.
+// --no-deps --no-compile does, in a fraction of the time. Every file is
+// created beneath the venv without following a link and never replaces one
+// that exists (the venv's own bin/python3 links to the interpreter of the build
+// machine), each member is streamed and checked against the wheel's RECORD, and
+// console scripts are written as pip writes them: the tree pip would make.
 type nativeInstaller struct {
 	staging string // the venv on this machine
 	deploy  string // where it lives on the target, for shebangs
-	pyver   string // 3.11
+	layout  layout
+	limits  python.WheelLimits
 }
 
-func (n *nativeInstaller) sitePackages() string {
-	return filepath.Join(n.staging, "lib", "python"+n.pyver, "site-packages")
+// layout places wheel members in a venv (the install schemes of sysconfig's
+// venv layout on POSIX), as paths relative to the venv.
+type layout struct{ pyver string } // 3.11
+
+func (l layout) site() string { return "lib/python" + l.pyver + "/site-packages" }
+
+// place maps a member of the wheel to its path in the venv, and says whether it
+// is a script whose #!python line is rewritten.
+func (l layout) place(a *python.WheelArchive, name string) (rel string, script bool, err error) {
+	if a.DataDir == "" || !strings.HasPrefix(name, a.DataDir+"/") {
+		return l.site() + "/" + name, false, nil
+	}
+	scheme, sub, _ := strings.Cut(strings.TrimPrefix(name, a.DataDir+"/"), "/")
+	if sub == "" {
+		return "", false, fmt.Errorf("%s names no file below its install scheme", name)
+	}
+	switch scheme {
+	case "purelib", "platlib":
+		return l.site() + "/" + sub, false, nil
+	case "scripts":
+		return "bin/" + sub, true, nil
+	case "headers":
+		return "include/site/python" + l.pyver + "/" + a.Name + "/" + sub, false, nil
+	case "data":
+		return sub, false, nil
+	}
+	return "", false, fmt.Errorf("%s: unknown install scheme %q in the wheel's .data directory", name, scheme)
 }
 
-func (n *nativeInstaller) Install(_ context.Context, _ Builder, wheels []WheelFile) error {
-	owner := map[string]string{} // file -> wheel, to refuse two wheels writing one file
+// placement is a file a wheel puts into the venv.
+type placement struct {
+	member *zip.File          // nil for a script made from an entry point
+	entry  *python.EntryPoint // the console or GUI script
+	rel    string             // relative to the venv
+	script bool
+}
+
+// venvFiles are what python -m venv makes, which no wheel may replace, present
+// or not: pip would overwrite them (and, through the bin/python3 link, the
+// build machine's interpreter) without a word.
+var venvFiles = regexp.MustCompile(`^(bin/(python[0-9.]*|activate|activate\.(csh|fish|nu|bat|ps1)|Activate\.ps1|deactivate\.bat)|pyvenv\.cfg)$`)
+
+// plan lists what a wheel puts where, checking each place against the files of
+// earlier wheels (owner) and the venv's own: the same for both installers.
+// exists, when given, asks whether a path is taken already (the pip installer
+// asks before pip writes; the native one creates every file exclusively).
+func (l layout) plan(a *python.WheelArchive, owner map[string]string, exists func(rel string) (bool, error)) ([]placement, error) {
+	var out []placement
+	skip := map[string]bool{a.InfoDir + "/INSTALLER": true, a.InfoDir + "/REQUESTED": true} // written by the installer
+	for _, f := range a.Members {
+		if skip[f.Name] {
+			continue
+		}
+		rel, script, err := l.place(a, f.Name)
+		if err != nil {
+			return nil, &python.WheelError{File: a.File, Member: f.Name, Reason: err.Error()}
+		}
+		out = append(out, placement{member: f, rel: rel, script: script})
+	}
+	data, err := a.ReadFile(a.InfoDir + "/entry_points.txt")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	eps, err := python.ParseEntryPoints(data)
+	if err != nil {
+		return nil, &python.WheelError{File: a.File, Member: a.InfoDir + "/entry_points.txt", Reason: err.Error()}
+	}
+	for i := range eps {
+		out = append(out, placement{entry: &eps[i], rel: "bin/" + eps[i].Name})
+	}
+	for _, p := range out {
+		what := p.rel
+		if p.member != nil {
+			what = p.member.Name
+		}
+		if prev, ok := owner[p.rel]; ok {
+			return nil, fmt.Errorf("wheel %s: %s would overwrite %s, a file of %s; two distributions cannot own one file", a.File, what, p.rel, prev)
+		}
+		if _, err := fsroot.Clean(p.rel); err != nil {
+			return nil, &python.WheelError{File: a.File, Member: what, Reason: "would land outside the venv"}
+		}
+		found := false
+		if exists != nil {
+			found, err = exists(p.rel)
+		}
+		if errors.Is(err, fsroot.ErrSymlink) {
+			return nil, fmt.Errorf("wheel %s: %s would be written through a symbolic link of the venv (%s); nothing is written through a link", a.File, what, p.rel)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wheel %s: %s: %w", a.File, what, err)
+		}
+		if found || venvFiles.MatchString(p.rel) {
+			return nil, fmt.Errorf("wheel %s: %s would replace %s, which the venv itself made; a wheel may not replace the interpreter or the venv's files", a.File, what, p.rel)
+		}
+		owner[p.rel] = a.File
+	}
+	return out, nil
+}
+
+// rootExists asks a root whether rel exists, without following links.
+func rootExists(r *fsroot.Root) func(string) (bool, error) {
+	return func(rel string) (bool, error) {
+		_, err := r.Lstat(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+}
+
+func (n *nativeInstaller) Install(ctx context.Context, _ Builder, wheels []WheelFile) error {
+	root, err := fsroot.Open(n.staging)
+	if err != nil {
+		return fmt.Errorf("open the venv: %w", err)
+	}
+	defer root.Close()
+	owner := map[string]string{} // path -> wheel, to refuse two wheels writing one file
+	buf := make([]byte, 256<<10)
 	for _, w := range wheels {
-		if err := n.installOne(w, owner); err != nil {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
+		if err := n.installOne(ctx, root, w, owner, buf); err != nil {
 			return fmt.Errorf("install %s: %w", w.File, err)
 		}
 	}
 	return nil
 }
 
-// recordEntry is a line of a RECORD file.
+// recordEntry is a line of the installed RECORD.
 type recordEntry struct {
 	path, hash string
 	size       int64
 }
 
-func (n *nativeInstaller) installOne(w WheelFile, owner map[string]string) error {
-	pw, err := python.ParseWheelName(w.File)
+func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, w WheelFile, owner map[string]string, buf []byte) error {
+	a, err := python.OpenWheel(w.Path, n.limits)
 	if err != nil {
 		return err
 	}
-	zr, err := zip.OpenReader(w.Path)
+	defer a.Close()
+	plan, err := n.layout.plan(a, owner, nil)
 	if err != nil {
-		return fmt.Errorf("not a readable wheel: %w", err)
+		return err
 	}
-	defer zr.Close()
-	files := map[string]*zip.File{}
-	var infoDir, dataDir string
-	for _, f := range zr.File {
-		files[f.Name] = f
-		top, _, _ := strings.Cut(f.Name, "/")
-		switch {
-		case strings.HasSuffix(top, ".dist-info") && sameDist(strings.TrimSuffix(top, ".dist-info"), pw):
-			infoDir = top
-		case strings.HasSuffix(top, ".data") && sameDist(strings.TrimSuffix(top, ".data"), pw):
-			dataDir = top
-		}
-	}
-	if infoDir == "" {
-		return fmt.Errorf("no %s-%s.dist-info directory in the wheel", pw.Name, pw.Version)
-	}
-	wheelMeta, err := readZipFile(files[infoDir+"/WHEEL"])
-	if err != nil {
-		return fmt.Errorf("%s/WHEEL: %w", infoDir, err)
-	}
-	if v := field(wheelMeta, "Wheel-Version"); !strings.HasPrefix(v, "1.") {
-		return fmt.Errorf("Wheel-Version %q is not supported (1.x is)", v)
-	}
-	record, err := readRecord(files[infoDir+"/RECORD"])
-	if err != nil {
-		return fmt.Errorf("%s/RECORD: %w", infoDir, err)
-	}
-	site := n.sitePackages()
+	site := n.layout.site()
 	var installed []recordEntry
-	for _, f := range zr.File {
-		name := f.Name
-		if strings.HasSuffix(name, "/") || name == infoDir+"/RECORD" || name == infoDir+"/RECORD.jws" || name == infoDir+"/RECORD.p7s" {
-			continue
+	for _, p := range plan {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
 		}
-		want, listed := record[name]
-		if !listed {
-			return fmt.Errorf("%s is in the wheel but not in its RECORD", name)
+		var e recordEntry
+		if p.entry != nil {
+			e, err = n.writeData(root, p.rel, n.scriptFor(*p.entry), 0o755)
+		} else {
+			e, err = n.writeMember(root, a, p, buf)
 		}
-		dst, script, err := n.destination(name, dataDir, pw.Name)
 		if err != nil {
-			return err
+			return fmt.Errorf("wheel %s: %w", a.File, err)
 		}
-		data, err := readZipFile(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if want.hash != "" {
-			if got := recordHash(data); got != want.hash {
-				return fmt.Errorf("%s does not match its RECORD hash (%s, the wheel has %s): the wheel is corrupt or was altered", name, want.hash, got)
-			}
-		}
-		// As pip: executable when the wheel says so, scripts included.
-		mode := os.FileMode(0o644)
-		if f.Mode()&0o111 != 0 {
-			mode = 0o755
-		}
-		if script {
-			data = n.fixShebang(data)
-		}
-		if prev, ok := owner[dst]; ok {
-			return fmt.Errorf("%s would overwrite a file of %s", name, prev)
-		}
-		owner[dst] = w.File
-		if err := writeFile(dst, data, mode); err != nil {
-			return err
-		}
-		installed = append(installed, n.entry(dst, data))
-	}
-	scripts, err := n.entryPoints(files[infoDir+"/entry_points.txt"])
-	if err != nil {
-		return err
-	}
-	for _, s := range scripts {
-		dst := filepath.Join(n.staging, "bin", s.name)
-		if prev, ok := owner[dst]; ok {
-			return fmt.Errorf("console script %s would overwrite a file of %s", s.name, prev)
-		}
-		owner[dst] = w.File
-		if err := writeFile(dst, s.data, 0o755); err != nil {
-			return err
-		}
-		installed = append(installed, n.entry(dst, s.data))
+		installed = append(installed, e)
 	}
 	for _, extra := range []struct {
 		name string
 		data []byte
 	}{{"INSTALLER", []byte("gopythongo\n")}, {"REQUESTED", nil}} {
-		dst := filepath.Join(site, infoDir, extra.name)
-		if err := writeFile(dst, extra.data, 0o644); err != nil {
+		e, err := n.writeData(root, site+"/"+a.InfoDir+"/"+extra.name, extra.data, 0o644)
+		if err != nil {
 			return err
 		}
-		installed = append(installed, n.entry(dst, extra.data))
+		installed = append(installed, e)
 	}
-	installed = append(installed, recordEntry{path: infoDir + "/RECORD"})
+	installed = append(installed, recordEntry{path: a.InfoDir + "/RECORD"})
 	sort.Slice(installed, func(i, j int) bool { return installed[i].path < installed[j].path })
 	// Python's csv module ends lines with CRLF, and so does pip's RECORD.
 	var out bytes.Buffer
@@ -165,208 +217,99 @@ func (n *nativeInstaller) installOne(w WheelFile, owner map[string]string) error
 			fmt.Fprintf(&out, "%s,%s,%d\r\n", csvField(e.path), e.hash, e.size)
 		}
 	}
-	return writeFile(filepath.Join(site, infoDir, "RECORD"), out.Bytes(), 0o644)
+	// The wheel's own RECORD is not a member (it cannot list itself), so
+	// nothing has written this path yet.
+	_, err = n.writeData(root, site+"/"+a.InfoDir+"/RECORD", out.Bytes(), 0o644)
+	return err
 }
 
-// sameDist compares the name-version prefix of a wheel's directories with its
-// file name, normalized.
-func sameDist(prefix string, w python.Wheel) bool {
-	name, ver, ok := strings.Cut(prefix, "-")
-	return ok && python.Normalize(name) == python.Normalize(w.Name) && ver == w.Version
+// createErr names what a failed create means: a path that exists is one the
+// venv made (the plan refused other wheels' files), a link is not written
+// through.
+func createErr(what, rel string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s would replace %s, which the venv itself made; a wheel may not replace the interpreter or the venv's files", what, rel)
+	case errors.Is(err, fsroot.ErrSymlink):
+		return fmt.Errorf("%s would be written through a symbolic link of the venv (%s); nothing is written through a link", what, rel)
+	}
+	return fmt.Errorf("write %s: %w", rel, err)
 }
 
-// destination maps a wheel entry to its place in the venv.
-func (n *nativeInstaller) destination(name, dataDir, dist string) (dst string, script bool, err error) {
-	site := n.sitePackages()
-	if dataDir == "" || !strings.HasPrefix(name, dataDir+"/") {
-		dst, err = SafeJoin(site, name)
-		return dst, false, err
+// writeMember streams a member into the venv, checked against RECORD as it
+// goes, and returns its line for the installed RECORD.
+func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive, p placement, buf []byte) (recordEntry, error) {
+	// As pip: executable when the wheel says so, scripts included.
+	mode := fs.FileMode(0o644)
+	if p.member.Mode()&0o111 != 0 {
+		mode = 0o755
 	}
-	rest := strings.TrimPrefix(name, dataDir+"/")
-	scheme, sub, _ := strings.Cut(rest, "/")
-	var base string
-	switch scheme {
-	case "purelib", "platlib":
-		base = site
-	case "scripts":
-		base, script = filepath.Join(n.staging, "bin"), true
-	case "headers":
-		base = filepath.Join(n.staging, "include", "site", "python"+n.pyver, dist)
-	case "data":
-		base = n.staging
-	default:
-		return "", false, fmt.Errorf("%s: unknown install scheme %q in the wheel's .data directory", name, scheme)
+	rc, err := a.Open(p.member)
+	if err != nil {
+		return recordEntry{}, err
 	}
-	dst, err = SafeJoin(base, sub)
-	return dst, script, err
+	defer rc.Close()
+	var src io.Reader = rc
+	if p.script {
+		br := bufio.NewReaderSize(rc, 4096)
+		head, _ := br.Peek(4096)
+		if m := pythonShebang.FindSubmatch(head); m != nil {
+			if _, err := br.Discard(len(m[0])); err != nil {
+				return recordEntry{}, err
+			}
+			src = io.MultiReader(strings.NewReader(n.shebang()+string(m[2])+"\n"), br)
+		} else {
+			src = br
+		}
+	}
+	f, err := root.Create(p.rel, mode)
+	if err != nil {
+		return recordEntry{}, createErr(p.member.Name, p.rel, err)
+	}
+	h := sha256.New()
+	size, err := io.CopyBuffer(io.MultiWriter(f, h), src, buf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return recordEntry{}, err
+	}
+	return n.entry(p.rel, "sha256="+base64.RawURLEncoding.EncodeToString(h.Sum(nil)), size), nil
+}
+
+func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (recordEntry, error) {
+	if err := root.WriteFile(rel, data, mode); err != nil {
+		return recordEntry{}, createErr(rel, rel, err)
+	}
+	return n.entry(rel, python.RecordHash(data), int64(len(data))), nil
 }
 
 var pythonShebang = regexp.MustCompile(`^#!python(w?)([^\n]*)\n`)
 
-// fixShebang points a script's "#!python" at the venv's interpreter.
-func (n *nativeInstaller) fixShebang(data []byte) []byte {
-	if m := pythonShebang.FindSubmatch(data); m != nil {
-		return append([]byte("#!"+path.Join(n.deploy, "bin", "python")+string(m[2])+"\n"), data[len(m[0]):]...)
-	}
-	return data
-}
+// shebang is the venv interpreter's #! line, at the deploy path.
+func (n *nativeInstaller) shebang() string { return "#!" + path.Join(n.deploy, "bin", "python") }
 
 // entry is the RECORD line of an installed file, its path relative to
 // site-packages as pip writes it (../../../bin/hello).
-func (n *nativeInstaller) entry(dst string, data []byte) recordEntry {
-	rel, _ := filepath.Rel(n.sitePackages(), dst)
-	return recordEntry{path: filepath.ToSlash(rel), hash: recordHash(data), size: int64(len(data))}
-}
-
-func recordHash(data []byte) string {
-	sum := sha256.Sum256(data)
-	return "sha256=" + base64.RawURLEncoding.EncodeToString(sum[:])
+func (n *nativeInstaller) entry(rel, hash string, size int64) recordEntry {
+	site := n.layout.site()
+	if r, ok := strings.CutPrefix(rel, site+"/"); ok {
+		return recordEntry{path: r, hash: hash, size: size}
+	}
+	return recordEntry{path: strings.Repeat("../", strings.Count(site, "/")+1) + rel, hash: hash, size: size}
 }
 
 func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n") {
+	if strings.ContainsAny(s, ",\"\n\r") {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s
 }
 
-type script struct {
-	name string
-	data []byte
+// scriptFor is pip's template of a console or GUI script.
+func (n *nativeInstaller) scriptFor(ep python.EntryPoint) []byte {
+	importName, _, _ := strings.Cut(ep.Attr, ".")
+	return []byte(fmt.Sprintf("%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom %s import %s\nif __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(%s())\n",
+		n.shebang(), ep.Module, importName, ep.Attr))
 }
 
-// entryPoints makes the console and GUI scripts of entry_points.txt, with
-// pip's template.
-func (n *nativeInstaller) entryPoints(f *zip.File) ([]script, error) {
-	if f == nil {
-		return nil, nil
-	}
-	data, err := readZipFile(f)
-	if err != nil {
-		return nil, err
-	}
-	var out []script
-	section := ""
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case strings.HasPrefix(line, "["):
-			section = strings.Trim(line, "[] ")
-		case section == "console_scripts" || section == "gui_scripts":
-			name, target, ok := strings.Cut(line, "=")
-			name, target = strings.TrimSpace(name), strings.TrimSpace(target)
-			target, _, _ = strings.Cut(target, "[") // extras do not change the script
-			module, attr, hasAttr := strings.Cut(strings.TrimSpace(target), ":")
-			module, attr = strings.TrimSpace(module), strings.TrimSpace(attr)
-			if !ok || !hasAttr || name == "" || module == "" || attr == "" || strings.ContainsAny(name, "/\\") {
-				return nil, fmt.Errorf("entry_points.txt: %q is not name = module:function", line)
-			}
-			importName, _, _ := strings.Cut(attr, ".")
-			body := fmt.Sprintf("#!%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom %s import %s\nif __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(%s())\n",
-				path.Join(n.deploy, "bin", "python"), module, importName, attr)
-			out = append(out, script{name: name, data: []byte(body)})
-		}
-	}
-	return out, sc.Err()
-}
-
-func readZipFile(f *zip.File) ([]byte, error) {
-	if f == nil {
-		return nil, errors.New("missing")
-	}
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, 1<<32))
-}
-
-func field(meta []byte, name string) string {
-	for _, line := range strings.Split(string(meta), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// readRecord reads a RECORD (CSV: path, hash, size).
-func readRecord(f *zip.File) (map[string]recordEntry, error) {
-	data, err := readZipFile(f)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]recordEntry{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimRight(line, "\r")
-		if line == "" {
-			continue
-		}
-		fields, err := splitCSV(line)
-		if err != nil || len(fields) < 1 {
-			return nil, fmt.Errorf("bad line %q", line)
-		}
-		e := recordEntry{path: fields[0]}
-		if len(fields) > 1 {
-			e.hash = fields[1]
-			if e.hash != "" && !strings.HasPrefix(e.hash, "sha256=") && !strings.HasPrefix(e.hash, "sha384=") && !strings.HasPrefix(e.hash, "sha512=") {
-				return nil, fmt.Errorf("%s: hash %q uses no accepted algorithm (sha256 or stronger)", e.path, e.hash)
-			}
-			if !strings.HasPrefix(e.hash, "sha256=") {
-				e.hash = "" // verified by the wheel's own tools; we check sha256 ones
-			}
-		}
-		out[e.path] = e
-	}
-	return out, nil
-}
-
-func splitCSV(line string) ([]string, error) {
-	var out []string
-	for len(line) > 0 || len(out) == 0 {
-		if strings.HasPrefix(line, `"`) {
-			var b strings.Builder
-			i := 1
-			for {
-				j := strings.IndexByte(line[i:], '"')
-				if j < 0 {
-					return nil, errors.New("unterminated quote")
-				}
-				b.WriteString(line[i : i+j])
-				i += j + 1
-				if strings.HasPrefix(line[i:], `"`) {
-					b.WriteByte('"')
-					i++
-					continue
-				}
-				break
-			}
-			out = append(out, b.String())
-			line = strings.TrimPrefix(line[i:], ",")
-			continue
-		}
-		v, rest, more := strings.Cut(line, ",")
-		out = append(out, v)
-		line = rest
-		if !more {
-			break
-		}
-		if rest == "" {
-			out = append(out, "")
-		}
-	}
-	return out, nil
-}
-
-func writeFile(dst string, data []byte, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(dst, data, mode); err != nil {
-		return err
-	}
-	return os.Chmod(dst, mode)
-}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -223,13 +224,56 @@ type Installer interface {
 // pipInstaller installs exactly the given wheels, by name and version from a
 // directory that holds only them, so that pip neither resolves again nor records
 // a direct_url.json with a path of this machine.
+//
+// pip checks no RECORD hash and writes through links, so every wheel is
+// verified first and its every file placed as the native installer would: a
+// wheel that would replace the venv's interpreter or another's file never
+// reaches pip.
 type pipInstaller struct {
 	pip        *Pip
 	venvPython string
 	dir        string // scratch directory for the wheel links
+	staging    string // the venv on this machine
+	layout     layout
+	limits     python.WheelLimits
+}
+
+// check verifies every wheel and plans where its files go.
+func (i *pipInstaller) check(ctx context.Context, wheels []WheelFile) error {
+	root, err := fsroot.Open(i.staging)
+	if err != nil {
+		return fmt.Errorf("open the venv: %w", err)
+	}
+	defer root.Close()
+	owner := map[string]string{}
+	for _, w := range wheels {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if err := i.checkOne(w, root, owner); err != nil {
+			return fmt.Errorf("install %s: %w", w.File, err)
+		}
+	}
+	return nil
+}
+
+func (i *pipInstaller) checkOne(w WheelFile, root *fsroot.Root, owner map[string]string) error {
+	a, err := python.OpenWheel(w.Path, i.limits)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Verify(); err != nil {
+		return err
+	}
+	_, err = i.layout.plan(a, owner, rootExists(root))
+	return err
 }
 
 func (i *pipInstaller) Install(ctx context.Context, b Builder, wheels []WheelFile) error {
+	if err := i.check(ctx, wheels); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(i.dir, 0o755); err != nil {
 		return err
 	}
