@@ -650,7 +650,9 @@ var installers = map[string]func(b *build) Installer{
 	},
 }
 
-func (b *build) layout() layout { return layout{pyver: fmt.Sprintf("%d.%d", b.interp.Major, b.interp.Minor)} }
+func (b *build) layout() layout {
+	return layout{pyver: fmt.Sprintf("%d.%d", b.interp.Major, b.interp.Minor)}
+}
 
 // limits are venv.wheel_limits, validated with the configuration.
 func (b *build) limits() python.WheelLimits {

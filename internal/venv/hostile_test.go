@@ -124,7 +124,10 @@ func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // noise is incompressible, deterministic content.
 func noise() io.Reader { return rand.NewChaCha8([32]byte{7}) }
 
-var md5Hash = func() string { s := md5.Sum([]byte("x = 1\n")); return "md5=" + base64.RawURLEncoding.EncodeToString(s[:]) }()
+var md5Hash = func() string {
+	s := md5.Sum([]byte("x = 1\n"))
+	return "md5=" + base64.RawURLEncoding.EncodeToString(s[:])
+}()
 
 // hostileWheels are wheels an attacker would publish, with what the refusal
 // must say.
@@ -218,7 +221,7 @@ func TestAnotherDistributionsFileIsRefused(t *testing.T) {
 // link, nor write through a link a post_build command left.
 func TestExtraFilesReplaceNothing(t *testing.T) {
 	for name, tc := range map[string]struct{ extra, want string }{
-		"over the interpreter": {"  extra_files: [{src: conf/x, dst: bin/python3}]\n", "is in the venv already"},
+		"over the interpreter":   {"  extra_files: [{src: conf/x, dst: bin/python3}]\n", "is in the venv already"},
 		"through the lib64 link": {"  extra_files: [{src: conf/x, dst: lib64/x}]\n", "symbolic link"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -279,4 +282,3 @@ func TestLargeEntryStreams(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(256<<20), fi.Size())
 }
-

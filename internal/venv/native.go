@@ -312,4 +312,3 @@ func (n *nativeInstaller) scriptFor(ep python.EntryPoint) []byte {
 	return []byte(fmt.Sprintf("%s\n# -*- coding: utf-8 -*-\nimport re\nimport sys\nfrom %s import %s\nif __name__ == '__main__':\n    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(%s())\n",
 		n.shebang(), ep.Module, importName, ep.Attr))
 }
-
