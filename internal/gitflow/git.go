@@ -177,6 +177,16 @@ func hashes(shas []string) ([]gitread.Hash, bool) {
 	return out, true
 }
 
+// corrupt turns the native reader's refusal of a damaged or hostile object
+// into the step's error; git is not asked then, as it would spend the time and
+// memory the object claims. Other errors give nil: git takes over.
+func corrupt(err error) error {
+	if errors.Is(err, gitread.ErrCorrupt) {
+		return fmt.Errorf("the repository holds a damaged or hostile object, which is not read (%w); check it with git fsck, and clone it again from a source you trust", err)
+	}
+	return nil
+}
+
 // Commit resolves a revision (HEAD or a commit id) to its commit id and time.
 func (r *Repo) Commit(ctx context.Context, rev string) (sha string, unix int64, err error) {
 	if r.native != nil {
@@ -187,9 +197,15 @@ func (r *Repo) Commit(ctx context.Context, rev string) (sha string, unix int64, 
 			h, err = r.native.Resolve(rev)
 		}
 		if err == nil {
-			if c, err := r.native.Commit(h); err == nil {
+			c, err := r.native.Commit(h)
+			if err == nil {
 				return h.String(), c.Time, nil
 			}
+			if err := corrupt(err); err != nil {
+				return "", 0, err
+			}
+		} else if err := corrupt(err); err != nil {
+			return "", 0, err
 		}
 	}
 	out, err := r.git(ctx, "log", "-1", "--no-walk", "--format=%H %ct", rev+"^{commit}", "--")
@@ -241,6 +257,9 @@ func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
 			}
 			return out, nil
 		}
+		if err := corrupt(err); err != nil {
+			return nil, err
+		}
 	}
 	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)", "refs/tags", "refs/heads", "refs/remotes")
 	if err != nil {
@@ -268,6 +287,9 @@ func (r *Repo) Count(ctx context.Context, tip string, exclude ...string) (int, e
 			if err == nil {
 				return n, nil
 			}
+			if err := corrupt(err); err != nil {
+				return 0, err
+			}
 		}
 	}
 	args := []string{"rev-list", "--count", tip}
@@ -285,8 +307,12 @@ func (r *Repo) Count(ctx context.Context, tip string, exclude ...string) (int, e
 func (r *Repo) IsAncestor(ctx context.Context, a, b string) (bool, error) {
 	if r.native != nil {
 		if hs, ok := hashes([]string{a, b}); ok {
-			if yes, err := r.native.IsAncestor(hs[0], hs[1], walkBudget); err == nil {
+			yes, err := r.native.IsAncestor(hs[0], hs[1], walkBudget)
+			if err == nil {
 				return yes, nil
+			}
+			if err := corrupt(err); err != nil {
+				return false, err
 			}
 		}
 	}
@@ -311,6 +337,9 @@ func (r *Repo) Parents(ctx context.Context, shas []string) (map[string][]string,
 			c, err := r.native.Commit(h)
 			if errors.Is(err, gitread.ErrNotCommit) {
 				continue // a tag of a tree or blob: no parents, no commit
+			}
+			if err := corrupt(err); err != nil {
+				return nil, err
 			}
 			if err != nil {
 				goto subprocess

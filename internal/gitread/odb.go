@@ -1,7 +1,7 @@
 package gitread
 
 import (
-	"bytes"
+	"bufio"
 	"compress/zlib"
 	"encoding/hex"
 	"errors"
@@ -48,6 +48,10 @@ var typeNames = map[string]ObjectType{"commit": TypeCommit, "tree": TypeTree, "b
 
 // ErrNotFound means the object is not in the repository.
 var ErrNotFound = errors.New("object not found")
+
+// ErrCorrupt means the repository holds an object that cannot be what it
+// says: it is damaged or made to harm its reader.
+var ErrCorrupt = errors.New("corrupt or hostile git object")
 
 // odb is the object database: loose objects, packs and alternates.
 type odb struct {
@@ -126,7 +130,11 @@ func (o *odb) has(h Hash) bool {
 func (o *odb) read(h Hash) (ObjectType, []byte, error) {
 	for _, p := range o.packs {
 		if off, ok := p.find(h); ok {
-			return p.readAt(off, o)
+			t, data, err := p.readAt(off, o)
+			if err != nil {
+				return 0, nil, fmt.Errorf("object %s: %w", h, err)
+			}
+			return t, data, nil
 		}
 	}
 	hs := h.String()
@@ -135,7 +143,7 @@ func (o *odb) read(h Hash) (ObjectType, []byte, error) {
 		if err != nil {
 			continue
 		}
-		t, data, err := readLoose(f)
+		t, data, err := readLoose(io.LimitReader(f, MaxObjectSize+1<<20))
 		f.Close()
 		if err != nil {
 			return 0, nil, fmt.Errorf("object %s: %w", hs, err)
@@ -145,25 +153,34 @@ func (o *odb) read(h Hash) (ObjectType, []byte, error) {
 	return 0, nil, fmt.Errorf("%w: %s", ErrNotFound, hs)
 }
 
+// readLoose reads a loose object: its header first, then exactly the size it
+// declares, bounded by MaxObjectSize, and nothing after.
 func readLoose(r io.Reader) (ObjectType, []byte, error) {
 	zr, err := zlib.NewReader(r)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(zr)
+	br := bufio.NewReaderSize(zr, 64)
+	hdr, err := br.ReadSlice(0)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%w: no object header", ErrCorrupt)
 	}
-	nul := bytes.IndexByte(data, 0)
-	if nul < 0 {
-		return 0, nil, errors.New("no object header")
-	}
-	name, size, ok := strings.Cut(string(data[:nul]), " ")
+	name, size, ok := strings.Cut(string(hdr[:len(hdr)-1]), " ")
 	t, known := typeNames[name]
-	n, err := strconv.Atoi(size)
-	if !ok || !known || err != nil || n != len(data)-nul-1 {
-		return 0, nil, fmt.Errorf("bad object header %q", data[:nul])
+	n, err := strconv.ParseUint(size, 10, 64)
+	if !ok || !known || err != nil {
+		return 0, nil, fmt.Errorf("%w: bad object header %q", ErrCorrupt, hdr[:len(hdr)-1])
 	}
-	return t, data[nul+1:], nil
+	if n > MaxObjectSize {
+		return 0, nil, fmt.Errorf("%w: the object declares %d bytes, more than the %d an object may have", ErrCorrupt, n, MaxObjectSize)
+	}
+	data := make([]byte, n)
+	if _, err := io.ReadFull(br, data); err != nil {
+		return 0, nil, fmt.Errorf("%w: the object is shorter than its header says (%v)", ErrCorrupt, err)
+	}
+	if k, _ := br.Read(make([]byte, 1)); k > 0 {
+		return 0, nil, fmt.Errorf("%w: the object is longer than its header says", ErrCorrupt)
+	}
+	return t, data, nil
 }

@@ -17,6 +17,15 @@ const (
 	objRefDelta = 7
 	// maxDeltaDepth guards against a corrupt pack whose deltas loop.
 	maxDeltaDepth = 10000
+	// MaxObjectSize bounds every object the reader inflates: the version step
+	// reads commits and tags (and their delta bases), which are kilobytes; a
+	// hostile repository's header may claim terabytes.
+	MaxObjectSize = 64 << 20
+	// maxInflateRatio is what zlib can reach at most (about 1032:1); a size
+	// beyond it cannot come from the bytes the pack holds.
+	maxInflateRatio = 1032
+	// maxCachedBases bounds the bytes the delta-base cache holds.
+	maxCachedBases = 64 << 20
 )
 
 // pack is a pack file and its version 2 index, both mapped into memory.
@@ -25,8 +34,9 @@ type pack struct {
 	n         uint32
 	// bases caches resolved delta bases by offset; commits are rarely deltas,
 	// but trees read for one commit often share bases.
-	bases map[uint64]cached
-	zr    io.ReadCloser
+	bases      map[uint64]cached
+	basesBytes int
+	zr         io.ReadCloser
 	src   bytes.Reader
 }
 
@@ -143,6 +153,9 @@ func (p *pack) readDepth(off uint64, o *odb, depth int) (ObjectType, []byte, err
 		pos++
 		size |= uint64(c&0x7f) << shift
 	}
+	if err := p.checkSize(off, size, pos); err != nil {
+		return 0, nil, err
+	}
 	switch t {
 	case TypeCommit, TypeTree, TypeBlob, TypeTag:
 		data, err := p.inflate(p.data[pos:], size)
@@ -193,13 +206,28 @@ func (p *pack) applyDelta(off uint64, bt ObjectType, base []byte, pos, size uint
 	}
 	out, err := patch(base, delta)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("pack object at offset %d: %w", off, err)
 	}
-	if len(p.bases) > 256 {
+	if len(p.bases) > 256 || p.basesBytes+len(out) > maxCachedBases {
 		clear(p.bases)
+		p.basesBytes = 0
 	}
 	p.bases[off] = cached{bt, out}
+	p.basesBytes += len(out)
 	return bt, out, nil
+}
+
+// checkSize refuses an object whose declared size is past MaxObjectSize or
+// more than the rest of the pack could inflate to, before anything is
+// allocated for it.
+func (p *pack) checkSize(off, size, pos uint64) error {
+	if size > MaxObjectSize {
+		return fmt.Errorf("%w: the pack object at offset %d declares %d bytes, more than the %d an object may have", ErrCorrupt, off, size, MaxObjectSize)
+	}
+	if size > (uint64(len(p.data))-pos)*maxInflateRatio+64 {
+		return fmt.Errorf("%w: the pack object at offset %d declares %d bytes, more than the rest of the pack can hold", ErrCorrupt, off, size)
+	}
+	return nil
 }
 
 // inflate decompresses a pack entry of known size, reusing one zlib reader:
@@ -217,7 +245,7 @@ func (p *pack) inflate(b []byte, size uint64) ([]byte, error) {
 	}
 	out := make([]byte, size)
 	if _, err := io.ReadFull(p.zr, out); err != nil {
-		return nil, fmt.Errorf("inflate pack object: %w", err)
+		return nil, fmt.Errorf("%w: inflate pack object: %v", ErrCorrupt, err)
 	}
 	return out, nil
 }
@@ -249,6 +277,11 @@ func patch(base, delta []byte) ([]byte, error) {
 	if srcSize != uint64(len(base)) {
 		return nil, errors.New("delta base size mismatch")
 	}
+	// Each copy takes at most 64 KiB for an opcode byte and each insert a
+	// byte for a byte: a result past that, or past MaxObjectSize, is a lie.
+	if dstSize > MaxObjectSize || dstSize > uint64(len(delta))*0x10000 {
+		return nil, fmt.Errorf("%w: a delta claims a result of %d bytes", ErrCorrupt, dstSize)
+	}
 	out := make([]byte, 0, dstSize)
 	for len(delta) > 0 {
 		op := delta[0]
@@ -276,12 +309,12 @@ func patch(base, delta []byte) ([]byte, error) {
 			if n == 0 {
 				n = 0x10000
 			}
-			if offset+n > uint64(len(base)) {
+			if offset+n > uint64(len(base)) || uint64(len(out))+n > dstSize {
 				return nil, errors.New("delta copy out of range")
 			}
 			out = append(out, base[offset:offset+n]...)
 		} else if op != 0 {
-			if int(op) > len(delta) {
+			if int(op) > len(delta) || uint64(len(out))+uint64(op) > dstSize {
 				return nil, errors.New("corrupt delta insert")
 			}
 			out = append(out, delta[:op]...)
