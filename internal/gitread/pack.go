@@ -37,7 +37,7 @@ type pack struct {
 	bases      map[uint64]cached
 	basesBytes int
 	zr         io.ReadCloser
-	src   bytes.Reader
+	src        bytes.Reader
 }
 
 type cached struct {
