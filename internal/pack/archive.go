@@ -3,6 +3,7 @@ package pack
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
@@ -83,6 +84,8 @@ type tarOptions struct {
 	Keep func(Entry) bool
 	// Sums, when set, receives each regular file's md5 (for md5sums).
 	Sums func(name, md5 string)
+	// Ctx stops the writing between two entries when it is cancelled.
+	Ctx context.Context
 }
 
 // writeTar writes the tree's entries: sorted, uid and gid 0 (root), no
@@ -101,6 +104,9 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		}
 	}
 	for _, e := range t.Entries {
+		if o.Ctx != nil && o.Ctx.Err() != nil {
+			return context.Cause(o.Ctx)
+		}
 		if o.Keep != nil && !o.Keep(e) {
 			continue
 		}

@@ -69,7 +69,7 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		if err != nil {
 			return err
 		}
-		if err := writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Sums: sums}); err != nil {
+		if err := writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Sums: sums, Ctx: ctx}); err != nil {
 			zw.Close()
 			return fmt.Errorf("write data.tar: %w", err)
 		}

@@ -122,7 +122,7 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	}{{"dependencies", false}, {"project", true}} {
 		f := filepath.Join(tmp, l.what+".tar.gz")
 		project := l.project
-		if err := writeLayer(f, t, m, func(e Entry) bool { return e.Project == project }); err != nil {
+		if err := writeLayer(ctx, f, t, m, func(e Entry) bool { return e.Project == project }); err != nil {
 			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
 		}
 		layer, err := tarball.LayerFromFile(f, tarball.WithMediaType(types.OCILayer))
@@ -199,7 +199,7 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 }
 
 // writeLayer writes the selected entries as a gzip layer rooted at /.
-func writeLayer(path string, t *Tree, m *Meta, keep func(Entry) bool) error {
+func writeLayer(ctx context.Context, path string, t *Tree, m *Meta, keep func(Entry) bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -209,7 +209,8 @@ func writeLayer(path string, t *Tree, m *Meta, keep func(Entry) bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: m.Epoch, Keep: keep}); err != nil {
+	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: m.Epoch, Keep: keep, Ctx: ctx}); err != nil {
+		zw.Close()
 		return err
 	}
 	if err := zw.Close(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fixture"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -26,6 +27,9 @@ import (
 func TestMain(m *testing.M) {
 	if venv.IsNSExec(os.Args) {
 		os.Exit(venv.NSExecMain())
+	}
+	if os.Getenv(stepEnv) != "" {
+		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 	}
 	os.Exit(m.Run())
 }

@@ -105,7 +105,15 @@ func (rpmPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	}
 	name := fmt.Sprintf("%s-%s-%s.%s.rpm", m.Name, ver, rel, arch)
 	return writeAtomic(m.Out, name, "rpm", m.Arch, func(f *os.File) error {
-		return rpm.DefaultRPM.Package(info, f)
+		if err := rpm.DefaultRPM.Package(info, f); err != nil {
+			return err
+		}
+		// nfpm cannot be stopped midway: an interrupt during it ends here,
+		// before the rename.
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
 	})
 }
 

@@ -110,6 +110,9 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 	}
 	var arts []state.Artifact
 	for _, p := range packers {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		done := s.Log.Phase(p.Format())
 		art, err := p.Pack(ctx, t, m)
 		if err != nil {
@@ -132,6 +135,11 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 	}
 	if err := writeSums(dist, arts); err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		// Artifacts that were finished stay (each whole, by rename); the
+		// state file does not name them.
+		return context.Cause(ctx)
 	}
 	st.SetArtifacts(func(f string) bool { _, err := PackerFor(f); return err == nil }, arts)
 	if err := st.Save(dist); err != nil {

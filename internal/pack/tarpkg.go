@@ -15,14 +15,15 @@ type tarPacker struct{ c Compression }
 
 func (p tarPacker) Format() string { return "tar" + p.c.Ext() }
 
-func (p tarPacker) Pack(_ context.Context, t *Tree, m *Meta) (state.Artifact, error) {
+func (p tarPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error) {
 	name := fmt.Sprintf("%s_%s_%s.tar%s", m.Name, m.Version.OCITag, m.Arch, p.c.Ext())
 	return writeAtomic(m.Out, name, p.Format(), m.Arch, func(f *os.File) error {
 		zw, err := compressor(p.c, f)
 		if err != nil {
 			return err
 		}
-		if err := writeTar(zw, t, tarOptions{Epoch: m.Epoch}); err != nil {
+		if err := writeTar(zw, t, tarOptions{Epoch: m.Epoch, Ctx: ctx}); err != nil {
+			zw.Close() // a compressor program ends with its input
 			return err
 		}
 		return zw.Close()
