@@ -183,6 +183,9 @@ func (v *Version) setBuild(ids []string) error {
 				if n > 1<<30 {
 					return fmt.Errorf("revision %d is too large", n)
 				}
+				if n == 0 {
+					return fmt.Errorf("revision 0 does not exist: package revisions start at 1 (rev.1)")
+				}
 				v.Revision = int(n)
 			} else {
 				v.Post = n
@@ -191,6 +194,10 @@ func (v *Version) setBuild(ids []string) error {
 			continue
 		}
 		for _, part := range strings.Split(id, "-") {
+			if part == "rev" || part == "post" {
+				// It would read back as a revision or post-release.
+				return fmt.Errorf("build metadata %q is reserved for the package revision (rev.N) and post-release (post.N), with a number", part)
+			}
 			if part != "" {
 				rest = append(rest, part)
 			}
