@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -85,6 +87,37 @@ func TestRetriesThrough503(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, srv.Uploads(), 1, "uploaded once")
 	})
+}
+
+// TestTruncatedTagList puts a proxy that cuts tag lists short in front of a
+// real registry: a few cut answers are asked again and the publish lands; a
+// registry that always cuts them fails the publish before any tag is written.
+func TestTruncatedTagList(t *testing.T) {
+	ctx := context.Background()
+	dist := t.TempDir()
+	reg := testutil.StartRegistry(t, false)
+	proxy := testutil.NewFaultProxy(t, "http://"+reg.Host)
+	sc := config.DefaultStore("registry", "registry")
+	sc.Repository = strings.TrimPrefix(proxy.URL, "http://") + "/hello"
+	st, l := storeWithLog(t, sc, nil)
+	img := newTestImage(t, 1<<16)
+	_, err := st.Publish(ctx, img.item(t, dist, "oci", "1.0.0", "x"))
+	require.NoError(t, err)
+
+	proxy.TruncateTags.Store(2)
+	_, err = st.Publish(ctx, img.item(t, dist, "oci", "1.1.0", "x"))
+	require.NoError(t, err, l.String())
+	assert.Contains(t, l.String(), "is no tag list")
+	assert.Contains(t, l.String(), "asking again")
+
+	proxy.TruncateTags.Store(100)
+	_, err = st.Publish(ctx, img.item(t, dist, "oci", "1.2.0", "x"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "list the tags")
+	assert.Contains(t, err.Error(), "no tag was written")
+	proxy.TruncateTags.Store(0)
+	tags := skopeoTags(t, reg.Host+"/hello")
+	assert.ElementsMatch(t, []string{"1.0.0", "1.1.0", "1.0", "1.1", "1", "latest"}, tags, "1.2.0 and its floating tags were not written")
 }
 
 // TestServerStoppedMidRun stops the registry while an image is being pushed:
@@ -186,4 +219,14 @@ func TestSlowServer(t *testing.T) {
 	proxy.Delay.Store(int64(150 * time.Millisecond))
 	_, err = st.Publish(ctx, makeWheel(t, dist, "hello-lib", "1.0.0"))
 	require.NoError(t, err)
+}
+
+// skopeoTags lists a repository's tags with skopeo, the reference client.
+func skopeoTags(t *testing.T, repo string) []string {
+	t.Helper()
+	out, err := exec.Command("skopeo", "list-tags", "--tls-verify=false", "docker://"+repo).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var l struct{ Tags []string }
+	require.NoError(t, json.Unmarshal(out, &l))
+	return l.Tags
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -26,6 +27,7 @@ type registry struct {
 	opts []remote.Option
 	// auth says where the credentials come from, for errors.
 	auth string
+	log  func(format string, args ...any)
 }
 
 func newRegistry(s config.StoreConfig, e Env) (Store, error) {
@@ -41,7 +43,7 @@ func newRegistry(s config.StoreConfig, e Env) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &registry{cfg: s, repo: repo}
+	r := &registry{cfg: s, repo: repo, log: e.Log}
 	r.opts = []remote.Option{remote.WithTransport(client.Transport), remote.WithRetryBackoff(remote.Backoff{Steps: 1})}
 	user := s.Username
 	if s.UsernameEnv != "" {
@@ -70,17 +72,31 @@ func (r *registry) with(ctx context.Context) []remote.Option {
 	return append(r.opts, remote.WithContext(ctx))
 }
 
-// tags lists the repository's tags; none when it does not exist yet.
+// tags lists the repository's tags; none when it does not exist yet. An
+// answer that is cut short or is no tag list is asked again like a 503 (the
+// HTTP client retries those): floating tags are decided from this list.
 func (r *registry) tags(ctx context.Context) ([]string, error) {
-	tags, err := remote.List(r.repo, r.with(ctx)...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return nil, nil
+	for attempt := 0; ; attempt++ {
+		tags, err := remote.List(r.repo, r.with(ctx)...)
+		var te *transport.Error
+		switch {
+		case errors.As(err, &te) && te.StatusCode == http.StatusNotFound:
+			return nil, nil
+		case err == nil:
+			return tags, nil
+		case te == nil && ctx.Err() == nil && attempt < r.cfg.Retries:
+			if r.log != nil {
+				r.log("list the tags of %s: the answer is no tag list (%v); asking again (attempt %d of %d)", r.repo, err, attempt+2, r.cfg.Retries+1)
+			}
+			select {
+			case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
+			}
+			continue
+		}
+		return nil, fmt.Errorf("list the tags of %s: %w (no tag was written: the floating tags are decided from this list; publish again when the registry answers)", r.repo, r.explain(err))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("list the tags of %s: %w", r.repo, r.explain(err))
-	}
-	return tags, nil
 }
 
 // Existing lists the tags that are versions, with their digests.
@@ -137,14 +153,15 @@ func (r *registry) Publish(ctx context.Context, it Item) (state.Publication, err
 	case err != nil && !(errors.As(err, &te) && te.StatusCode == http.StatusNotFound):
 		return state.Publication{}, fmt.Errorf("ask %s for %s: %w", r.repo.RegistryStr(), tag, r.explain(err))
 	}
+	// The tag list first: a run that cannot read it writes no tag at all.
+	existing, err := r.tags(ctx)
+	if err != nil {
+		return state.Publication{}, err
+	}
 	if !pub.Unchanged {
 		if err := remote.Write(tag, img, r.with(ctx)...); err != nil {
 			return state.Publication{}, fmt.Errorf("push %s: %w", tag, r.explain(err))
 		}
-	}
-	existing, err := r.tags(ctx)
-	if err != nil {
-		return state.Publication{}, err
 	}
 	pub.Tags = []string{it.Version.OCITag}
 	for _, t := range Tags(r.cfg.Tags, it.Version, existing) {

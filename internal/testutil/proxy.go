@@ -1,11 +1,14 @@
 package testutil
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +24,9 @@ type FaultProxy struct {
 	BytesIn  atomic.Int64
 	Requests atomic.Int32
 	Failed   atomic.Int32
+	// TruncateTags cuts the next TruncateTags tag lists (/v2/…/tags/list) in
+	// half, with status 200: a registry or proxy that breaks off.
+	TruncateTags atomic.Int32
 }
 
 // NewFaultProxy proxies to target (http://host:port) on 127.0.0.1.
@@ -31,6 +37,25 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 	}
 	p := &FaultProxy{}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(res *http.Response) error {
+		if !strings.HasSuffix(res.Request.URL.Path, "/tags/list") || res.StatusCode != http.StatusOK {
+			return nil
+		}
+		if p.TruncateTags.Add(-1) < 0 {
+			p.TruncateTags.Store(0)
+			return nil
+		}
+		body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		res.Body.Close()
+		if err != nil {
+			return err
+		}
+		body = body[:len(body)/2]
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		res.ContentLength = int64(len(body))
+		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.Requests.Add(1)
 		if d := time.Duration(p.Delay.Load()); d > 0 {
