@@ -32,6 +32,15 @@ func (p Paragraph) Get(name string) string {
 func Parse(r io.Reader) ([]Paragraph, error) {
 	var out []Paragraph
 	var cur Paragraph
+	// Continuation lines are gathered and joined once per field: appending
+	// to the value line by line is quadratic in a hostile file.
+	var more []string
+	flush := func() {
+		if len(more) > 0 {
+			cur[len(cur)-1].Value += "\n" + strings.Join(more, "\n")
+			more = more[:0]
+		}
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
@@ -40,6 +49,7 @@ func Parse(r io.Reader) ([]Paragraph, error) {
 		text := sc.Text()
 		switch {
 		case strings.TrimSpace(text) == "":
+			flush()
 			if len(cur) > 0 {
 				out = append(out, cur)
 				cur = nil
@@ -48,19 +58,21 @@ func Parse(r io.Reader) ([]Paragraph, error) {
 			if len(cur) == 0 {
 				return nil, fmt.Errorf("line %d: a continuation line before any field", line)
 			}
-			cur[len(cur)-1].Value += "\n" + text[1:]
+			more = append(more, text[1:])
 		case text[0] == '#':
 		default:
 			name, value, ok := strings.Cut(text, ":")
 			if !ok || name == "" {
 				return nil, fmt.Errorf("line %d: %q is not a \"Name: value\" field", line, text)
 			}
+			flush()
 			cur = append(cur, Field{Name: name, Value: strings.TrimSpace(value)})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
+	flush()
 	if len(cur) > 0 {
 		out = append(out, cur)
 	}

@@ -165,8 +165,8 @@ func parseIndex(b []byte) (*index, error) {
 			pos += 2
 		}
 		if ver == 4 {
-			strip, k := binary.Uvarint(b[pos:])
-			if k <= 0 || int(strip) > len(prev) {
+			strip, k := binary.Uvarint(b[pos:end])
+			if k <= 0 || strip > uint64(len(prev)) {
 				return nil, errIndex
 			}
 			pos += k

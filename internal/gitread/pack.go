@@ -36,6 +36,7 @@ type pack struct {
 	// but trees read for one commit often share bases.
 	bases      map[uint64]cached
 	basesBytes int
+	mapped     bool
 	zr         io.ReadCloser
 	src        bytes.Reader
 }
@@ -66,24 +67,41 @@ func openPack(idxPath string) (*pack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pack index %s: %w", idxPath, err)
 	}
-	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:8]) != 2 {
-		syscall.Munmap(idx)
-		return nil, fmt.Errorf("%w: %s is not a version 2 pack index", ErrUnsupported, idxPath)
-	}
-	n := binary.BigEndian.Uint32(idx[8+255*4:])
-	if uint64(len(idx)) < 8+256*4+uint64(n)*(20+4+4) {
-		syscall.Munmap(idx)
-		return nil, fmt.Errorf("pack index %s is truncated", idxPath)
-	}
 	data, err := mmap(strings.TrimSuffix(idxPath, ".idx") + ".pack")
 	if err != nil {
 		syscall.Munmap(idx)
 		return nil, fmt.Errorf("pack for %s: %w", idxPath, err)
 	}
+	p, err := newPack(idx, data)
+	if err != nil {
+		syscall.Munmap(idx)
+		syscall.Munmap(data)
+		return nil, fmt.Errorf("pack index %s: %w", idxPath, err)
+	}
+	p.mapped = true
+	return p, nil
+}
+
+// newPack checks a version 2 index against its pack: the index must hold
+// every table its object count implies, and the pack its header.
+func newPack(idx, data []byte) (*pack, error) {
+	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:8]) != 2 {
+		return nil, fmt.Errorf("%w: not a version 2 pack index", ErrUnsupported)
+	}
+	n := binary.BigEndian.Uint32(idx[8+255*4:])
+	if uint64(len(idx)) < 8+256*4+uint64(n)*(20+4+4) {
+		return nil, fmt.Errorf("%w: the pack index is truncated", ErrCorrupt)
+	}
+	if len(data) < 12 || string(data[:4]) != "PACK" {
+		return nil, fmt.Errorf("%w: the pack has no PACK header", ErrCorrupt)
+	}
 	return &pack{idx: idx, data: data, n: n, bases: map[uint64]cached{}}, nil
 }
 
 func (p *pack) close() error {
+	if !p.mapped {
+		return nil
+	}
 	err1 := syscall.Munmap(p.idx)
 	err2 := syscall.Munmap(p.data)
 	return errors.Join(err1, err2)
@@ -98,14 +116,14 @@ func (p *pack) find(h Hash) (uint64, bool) {
 		}
 		return binary.BigEndian.Uint32(p.idx[8+i*4:])
 	}
-	lo, hi := fan(int(h[0])-1), fan(int(h[0]))
+	lo, hi := fan(int(h[0])-1), min(fan(int(h[0])), p.n) // a hostile fan-out may point past the ids
 	ids := p.idx[8+256*4:]
 	for lo < hi {
 		mid := (lo + hi) / 2
 		c := bytes.Compare(ids[mid*20:mid*20+20], h[:])
 		switch {
 		case c == 0:
-			return p.offset(mid), true
+			return p.offset(mid)
 		case c < 0:
 			lo = mid + 1
 		default:
@@ -115,14 +133,19 @@ func (p *pack) find(h Hash) (uint64, bool) {
 	return 0, false
 }
 
-func (p *pack) offset(i uint32) uint64 {
+// offset is the pack offset of the i-th object; false when the index points
+// past its own large-offset table.
+func (p *pack) offset(i uint32) (uint64, bool) {
 	offs := p.idx[8+256*4+uint64(p.n)*24:]
-	o := binary.BigEndian.Uint32(offs[i*4:])
+	o := binary.BigEndian.Uint32(offs[uint64(i)*4:])
 	if o&0x80000000 == 0 {
-		return uint64(o)
+		return uint64(o), true
 	}
-	large := offs[uint64(p.n)*4:]
-	return binary.BigEndian.Uint64(large[(o&0x7fffffff)*8:])
+	at := uint64(p.n)*4 + uint64(o&0x7fffffff)*8
+	if at+8 > uint64(len(offs)) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(offs[at:]), true
 }
 
 // readAt reads the object at a pack offset, resolving deltas.

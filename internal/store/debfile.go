@@ -3,18 +3,23 @@ package store
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
 
 	"github.com/gopythongo/gopythongo/internal/deb822"
 )
+
+// maxControl bounds the control member of a .deb: its control file, scripts
+// and md5sums are kilobytes.
+const maxControl = 16 << 20
 
 // DebControl reads the control paragraph of a .deb: the ar archive's
 // control.tar (gz, xz, zst or plain), its ./control file.
@@ -41,6 +46,9 @@ func DebControl(path string) (deb822.Paragraph, error) {
 		}
 		body := io.LimitReader(r, size)
 		if strings.HasPrefix(name, "control.tar") {
+			if size > maxControl {
+				return nil, fmt.Errorf("%s: its %s is %d bytes, more than a control member may be (%d MiB)", path, name, size, maxControl>>20)
+			}
 			var zr io.Reader = body
 			switch strings.TrimPrefix(name, "control.tar") {
 			case ".gz":
@@ -50,11 +58,22 @@ func DebControl(path string) (deb822.Paragraph, error) {
 				}
 				zr = gz
 			case ".xz":
-				if zr, err = xz.NewReader(body); err != nil {
-					return nil, fmt.Errorf("%s: %w", path, err)
+				// An xz header names the dictionary to allocate, up to 4 GiB,
+				// block by block: the xz program bounds it, the Go reader
+				// cannot.
+				data, err := io.ReadAll(io.LimitReader(body, maxControl+1))
+				if err != nil || len(data) > maxControl {
+					return nil, fmt.Errorf("%s: control.tar.xz is larger than %d MiB", path, maxControl>>20)
 				}
+				cmd := exec.Command("xz", "--decompress", "--stdout", "--single-stream", "--memlimit-decompress=64MiB", "--quiet")
+				cmd.Stdin = bytes.NewReader(data)
+				out, err := cmd.Output()
+				if err != nil {
+					return nil, fmt.Errorf("%s: control.tar.xz cannot be read within 64 MiB by xz (apt-get install xz-utils): %w", path, err)
+				}
+				zr = io.LimitReader(bytes.NewReader(out), maxControl)
 			case ".zst":
-				d, err := zstd.NewReader(body)
+				d, err := zstd.NewReader(body, zstd.WithDecoderMaxMemory(64<<20), zstd.WithDecoderConcurrency(1))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)
 				}

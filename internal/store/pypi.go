@@ -90,11 +90,21 @@ func (p *pypi) Existing(ctx context.Context, name string) ([]Release, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("ask %s: %s", u, resp.Status)
 	}
+	out, err := parseSimple(body, resp.Header.Get("Content-Type"), name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	return out, nil
+}
+
+// parseSimple reads a project page of the simple API: PEP 691 JSON or PEP 503
+// HTML, as the Content-Type says.
+func parseSimple(body []byte, contentType, name string) ([]Release, error) {
 	var out []Release
-	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if strings.Contains(contentType, "json") {
 		var page simplePage
 		if err := json.Unmarshal(body, &page); err != nil {
-			return nil, fmt.Errorf("%s: not PEP 691 JSON: %w", u, err)
+			return nil, fmt.Errorf("not PEP 691 JSON: %w", err)
 		}
 		for _, f := range page.Files {
 			out = append(out, Release{Name: name, Version: fileVersion(f.Filename), File: f.Filename, SHA256: f.Hashes["sha256"]})

@@ -88,12 +88,18 @@ type xmlProblem struct {
 	Text    string `xml:",chardata"`
 }
 
+// maxJUnit bounds a JUnit file read whole.
+const maxJUnit = 256 << 20
+
 // ReadJUnit reads JUnit XML as pytest, unittest runners, Maven and most tools
 // write it: a testsuites root or a single testsuite.
 func ReadJUnit(r io.Reader) ([]Case, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, maxJUnit+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(data) > maxJUnit {
+		return nil, fmt.Errorf("the JUnit XML is larger than %d MiB; no test report is that large (split the suite)", maxJUnit>>20)
 	}
 	var suites xmlSuites
 	if err := xml.Unmarshal(data, &suites); err != nil || len(suites.Suites) == 0 {
