@@ -2,6 +2,7 @@ package venv
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
@@ -21,8 +22,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
 // member is an entry of a crafted wheel, with every way to lie about it.
@@ -281,4 +285,101 @@ func TestLargeEntryStreams(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(staging, "lib", "python3.11", "site-packages", "big", "blob.bin"))
 	require.NoError(t, err)
 	assert.Equal(t, int64(256<<20), fi.Size())
+}
+
+// guardedScript runs the step in a mount namespace of its own where the
+// machine's interpreter is bound read-only onto itself: were a write ever to
+// get through the venv's bin/python3 link, it would fail there instead of
+// replacing the machine's Python. The script is fixed; values come as
+// arguments.
+const guardedScript = `set -e
+mount --make-rprivate /
+mount --bind "$1" "$1"
+mount -o remount,bind,ro "$1"
+shift
+exec "$@"`
+
+// TestHostileWheelsInIsolatedBuilders builds the wheels that aim at the
+// interpreter in the chroot and container builders, with both installers: the
+// venv's bin/python3 there links to /usr/bin/python3, which from this machine's
+// side of the staging directory is the machine's own interpreter.
+func TestHostileWheelsInIsolatedBuilders(t *testing.T) {
+	real, err := filepath.EvalSymlinks(testutil.DebianPython)
+	require.NoError(t, err)
+	before, err := os.ReadFile(real)
+	require.NoError(t, err)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	picked := map[string]bool{"script over the interpreter": true, "data over the interpreter": true, "write through the lib64 link": true}
+	for _, builder := range []string{"chroot", "container"} {
+		env := testutil.BuilderEnv(t, builder)
+		for _, tt := range hostileWheels {
+			if !picked[tt.name] {
+				continue
+			}
+			for _, inst := range []string{"native", "pip"} {
+				t.Run(builder+" "+tt.name+" "+inst, func(t *testing.T) {
+					t.Parallel()
+					p := testutil.HelloProject(t, fmt.Sprintf(evilConfig, testutil.DebianPython, "evil==1.0"))
+					evilWheel(t, filepath.Join(p.Dir, "wheels"), "evil", tt.members, tt.entryPoints)
+					st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000}}
+					require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
+					cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", guardedScript, "sh", real, self)
+					cmd.Dir = p.Dir
+					cmd.Env = append(os.Environ(), stepEnv+"=1", "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir(), "GOPYTHONGO_VENV_INSTALLER="+inst)
+					cmd.Env = append(cmd.Env, env...)
+					out, err := cmd.CombinedOutput()
+					require.Error(t, err, string(out))
+					assert.Equal(t, 1, cmd.ProcessState.ExitCode(), string(out))
+					assert.Contains(t, string(out), tt.want)
+					assert.Contains(t, string(out), "evil-1.0-py3-none-any.whl")
+					assert.NotContains(t, string(out), "read-only file system", "the refusal came first, not the guard")
+					_, err = os.Stat(filepath.Join(p.Dir, "dist", "root"))
+					assert.True(t, os.IsNotExist(err), "no tree")
+				})
+			}
+		}
+	}
+	t.Cleanup(func() {
+		after, err := os.ReadFile(real)
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "the machine's interpreter is untouched")
+	})
+}
+
+// TestTestVenvRefusesHostileWheels: the throwaway venv of gopythongo-test
+// goes through the same installers and refuses the same wheels.
+func TestTestVenvRefusesHostileWheels(t *testing.T) {
+	py, before := privatePython(t)
+	p := testutil.HelloProject(t, strings.Replace(helloConfig, "python: /usr/bin/python3", "python: "+py, 1))
+	evilWheel(t, filepath.Join(p.Dir, "wheels"), "evil", hostileWheels[0].members, "")
+	p.WriteFile("requirements-test.txt", "evil==1.0\n")
+	cfg, err := config.Load(config.Options{Dir: p.Dir, Environ: []string{"GOPYTHONGO_VENV_CACHE_DIR=" + t.TempDir()}})
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(cfg.DistDir(), 0o755)) // the test step makes it
+	var log bytes.Buffer
+	_, _, err = TestEnv(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log},
+		filepath.Join(t.TempDir(), "test-venv"), nil, []string{"requirements-test.txt"}, false)
+	require.Error(t, err, log.String())
+	assert.Contains(t, err.Error(), "would replace bin/python3")
+	after, err := os.ReadFile(py)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+}
+
+// TestStripFollowsNoLink: a strip glob that matches a link removes the link,
+// never what it points to.
+func TestStripFollowsNoLink(t *testing.T) {
+	venv, outside := t.TempDir(), t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "keep.txt"), []byte("keep"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(venv, "lib", "pkg"), 0o755))
+	require.NoError(t, os.Symlink(outside, filepath.Join(venv, "lib", "pkg", "tests")))
+	n, err := strip(venv, []string{"**/tests", "**/keep.txt"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = os.Lstat(filepath.Join(venv, "lib", "pkg", "tests"))
+	assert.True(t, os.IsNotExist(err), "the link is gone")
+	b, err := os.ReadFile(filepath.Join(outside, "keep.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "keep", string(b), "what it pointed to is not")
 }
