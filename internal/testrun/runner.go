@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
 )
@@ -50,9 +52,14 @@ func RunnerFor(name string) (Runner, error) {
 	return r, nil
 }
 
+// command runs a suite in a process group of its own: an interrupt stops
+// the runner and whatever the tests started (servers, xdist workers).
 func (s RunSpec) command(ctx context.Context, argv ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = s.Dir, s.Env, s.Output, s.Output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
 

@@ -1,12 +1,21 @@
 package version
 
 import (
+	"fmt"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
 // Each parser either refuses its input or returns a valid model whose rendering in
 // the same format parses back to the same renderings. Seeds live in testdata/fuzz.
+
+// slow turns an input that takes seconds into a crash that names it: a hang
+// would only end the fuzzing run with a deadline, the input unknown.
+func slow(s string) (stop func()) {
+	tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("input %q takes more than 5s", s)) })
+	return func() { tm.Stop() }
+}
 
 func roundTrip(t *testing.T, f Format, v Version, render func(Version) string) {
 	t.Helper()
@@ -34,6 +43,7 @@ func roundTrip(t *testing.T, f Format, v Version, render func(Version) string) {
 func FuzzParseSemVer(f *testing.F) {
 	f.Add("1.3.0-dev.42+g1a2b3c4d5e")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := ParseSemVer(s); err == nil {
 			roundTrip(t, FormatSemVer, v, Version.SemVer)
 		}
@@ -43,6 +53,7 @@ func FuzzParseSemVer(f *testing.F) {
 func FuzzParsePEP440(f *testing.F) {
 	f.Add("1.3.0.dev3+feature.login.page")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := ParsePEP440(s); err == nil {
 			roundTrip(t, FormatPEP440, v, Version.PEP440)
 		}
@@ -52,6 +63,7 @@ func FuzzParsePEP440(f *testing.F) {
 func FuzzParseDebian(f *testing.F) {
 	f.Add("1:1.3.0~pr123.5+g1a2b3c4d5e-2")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := ParseDebian(s); err == nil {
 			roundTrip(t, FormatDebian, v, Version.Debian)
 		}
@@ -61,6 +73,7 @@ func FuzzParseDebian(f *testing.F) {
 func FuzzParseOCITag(f *testing.F) {
 	f.Add("1.3.0-feature.login-page.3_g1a2b3c4d5e")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := ParseOCITag(s); err == nil {
 			roundTrip(t, FormatOCI, v, Version.OCITag)
 		}
@@ -70,6 +83,7 @@ func FuzzParseOCITag(f *testing.F) {
 func FuzzParseTag(f *testing.F) {
 	f.Add("V2024.01.15-RC1+Build-5")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := ParseTag(s); err == nil {
 			roundTrip(t, FormatSemVer, v, Version.SemVer)
 			roundTrip(t, FormatDebian, v, Version.Debian)
@@ -84,6 +98,7 @@ func FuzzRegexParser(f *testing.F) {
 	}
 	f.Add("r1.2-rc3+abc")
 	f.Fuzz(func(t *testing.T, s string) {
+		defer slow(s)()
 		if v, err := p.Parse(s); err == nil {
 			roundTrip(t, FormatDebian, v, Version.Debian)
 		}
