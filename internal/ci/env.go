@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/state"
 )
 
 // Provider names a CI system.
@@ -146,7 +148,7 @@ func github(r *reader, readFile ReadFile) Env {
 			if pr.Head.SHA != "" && pr.Head.SHA != e.SHA {
 				e.MergeSHA = e.SHA
 				e.SHA = pr.Head.SHA
-				e.Notes = append(e.Notes, fmt.Sprintf("pull request: versioning the head commit %s from the event payload, not the merge commit GITHUB_SHA=%s", short(e.SHA), short(e.MergeSHA)))
+				e.Notes = append(e.Notes, fmt.Sprintf("pull request: versioning the head commit %s from the event payload, not the merge commit GITHUB_SHA=%s", state.ShortSHA(e.SHA), state.ShortSHA(e.MergeSHA)))
 			}
 		} else if m != nil && strings.HasSuffix(ref, "/merge") {
 			e.Notes = append(e.Notes, "pull request: no event payload with the head commit; GITHUB_SHA is the merge commit")
@@ -178,7 +180,7 @@ func gitlab(r *reader) Env {
 		e.Branch = e.PRSource
 		if head := r.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA"); head != "" && head != e.SHA {
 			e.MergeSHA, e.SHA = e.SHA, head
-			e.Notes = append(e.Notes, fmt.Sprintf("merge request: versioning the head commit %s, not the merged result %s", short(e.SHA), short(e.MergeSHA)))
+			e.Notes = append(e.Notes, fmt.Sprintf("merge request: versioning the head commit %s, not the merged result %s", state.ShortSHA(e.SHA), state.ShortSHA(e.MergeSHA)))
 		}
 		return e
 	}
@@ -275,11 +277,4 @@ func stripRemote(b string) string {
 		return strings.TrimPrefix(b, "origin/")
 	}
 	return b
-}
-
-func short(sha string) string {
-	if len(sha) > 10 {
-		return sha[:10]
-	}
-	return sha
 }

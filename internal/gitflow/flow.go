@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -257,7 +258,7 @@ func (r *resolver) main() error {
 		return nil
 	}
 	if r.req.MainUntagged != "post" {
-		return &UsageError{Msg: fmt.Sprintf("%s is a release branch, but commit %s has no version tag: tag the release (git tag v1.2.3 %s && git push origin v1.2.3), build the tag instead of the branch, or set version.main_untagged: post for post-releases", r.req.Branch, short(r.req.SHA), short(r.req.SHA))}
+		return &UsageError{Msg: fmt.Sprintf("%s is a release branch, but commit %s has no version tag: tag the release (git tag v1.2.3 %s && git push origin v1.2.3), build the tag instead of the branch, or set version.main_untagged: post for post-releases", r.req.Branch, state.ShortSHA(r.req.SHA), state.ShortSHA(r.req.SHA))}
 	}
 	base, ok, err := r.newestSeen(r.req.SHA)
 	if err != nil {
@@ -616,7 +617,7 @@ func (r *resolver) count(tip string, exclude ...string) (int, error) {
 	}
 	for _, e := range exclude {
 		if !r.repo.HasCommit(r.ctx, e) {
-			return 0, &HistoryError{Missing: "the history back to commit " + short(e)}
+			return 0, &HistoryError{Missing: "the history back to commit " + state.ShortSHA(e)}
 		}
 	}
 	args := []string{"rev-list", tip}
@@ -634,13 +635,6 @@ func (r *resolver) count(tip string, exclude ...string) (int, error) {
 		}
 	}
 	return len(list), nil
-}
-
-func short(sha string) string {
-	if len(sha) > 10 {
-		return sha[:10]
-	}
-	return sha
 }
 
 // IsHistory reports whether err means missing history or refs.

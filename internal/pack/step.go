@@ -113,7 +113,8 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		done := s.Log.Phase(p.Format())
+		ph := s.Log.Phase(p.Format())
+		defer ph.End()
 		art, err := p.Pack(ctx, t, m)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.Format(), err)
@@ -131,7 +132,7 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 		if art.Digest != "" {
 			what = fmt.Sprintf("%s, %s", art.Path, art.Digest)
 		}
-		done(what)
+		ph.Done(what)
 	}
 	if err := writeSums(dist, arts); err != nil {
 		return err

@@ -122,7 +122,7 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 	}
 	var failed []error
 	for i, sc := range scs {
-		done := s.Log.Phase("publish " + sc.Name)
+		ph := s.Log.Phase("publish " + sc.Name)
 		var results []string
 		for _, a := range st.Artifacts {
 			if !stores[i].Accepts(a.Format) {
@@ -142,7 +142,7 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 			}
 			results = append(results, fmt.Sprintf("%s %s", a.Path, what))
 		}
-		done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
+		ph.Done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
 	}
 	// What was published is recorded even when another store failed.
 	if err := st.Save(c.DistDir()); err != nil {

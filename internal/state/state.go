@@ -198,10 +198,12 @@ func (s *State) CheckCommit(sha string, force bool) error {
 	if sha == "" || s.Commit.SHA == "" || s.Commit.SHA == sha || force {
 		return nil
 	}
-	return fmt.Errorf("the state file was made for commit %s, but this is %s: run gopythongo-version again for this commit, or pass --force to use it anyway", short(s.Commit.SHA), short(sha))
+	return fmt.Errorf("the state file was made for commit %s, but this is %s: run gopythongo-version again for this commit, or pass --force to use it anyway", ShortSHA(s.Commit.SHA), ShortSHA(sha))
 }
 
-func short(sha string) string {
+// ShortSHA is a commit id as messages show it: its first 10 hex digits, as
+// in the +g build metadata of versions.
+func ShortSHA(sha string) string {
 	if len(sha) > 10 {
 		return sha[:10]
 	}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -301,20 +302,34 @@ func (a *aptDir) writeIndexes(paras []deb822.Paragraph) error {
 	}
 	// Keep the other components' indexes in the Release file.
 	comps := []string{a.cfg.Component}
-	if ents, err := os.ReadDir(a.distDir()); err == nil {
-		for _, e := range ents {
-			if e.IsDir() && e.Name() != a.cfg.Component && e.Name() != "by-hash" {
-				comps = append(comps, e.Name())
-				filepath.WalkDir(filepath.Join(a.distDir(), e.Name()), func(p string, d os.DirEntry, err error) error {
-					if err == nil && !d.IsDir() && !strings.Contains(p, "/by-hash/") {
-						if b, err := os.ReadFile(p); err == nil {
-							rel, _ := filepath.Rel(a.distDir(), p)
-							index[filepath.ToSlash(rel)] = b
-						}
-					}
-					return nil
-				})
+	ents, err := os.ReadDir(a.distDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", a.distDir(), err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == a.cfg.Component || e.Name() == "by-hash" {
+			continue
+		}
+		comps = append(comps, e.Name())
+		// An unreadable component fails the publish: left out, it would
+		// vanish from the Release file.
+		err := filepath.WalkDir(filepath.Join(a.distDir(), e.Name()), func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
 			}
+			if d.IsDir() || strings.Contains(p, "/by-hash/") {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(a.distDir(), p)
+			index[filepath.ToSlash(rel)] = b
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read the indexes of component %s for the Release file: %w", e.Name(), err)
 		}
 	}
 	sort.Strings(comps[1:])

@@ -361,3 +361,19 @@ func TestAptDirKeyFromFileVariable(t *testing.T) {
 	_, err = New(sc, Env{Config: &config.Config{}, Getenv: func(string) string { return "/nonexistent/key" }})
 	assert.ErrorContains(t, err, "the key file $KEY_FILE names")
 }
+
+// TestAptDirUnreadableComponentFails: another component's index that cannot
+// be read fails the publish instead of vanishing from the Release file.
+func TestAptDirUnreadableComponentFails(t *testing.T) {
+	ctx := context.Background()
+	dist, repo := t.TempDir(), t.TempDir()
+	st := newStore(t, aptDirConfig(repo), nil)
+	_, err := st.Publish(ctx, makeDeb(t, dist, "hello", "1.0-1", "all", "one"))
+	require.NoError(t, err)
+	other := filepath.Join(repo, "dists", "bookworm", "contrib", "binary-amd64")
+	require.NoError(t, os.MkdirAll(other, 0o755))
+	require.NoError(t, os.Symlink("Packages", filepath.Join(other, "Packages"))) // a loop: unreadable, even for root
+	_, err = st.Publish(ctx, makeDeb(t, dist, "hello", "1.1-1", "all", "two"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "component contrib")
+}

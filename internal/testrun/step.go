@@ -205,7 +205,8 @@ func runSuite(ctx context.Context, s *cli.Session, name string, cfg config.TestS
 	if err := os.MkdirAll(results, 0o755); err != nil {
 		return Report{}, err
 	}
-	done := s.Log.Phase("suite " + name)
+	ph := s.Log.Phase("suite " + name)
+	defer ph.End()
 	spec := RunSpec{
 		Suite: name, Python: py, Dir: s.Config.Dir, JUnit: filepath.Join(results, name+".xml"),
 		Config: cfg, Output: s.Log.Writer(), Env: testEnv(venvDir, cfg.Env),
@@ -232,7 +233,7 @@ func runSuite(ctx context.Context, s *cli.Session, name string, cfg config.TestS
 			result += " (an error: set allow_empty to accept it)"
 		}
 	}
-	done(result)
+	ph.Done(result)
 	return r, nil
 }
 

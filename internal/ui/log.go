@@ -34,21 +34,43 @@ func (l *Log) Printf(format string, args ...any) {
 // Warnf writes a warning line.
 func (l *Log) Warnf(format string, args ...any) { l.Printf("warning: "+format, args...) }
 
-// Phase starts a phase; the returned function ends it with a result and prints
-// one line with the phase's duration.
-func (l *Log) Phase(name string) (done func(result string)) {
-	start := l.now()
-	var end func()
-	if l.group != nil {
-		end = l.group(l.step + ": " + name)
-	}
-	return func(result string) {
-		if end != nil {
-			end()
-		}
-		l.Printf("%-12s %s (%s)", name, result, Duration(l.now().Sub(start)))
-	}
+// Phase is a step's phase: one line with its result and duration, inside a
+// CI group where the CI has them.
+type Phase struct {
+	l     *Log
+	name  string
+	start time.Time
+	end   func()
+	over  bool
 }
+
+// Phase starts a phase. Done ends it with a result; End, deferred, ends it as
+// failed if Done was not reached, so that a failure closes its group and the
+// error after it is not folded away.
+func (l *Log) Phase(name string) *Phase {
+	p := &Phase{l: l, name: name, start: l.now()}
+	if l.group != nil {
+		p.end = l.group(l.step + ": " + name)
+	}
+	return p
+}
+
+func (p *Phase) finish(result string) {
+	if p.over {
+		return
+	}
+	p.over = true
+	if p.end != nil {
+		p.end()
+	}
+	p.l.Printf("%-12s %s (%s)", p.name, result, Duration(p.l.now().Sub(p.start)))
+}
+
+// Done ends the phase with its result.
+func (p *Phase) Done(result string) { p.finish(result) }
+
+// End ends the phase as failed unless Done ended it.
+func (p *Phase) End() { p.finish("failed") }
 
 // Duration formats a duration for people: 42ms, 1.3s, 2m05s.
 func Duration(d time.Duration) string {

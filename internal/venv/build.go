@@ -104,12 +104,13 @@ type build struct {
 func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scratch", name) }
 
 func (b *build) phase(name string, f func() (string, error)) error {
-	done := b.o.Log.Phase(name)
+	ph := b.o.Log.Phase(name)
+	defer ph.End()
 	result, err := f()
 	if err != nil {
 		return err
 	}
-	done(result)
+	ph.Done(result)
 	return nil
 }
 
@@ -178,7 +179,7 @@ func (b *build) run(ctx context.Context) error {
 		}
 	}
 	b.res.Wheels = wheels
-	return b.seal(wheels)
+	return b.seal(ctx, wheels)
 }
 
 // BuildDists builds only the project's wheel and sdist into dist/python
@@ -794,9 +795,10 @@ func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 
 // seal checks the tree for leaked build paths, sets every time stamp, records
 // what it holds, and moves it to dist/root.
-func (b *build) seal(wheels []WheelFile) error {
+func (b *build) seal(ctx context.Context, wheels []WheelFile) error {
 	c := b.c
-	done := b.o.Log.Phase("check")
+	ph := b.o.Log.Phase("check")
+	defer ph.End()
 	needles := []string{b.tmp, c.Dir, c.DistDir(), b.cache.Dir}
 	root := filepath.Join(b.tmp, RootDir)
 	leaks, err := findLeaks(root, needles)
@@ -825,14 +827,14 @@ func (b *build) seal(wheels []WheelFile) error {
 	if err != nil {
 		return err
 	}
-	pkg := b.interpreterPackage(context.Background())
+	pkg := b.interpreterPackage(ctx)
 	libs, err := neededLibraries(root)
 	if err != nil {
 		return err
 	}
 	var depends []string
 	if len(libs.libs) > 0 {
-		if depends, err = b.libraryDepends(context.Background(), libs); err != nil {
+		if depends, err = b.libraryDepends(ctx, libs); err != nil {
 			return err
 		}
 	}
@@ -858,7 +860,7 @@ func (b *build) seal(wheels []WheelFile) error {
 	if t, ok := b.builder.(isolatedBuilder); ok {
 		b.res.Venv.Target = t.Target()
 	}
-	done(fmt.Sprintf("no build paths in %d files, %s, tree %s", info.Files, humanSize(info.Size), info.Digest[:12]))
+	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s", info.Files, humanSize(info.Size), info.Digest[:12]))
 	return nil
 }
 

@@ -250,7 +250,7 @@ func (res *Result) tagOnCommit(ctx context.Context, c *config.Config, repo *gitf
 		}
 	}
 	if !found {
-		return fmt.Errorf("scheme none with the git source needs a version tag on commit %s; tag it, or use scheme gitflow", res.Commit.SHA[:10])
+		return fmt.Errorf("scheme none with the git source needs a version tag on commit %s; tag it, or use scheme gitflow", state.ShortSHA(res.Commit.SHA))
 	}
 	res.Base = v.Core()
 	return nil

@@ -100,7 +100,8 @@ func Step() cli.Step {
 			if o.prTarget != "" {
 				env.PRTarget = o.prTarget
 			}
-			done := s.Log.Phase("version")
+			ph := s.Log.Phase("version")
+			defer ph.End()
 			res, err := Run(ctx, Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: s.Stores()})
 			var mh *MissingHistoryError
 			switch {
@@ -142,7 +143,7 @@ func Step() cli.Step {
 			if err := st.Save(s.Config.DistDir()); err != nil {
 				return err
 			}
-			done(fmt.Sprintf("%s (%s)", res.Version.SemVer(), res.Version.Channel()))
+			ph.Done(fmt.Sprintf("%s (%s)", res.Version.SemVer(), res.Version.Channel()))
 			return nil
 		},
 	}
