@@ -30,6 +30,12 @@ func Slug(name string) string {
 		sep = true
 	}
 	s := trimZeros(b.String())
+	// A slug made only of digits would be a numeric identifier, and "0123" is not a
+	// valid SemVer one; a letter in front keeps it alphanumeric everywhere. It
+	// comes before the length is checked, so that it counts.
+	if isDigits(s) {
+		s = "n" + s
+	}
 	if s == "" || len(s) > maxSlug {
 		sum := sha256.Sum256([]byte(name))
 		h := "h" + hex.EncodeToString(sum[:4])
@@ -37,11 +43,6 @@ func Slug(name string) string {
 			s = strings.TrimRight(s[:maxSlug-len(h)-1], "-")
 		}
 		s = trimZeros(joinNonEmpty("-", s, h))
-	}
-	// A slug made only of digits would be a numeric identifier, and "0123" is not a
-	// valid SemVer one; a letter in front keeps it alphanumeric everywhere.
-	if isDigits(s) {
-		s = "n" + s
 	}
 	return s
 }
