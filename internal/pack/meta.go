@@ -2,7 +2,6 @@ package pack
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -139,13 +138,8 @@ func sitePackages(t *Tree) string {
 func projectDistInfo(t *Tree, venv *state.Venv) string {
 	site := sitePackages(t)
 	for _, d := range venv.Distributions {
-		if !d.IsProject {
-			continue
-		}
-		infos, _ := filepath.Glob(filepath.Join(site, "*.dist-info"))
-		for _, info := range infos {
-			name, ver, _ := strings.Cut(strings.TrimSuffix(filepath.Base(info), ".dist-info"), "-")
-			if python.Normalize(name) == python.Normalize(d.Name) && ver == d.Version {
+		if d.IsProject {
+			if info := python.FindDistInfo(site, d.Name, d.Version); info != "" {
 				return info
 			}
 		}
@@ -158,12 +152,7 @@ func projectMetadata(t *Tree, venv *state.Venv) (python.Metadata, bool) {
 	if info == "" {
 		return python.Metadata{}, false
 	}
-	f, err := os.Open(filepath.Join(info, "METADATA"))
-	if err != nil {
-		return python.Metadata{}, false
-	}
-	defer f.Close()
-	md, err := python.ParseMetadata(f)
+	md, err := python.InstalledMetadata(info)
 	return md, err == nil
 }
 
@@ -174,20 +163,14 @@ func consoleScripts(t *Tree, venv *state.Venv) []string {
 	if info == "" {
 		return nil
 	}
-	data, err := os.ReadFile(filepath.Join(info, "entry_points.txt"))
+	eps, err := python.InstalledEntryPoints(info)
 	if err != nil {
 		return nil
 	}
 	var out []string
-	section := ""
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "["):
-			section = strings.Trim(line, "[] ")
-		case section == "console_scripts" && strings.Contains(line, "="):
-			name, _, _ := strings.Cut(line, "=")
-			out = append(out, filepath.Join(t.Deploy, "bin", strings.TrimSpace(name)))
+	for _, ep := range eps {
+		if ep.Group == "console_scripts" {
+			out = append(out, filepath.Join(t.Deploy, "bin", ep.Name))
 		}
 	}
 	return out

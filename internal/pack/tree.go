@@ -4,7 +4,6 @@
 package pack
 
 import (
-	"bufio"
 	"fmt"
 	"io/fs"
 	"os"
@@ -162,37 +161,24 @@ func (t *Tree) markProject(venv *state.Venv) error {
 		return nil
 	}
 	site := sites[0]
-	infos, _ := filepath.Glob(filepath.Join(site, "*.dist-info"))
-	var record string
-	for _, info := range infos {
-		name, ver, _ := strings.Cut(strings.TrimSuffix(filepath.Base(info), ".dist-info"), "-")
-		if python.Normalize(name) == python.Normalize(project.Name) && ver == project.Version {
-			record = filepath.Join(info, "RECORD")
-		}
-	}
-	if record == "" {
+	info := python.FindDistInfo(site, project.Name, project.Version)
+	if info == "" {
 		return nil
 	}
-	f, err := os.Open(record)
+	record, err := python.InstalledRecord(info)
 	if err != nil {
-		return err
+		return fmt.Errorf("the project's RECORD: %w", err)
 	}
-	defer f.Close()
 	siteRel, _ := filepath.Rel(t.Root, site)
 	mine := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		p, _, _ := strings.Cut(strings.TrimSpace(sc.Text()), ",")
-		if p == "" {
-			continue
-		}
-		abs := path.Join(filepath.ToSlash(siteRel), strings.Trim(p, `"`))
+	for _, e := range record {
+		abs := path.Join(filepath.ToSlash(siteRel), e.Path)
 		mine[abs] = true
 		if stem, ok := strings.CutSuffix(path.Base(abs), ".py"); ok {
 			mine[path.Join(path.Dir(abs), "__pycache__", stem)] = true
 		}
 	}
-	mine[path.Join(filepath.ToSlash(siteRel), path.Base(filepath.Dir(record)))] = true
+	mine[path.Join(filepath.ToSlash(siteRel), filepath.Base(info))] = true
 	for i, e := range t.Entries {
 		if mine[e.Path] {
 			t.Entries[i].Project = true
@@ -222,7 +208,7 @@ func (t *Tree) markProject(venv *state.Venv) error {
 			}
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
 // hasChild reports whether the directory at i has any entry below it.

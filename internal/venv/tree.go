@@ -205,17 +205,12 @@ func distributions(venv string, wheels []WheelFile, project string) ([]state.Dis
 			byName[python.Normalize(pw.Name)] = w.SHA256
 		}
 	}
-	metas, _ := filepath.Glob(filepath.Join(venv, "lib", "python*", "site-packages", "*.dist-info", "METADATA"))
+	infos, _ := filepath.Glob(filepath.Join(venv, "lib", "python*", "site-packages", "*.dist-info"))
 	var out []state.Distribution
-	for _, m := range metas {
-		f, err := os.Open(m)
+	for _, info := range infos {
+		md, err := python.InstalledMetadata(info)
 		if err != nil {
-			return nil, err
-		}
-		md, err := python.ParseMetadata(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
+			return nil, fmt.Errorf("%s: %w", info, err)
 		}
 		n := python.Normalize(md.Name)
 		out = append(out, state.Distribution{Name: md.Name, Version: md.Version, SHA256: byName[n], License: md.License, IsProject: n == python.Normalize(project)})
