@@ -25,7 +25,7 @@ import (
 // not grow with the package.
 type debPacker struct{}
 
-func (debPacker) Format() string { return "deb" }
+func (debPacker) Format() state.Format { return state.FormatDeb }
 
 // lintianOverrides are the tags every venv package raises, and why; more come
 // from package.deb.lintian_overrides.
@@ -415,7 +415,7 @@ func lintianFile(name string, more []string) []byte {
 
 // writeAtomic writes an artifact under a temporary name in dir and renames it
 // into place when complete, and describes it.
-func writeAtomic(dir, name, format, arch string, write func(f *os.File) error) (state.Artifact, error) {
+func writeAtomic(dir, name string, format state.Format, arch string, write func(f *os.File) error) (state.Artifact, error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return state.Artifact{}, fmt.Errorf("create %s in %s: %w", name, dir, err)

@@ -31,7 +31,7 @@ const OCIDir = "oci"
 // directory and optionally to a docker-load tarball.
 type ociPacker struct{}
 
-func (ociPacker) Format() string { return "oci" }
+func (ociPacker) Format() state.Format { return state.FormatOCI }
 
 // LoadBase reads a base image: oci-layout:DIR[:TAG], a tarball (docker save
 // format), "scratch", or a registry reference.

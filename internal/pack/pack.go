@@ -16,27 +16,35 @@ import (
 
 // Packer makes one kind of artifact from the staging tree.
 type Packer interface {
-	Format() string
+	Format() state.Format
 	Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error)
 }
 
 // packers is the one table of artifact formats.
-var packers = map[string]Packer{
-	"deb":     debPacker{},
-	"rpm":     rpmPacker{},
-	"tar.gz":  tarPacker{Gzip},
-	"tar.zst": tarPacker{Zstd},
-	"tar.xz":  tarPacker{Xz},
-	"oci":     ociPacker{},
+var packers = map[state.Format]Packer{
+	state.FormatDeb:    debPacker{},
+	state.FormatRPM:    rpmPacker{},
+	state.FormatTarGz:  tarPacker{Gzip},
+	state.FormatTarZst: tarPacker{Zstd},
+	state.FormatTarXz:  tarPacker{Xz},
+	state.FormatOCI:    ociPacker{},
 }
 
 // PackerFor returns the packer of a format.
 func PackerFor(format string) (Packer, error) {
-	p, ok := packers[format]
+	p, ok := packers[state.Format(format)]
 	if !ok {
-		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, strings.Join(slices.Sorted(maps.Keys(packers)), ", "))
+		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, formatList())
 	}
 	return p, nil
+}
+
+func formatList() string {
+	var names []string
+	for _, f := range slices.Sorted(maps.Keys(packers)) {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
 }
 
 func hashFile(path string) (string, int64, error) {

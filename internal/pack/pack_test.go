@@ -98,7 +98,7 @@ func loadState(t *testing.T, dir string) *state.State {
 
 func artifact(st *state.State, format string) state.Artifact {
 	for _, a := range st.Artifacts {
-		if a.Format == format {
+		if string(a.Format) == format {
 			return a
 		}
 	}

@@ -17,7 +17,7 @@ import (
 // rpmPacker writes an .rpm from the same metadata through nfpm.
 type rpmPacker struct{}
 
-func (rpmPacker) Format() string { return "rpm" }
+func (rpmPacker) Format() state.Format { return state.FormatRPM }
 
 func rpmArch(deb string) string {
 	switch deb {

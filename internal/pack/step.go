@@ -113,7 +113,7 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		ph := s.Log.Phase(p.Format())
+		ph := s.Log.Phase(string(p.Format()))
 		defer ph.End()
 		art, err := p.Pack(ctx, t, m)
 		if err != nil {
@@ -142,12 +142,12 @@ func run(ctx context.Context, s *cli.Session, formats []string) error {
 		// state file does not name them.
 		return context.Cause(ctx)
 	}
-	st.SetArtifacts(func(f string) bool { _, err := PackerFor(f); return err == nil }, arts)
+	st.SetArtifacts(func(f state.Format) bool { _, err := PackerFor(string(f)); return err == nil }, arts)
 	if err := st.Save(dist); err != nil {
 		return err
 	}
 	for _, a := range arts {
-		key := strings.NewReplacer(".", "_").Replace(a.Format)
+		key := strings.NewReplacer(".", "_").Replace(string(a.Format))
 		s.Reporter.Output(key, filepath.ToSlash(filepath.Join(c.Project.Dist, a.Path)))
 		fmt.Fprintf(s.Stdout, "%s=%s\n", key, filepath.ToSlash(filepath.Join(c.Project.Dist, a.Path)))
 		if a.Digest != "" {

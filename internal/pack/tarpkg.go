@@ -13,7 +13,7 @@ import (
 // so that unpacking keeps /opt's own mode and time.
 type tarPacker struct{ c Compression }
 
-func (p tarPacker) Format() string { return "tar" + p.c.Ext() }
+func (p tarPacker) Format() state.Format { return state.Format("tar" + p.c.Ext()) }
 
 func (p tarPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error) {
 	name := fmt.Sprintf("%s_%s_%s.tar%s", m.Name, m.Version.OCITag, m.Arch, p.c.Ext())

@@ -116,8 +116,8 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 		if stores[i], err = store.New(sc, s.Stores()); err != nil {
 			return cli.Fail(cli.ExitUsage, err)
 		}
-		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return stores[i].Accepts(a.Format) }) {
-			return cli.Fail(cli.ExitUsage, fmt.Errorf("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), hint(sc.Type)))
+		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {
+			return cli.Fail(cli.ExitUsage, fmt.Errorf("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), store.Hint(sc.Type)))
 		}
 	}
 	var failed []error
@@ -125,7 +125,7 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 		ph := s.Log.Phase("publish " + sc.Name)
 		var results []string
 		for _, a := range st.Artifacts {
-			if !stores[i].Accepts(a.Format) {
+			if !store.Accepts(sc.Type, a.Format) {
 				continue
 			}
 			it := store.Item{Artifact: a, Dist: c.DistDir(), Name: c.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Force: force}
@@ -171,21 +171,11 @@ func record(st *state.State, p state.Publication) {
 func formats(arts []state.Artifact) string {
 	var fs []string
 	for _, a := range arts {
-		if !slices.Contains(fs, a.Format) {
-			fs = append(fs, a.Format)
+		if !slices.Contains(fs, string(a.Format)) {
+			fs = append(fs, string(a.Format))
 		}
 	}
 	return strings.Join(fs, ", ")
-}
-
-func hint(storeType string) string {
-	switch storeType {
-	case "apt-dir", "aptly":
-		return "make a .deb with gopythongo-package --format deb"
-	case "registry", "oci-dir":
-		return "make an image with gopythongo-package --format oci"
-	}
-	return "make the wheel and sdist with gopythongo-build-venv --dist-only (or venv.dists: true)"
 }
 
 // outputs gives every publication to the CI (a JSON list) and to stdout, one
@@ -219,7 +209,7 @@ func outputKeys(st *state.State) []string {
 	}
 	names := func(level int, p state.Publication) string {
 		a := artifact[p.Artifact]
-		return []string{p.Store, p.Store + "_" + a.Format, p.Store + "_" + a.Format + "_" + a.Arch}[level]
+		return []string{p.Store, p.Store + "_" + string(a.Format), p.Store + "_" + string(a.Format) + "_" + a.Arch}[level]
 	}
 	keys := make([]string, len(st.Publications))
 	for i, p := range st.Publications {

@@ -113,7 +113,7 @@ func TestPublishApplication(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, st.Publications, 4)
 	oci := st.Artifacts[1]
-	require.Equal(t, "oci", oci.Format)
+	require.Equal(t, state.FormatOCI, oci.Format)
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
 	for _, want := range []string{"| apt (apt-dir) |", "apt-get install hello=1.0.0-1", "docker pull " + reg.Host + "/team/hello@" + oci.Digest} {
 		assert.Contains(t, string(summary), want)

@@ -103,10 +103,25 @@ type Distribution struct {
 	IsProject bool   `json:"project,omitempty"`
 }
 
+// Format is the kind of an artifact.
+type Format string
+
+// The artifact formats: what gopythongo-package and build-venv --dist-only make.
+const (
+	FormatDeb    Format = "deb"
+	FormatRPM    Format = "rpm"
+	FormatTarGz  Format = "tar.gz"
+	FormatTarZst Format = "tar.zst"
+	FormatTarXz  Format = "tar.xz"
+	FormatOCI    Format = "oci"
+	FormatWheel  Format = "wheel"
+	FormatSdist  Format = "sdist"
+)
+
 // Artifact is one file (or image) made by gopythongo-package.
 type Artifact struct {
 	Path   string `json:"path"` // relative to the dist directory
-	Format string `json:"format"`
+	Format Format `json:"format"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
 	Digest string `json:"digest,omitempty"` // OCI manifest digest
@@ -133,7 +148,7 @@ type Publication struct {
 // SetArtifacts replaces the artifacts a step owns (those whose format owns
 // says is its own) with arts, and forgets their publications; the artifacts
 // of other steps stay.
-func (s *State) SetArtifacts(owns func(format string) bool, arts []Artifact) {
+func (s *State) SetArtifacts(owns func(Format) bool, arts []Artifact) {
 	gone := map[string]bool{}
 	var keep []Artifact
 	for _, a := range s.Artifacts {

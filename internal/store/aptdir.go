@@ -82,10 +82,8 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 	return a, nil
 }
 
-func (a *aptDir) Accepts(format string) bool    { return format == "deb" }
-func (a *aptDir) VersionFormat() version.Format { return version.FormatDebian }
-func (a *aptDir) distDir() string               { return filepath.Join(a.root, "dists", a.cfg.Distribution) }
-func (a *aptDir) compDir() string               { return filepath.Join(a.distDir(), a.cfg.Component) }
+func (a *aptDir) distDir() string { return filepath.Join(a.root, "dists", a.cfg.Distribution) }
+func (a *aptDir) compDir() string { return filepath.Join(a.distDir(), a.cfg.Component) }
 
 // Existing reads the Packages indexes of every architecture of the
 // distribution and component.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/version"
 )
 
 // aptly publishes through aptly's REST API: upload, add to a local repository,
@@ -61,9 +60,6 @@ func newAptly(s config.StoreConfig, e Env) (Store, error) {
 	}
 	return a, nil
 }
-
-func (a *aptly) Accepts(format string) bool    { return format == "deb" }
-func (a *aptly) VersionFormat() version.Format { return version.FormatDebian }
 
 // call sends a request and decodes a JSON answer; it fails on any status but
 // the ones listed.

@@ -65,7 +65,7 @@ func fileItem(t testing.TB, dist, name, format, pkg, ver string) Item {
 	fi, err := os.Stat(filepath.Join(dist, name))
 	require.NoError(t, err)
 	return Item{
-		Artifact: state.Artifact{Path: name, Format: format, SHA256: sha256Of(t, filepath.Join(dist, name)), Size: fi.Size()},
+		Artifact: state.Artifact{Path: name, Format: state.Format(format), SHA256: sha256Of(t, filepath.Join(dist, name)), Size: fi.Size()},
 		Dist:     dist, Name: pkg, Commit: "c0ffee",
 		Version: state.Version{SemVer: rd.SemVer, PEP440: rd.PEP440, Debian: rd.Debian, OCITag: rd.OCITag, Channel: string(v.Channel())},
 	}

@@ -31,9 +31,6 @@ func newOCIDir(s config.StoreConfig, e Env) (Store, error) {
 	return &ociDir{cfg: s, root: e.Config.Path(s.Path)}, nil
 }
 
-func (o *ociDir) Accepts(format string) bool    { return format == "oci" }
-func (o *ociDir) VersionFormat() version.Format { return version.FormatOCI }
-
 func (o *ociDir) Existing(ctx context.Context, name string) ([]Release, error) {
 	lp, err := layout.FromPath(o.root)
 	if errors.Is(err, os.ErrNotExist) {

@@ -19,7 +19,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/version"
 )
 
 // pypi uploads wheels and sdists through the "legacy" upload API that PyPI,
@@ -56,9 +55,6 @@ func newPyPI(s config.StoreConfig, e Env) (Store, error) {
 	}
 	return p, nil
 }
-
-func (p *pypi) Accepts(format string) bool    { return format == "wheel" || format == "sdist" }
-func (p *pypi) VersionFormat() version.Format { return version.FormatPEP440 }
 
 var anchorRE = regexp.MustCompile(`<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>`)
 

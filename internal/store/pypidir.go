@@ -15,7 +15,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/version"
 )
 
 // pyFile is a wheel or an sdist with its metadata.
@@ -70,9 +69,6 @@ type pypiDir struct {
 func newPyPIDir(s config.StoreConfig, e Env) (Store, error) {
 	return &pypiDir{cfg: s, root: e.Config.Path(s.Path)}, nil
 }
-
-func (d *pypiDir) Accepts(format string) bool    { return format == "wheel" || format == "sdist" }
-func (d *pypiDir) VersionFormat() version.Format { return version.FormatPEP440 }
 
 type simpleFile struct {
 	Filename       string            `json:"filename"`

@@ -65,9 +65,6 @@ func newRegistry(s config.StoreConfig, e Env) (Store, error) {
 	return r, nil
 }
 
-func (r *registry) Accepts(format string) bool    { return format == "oci" }
-func (r *registry) VersionFormat() version.Format { return version.FormatOCI }
-
 func (r *registry) with(ctx context.Context) []remote.Option {
 	return append(r.opts, remote.WithContext(ctx))
 }

@@ -57,13 +57,10 @@ type Store interface {
 	// Existing lists what the store holds for a package name.
 	Existing(ctx context.Context, name string) ([]Release, error)
 	// Accepts reports whether the store takes artifacts of a format.
-	Accepts(format string) bool
 	// Publish puts the artifact into the store, or nothing when the identical
 	// artifact is there already (Unchanged); a different artifact under the
 	// same version is an error naming both hashes, unless forced.
 	Publish(ctx context.Context, it Item) (state.Publication, error)
-	// VersionFormat is the rendering of the store's versions.
-	VersionFormat() version.Format
 }
 
 // Env is what stores need from their surroundings.
@@ -76,22 +73,46 @@ type Env struct {
 	Mask func(string)
 }
 
-// factory makes a store from its configuration.
-type factory func(s config.StoreConfig, e Env) (Store, error)
+// kind is a store implementation: how it is made, what it takes, and how
+// it spells versions.
+type kind struct {
+	new      func(s config.StoreConfig, e Env) (Store, error)
+	accepts  []state.Format
+	versions version.Format
+	// hint says how to make what the store takes.
+	hint string
+}
+
+const (
+	debHint   = "make a .deb with gopythongo-package --format deb"
+	ociHint   = "make an image with gopythongo-package --format oci"
+	distsHint = "make the wheel and sdist with gopythongo-build-venv --dist-only (or venv.dists: true)"
+)
 
 // kinds is the one table of store implementations, by type name.
-var kinds = map[string]factory{
-	"apt-dir":  newAptDir,
-	"aptly":    newAptly,
-	"registry": newRegistry,
-	"oci-dir":  newOCIDir,
-	"pypi":     newPyPI,
-	"pypi-dir": newPyPIDir,
+var kinds = map[string]kind{
+	"apt-dir":  {newAptDir, []state.Format{state.FormatDeb}, version.FormatDebian, debHint},
+	"aptly":    {newAptly, []state.Format{state.FormatDeb}, version.FormatDebian, debHint},
+	"registry": {newRegistry, []state.Format{state.FormatOCI}, version.FormatOCI, ociHint},
+	"oci-dir":  {newOCIDir, []state.Format{state.FormatOCI}, version.FormatOCI, ociHint},
+	"pypi":     {newPyPI, []state.Format{state.FormatWheel, state.FormatSdist}, version.FormatPEP440, distsHint},
+	"pypi-dir": {newPyPIDir, []state.Format{state.FormatWheel, state.FormatSdist}, version.FormatPEP440, distsHint},
 }
+
+// Accepts reports whether a store type takes artifacts of a format.
+func Accepts(storeType string, f state.Format) bool {
+	return slices.Contains(kinds[storeType].accepts, f)
+}
+
+// VersionFormat is the rendering of a store type's versions.
+func VersionFormat(storeType string) version.Format { return kinds[storeType].versions }
+
+// Hint says how to make what a store type takes.
+func Hint(storeType string) string { return kinds[storeType].hint }
 
 // New makes the store a configuration names.
 func New(s config.StoreConfig, e Env) (Store, error) {
-	f, ok := kinds[s.Type]
+	k, ok := kinds[s.Type]
 	if !ok {
 		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
 	}
@@ -104,7 +125,7 @@ func New(s config.StoreConfig, e Env) (Store, error) {
 	if e.Mask == nil {
 		e.Mask = func(string) {}
 	}
-	return f(s, e)
+	return k.new(s, e)
 }
 
 // secret reads a variable the configuration names, and masks it.

@@ -233,10 +233,13 @@ func (b *build) writeDists(ctx context.Context, wheel WheelFile) ([]state.Artifa
 		}
 	}
 	var arts []state.Artifact
-	for _, f := range []struct{ format, from string }{{"wheel", wheel.Path}, {"sdist", sd}} {
+	for _, f := range []struct {
+		format state.Format
+		from   string
+	}{{state.FormatWheel, wheel.Path}, {state.FormatSdist, sd}} {
 		dst := filepath.Join(dir, filepath.Base(f.from))
 		var err error
-		if f.format == "sdist" {
+		if f.format == state.FormatSdist {
 			err = normalizeSdist(f.from, dst, b.o.Epoch)
 		} else {
 			err = copyFileAtomic(f.from, dst)

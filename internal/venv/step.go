@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/state"
 )
 
 const help = `
@@ -132,9 +133,9 @@ func Step() cli.Step {
 				}
 			}
 			if o.distOnly || s.Config.Venv.Dists {
-				st.SetArtifacts(func(f string) bool { return f == "wheel" || f == "sdist" }, res.Dists)
+				st.SetArtifacts(func(f state.Format) bool { return f == state.FormatWheel || f == state.FormatSdist }, res.Dists)
 				for _, a := range res.Dists {
-					outputs = append(outputs, [2]string{a.Format, filepath.ToSlash(filepath.Join(s.Config.Project.Dist, a.Path))})
+					outputs = append(outputs, [2]string{string(a.Format), filepath.ToSlash(filepath.Join(s.Config.Project.Dist, a.Path))})
 				}
 			}
 			if err := st.Save(s.Config.DistDir()); err != nil {

@@ -370,7 +370,7 @@ func (res *Result) revision(ctx context.Context, c *config.Config, env store.Env
 	if err != nil {
 		return fmt.Errorf("ask store %s for the revisions of %s: %w", name, pkg, err)
 	}
-	rev, why := NextRevision(*v, st.VersionFormat(), rels, res.Commit.SHA, artifact)
+	rev, why := NextRevision(*v, store.VersionFormat(sc.Type), rels, res.Commit.SHA, artifact)
 	v.Revision = rev
 	res.Explain = append(res.Explain, fmt.Sprintf("revision: %d from store %s (%s)", rev, name, why))
 	return nil
