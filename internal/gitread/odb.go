@@ -57,6 +57,20 @@ var ErrCorrupt = errors.New("corrupt or hostile git object")
 type odb struct {
 	dirs  []string
 	packs []*pack
+	// work counts the bytes inflated and patched for one object: a chain of
+	// deltas, each within MaxObjectSize, could still make it take minutes.
+	work uint64
+}
+
+// maxWork bounds the bytes one object read may inflate and patch.
+const maxWork = 4 * MaxObjectSize
+
+func (o *odb) charge(n uint64) error {
+	o.work += n
+	if o.work > maxWork {
+		return fmt.Errorf("%w: its delta chain makes more than %d MiB of data", ErrCorrupt, maxWork>>20)
+	}
+	return nil
 }
 
 func openODB(dir string) (*odb, error) {
@@ -128,9 +142,15 @@ func (o *odb) has(h Hash) bool {
 
 // read returns an object's type and content.
 func (o *odb) read(h Hash) (ObjectType, []byte, error) {
+	o.work = 0
+	return o.readDepth(h, 0)
+}
+
+// readDepth reads an object as the base of a delta chain depth deltas long.
+func (o *odb) readDepth(h Hash, depth int) (ObjectType, []byte, error) {
 	for _, p := range o.packs {
 		if off, ok := p.find(h); ok {
-			t, data, err := p.readAt(off, o)
+			t, data, err := p.readDepth(off, o, depth)
 			if err != nil {
 				return 0, nil, fmt.Errorf("object %s: %w", h, err)
 			}

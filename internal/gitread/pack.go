@@ -15,8 +15,9 @@ import (
 const (
 	objOfsDelta = 6
 	objRefDelta = 7
-	// maxDeltaDepth guards against a corrupt pack whose deltas loop.
-	maxDeltaDepth = 10000
+	// maxDeltaDepth guards against a corrupt pack whose deltas loop; git
+	// writes chains of at most 4095 (pack.depth).
+	maxDeltaDepth = 4095
 	// MaxObjectSize bounds every object the reader inflates: the version step
 	// reads commits and tags (and their delta bases), which are kilobytes; a
 	// hostile repository's header may claim terabytes.
@@ -150,6 +151,7 @@ func (p *pack) offset(i uint32) (uint64, bool) {
 
 // readAt reads the object at a pack offset, resolving deltas.
 func (p *pack) readAt(off uint64, o *odb) (ObjectType, []byte, error) {
+	o.work = 0
 	return p.readDepth(off, o, 0)
 }
 
@@ -158,7 +160,7 @@ func (p *pack) readDepth(off uint64, o *odb, depth int) (ObjectType, []byte, err
 		return c.t, c.data, nil
 	}
 	if depth > maxDeltaDepth {
-		return 0, nil, errors.New("pack delta chain too deep")
+		return 0, nil, fmt.Errorf("%w: a delta chain longer than %d", ErrCorrupt, maxDeltaDepth)
 	}
 	if off >= uint64(len(p.data)) {
 		return 0, nil, fmt.Errorf("pack offset %d out of range", off)
@@ -177,6 +179,9 @@ func (p *pack) readDepth(off uint64, o *odb, depth int) (ObjectType, []byte, err
 		size |= uint64(c&0x7f) << shift
 	}
 	if err := p.checkSize(off, size, pos); err != nil {
+		return 0, nil, err
+	}
+	if err := o.charge(size); err != nil {
 		return 0, nil, err
 	}
 	switch t {
@@ -198,14 +203,14 @@ func (p *pack) readDepth(off uint64, o *odb, depth int) (ObjectType, []byte, err
 			pos++
 			back = ((back + 1) << 7) | uint64(c&0x7f)
 		}
-		if back > off {
-			return 0, nil, errors.New("corrupt pack delta offset")
+		if back == 0 || back > off {
+			return 0, nil, fmt.Errorf("%w: the delta at offset %d has its base at %d back", ErrCorrupt, off, back)
 		}
 		bt, base, err := p.readDepth(off-back, o, depth+1)
 		if err != nil {
 			return 0, nil, err
 		}
-		return p.applyDelta(off, bt, base, pos, size)
+		return p.applyDelta(o, off, bt, base, pos, size)
 	case objRefDelta:
 		if pos+20 > uint64(len(p.data)) {
 			return 0, nil, errors.New("corrupt pack delta base")
@@ -213,16 +218,17 @@ func (p *pack) readDepth(off uint64, o *odb, depth int) (ObjectType, []byte, err
 		var bh Hash
 		copy(bh[:], p.data[pos:pos+20])
 		pos += 20
-		bt, base, err := o.read(bh)
+		// The depth goes along: a ref-delta chain can loop through its ids.
+		bt, base, err := o.readDepth(bh, depth+1)
 		if err != nil {
 			return 0, nil, err
 		}
-		return p.applyDelta(off, bt, base, pos, size)
+		return p.applyDelta(o, off, bt, base, pos, size)
 	}
 	return 0, nil, fmt.Errorf("unknown pack object type %d", t)
 }
 
-func (p *pack) applyDelta(off uint64, bt ObjectType, base []byte, pos, size uint64) (ObjectType, []byte, error) {
+func (p *pack) applyDelta(o *odb, off uint64, bt ObjectType, base []byte, pos, size uint64) (ObjectType, []byte, error) {
 	delta, err := p.inflate(p.data[pos:], size)
 	if err != nil {
 		return 0, nil, err
@@ -230,6 +236,9 @@ func (p *pack) applyDelta(off uint64, bt ObjectType, base []byte, pos, size uint
 	out, err := patch(base, delta)
 	if err != nil {
 		return 0, nil, fmt.Errorf("pack object at offset %d: %w", off, err)
+	}
+	if err := o.charge(uint64(len(out))); err != nil {
+		return 0, nil, err
 	}
 	if len(p.bases) > 256 || p.basesBytes+len(out) > maxCachedBases {
 		clear(p.bases)
@@ -305,7 +314,9 @@ func patch(base, delta []byte) ([]byte, error) {
 	if dstSize > MaxObjectSize || dstSize > uint64(len(delta))*0x10000 {
 		return nil, fmt.Errorf("%w: a delta claims a result of %d bytes", ErrCorrupt, dstSize)
 	}
-	out := make([]byte, 0, dstSize)
+	// Grown as the copies come, not reserved from the claim: a hostile
+	// header cannot make every read allocate MaxObjectSize.
+	out := make([]byte, 0, min(dstSize, 1<<20))
 	for len(delta) > 0 {
 		op := delta[0]
 		delta = delta[1:]

@@ -36,7 +36,7 @@ func Slug(name string) string {
 	if isDigits(s) {
 		s = "n" + s
 	}
-	if s == "" || len(s) > maxSlug {
+	if s == "" || len(s) > maxSlug || readsAsTail(s) {
 		sum := sha256.Sum256([]byte(name))
 		h := "h" + hex.EncodeToString(sum[:4])
 		if len(s) > maxSlug-len(h)-1 {
@@ -45,6 +45,14 @@ func Slug(name string) string {
 		s = trimZeros(joinNonEmpty("-", s, h))
 	}
 	return s
+}
+
+// readsAsTail reports whether the slug ends in what PEP440() appends after a
+// feature name (a commit id g…, dirty, rev N): read back, it would be cut off
+// the name. The hash ending makes such a slug unambiguous.
+func readsAsTail(s string) bool {
+	parts := strings.Split(s, "-")
+	return isTailIdent(parts, len(parts)-1)
 }
 
 // trimZeros drops leading zeros of all-digit parts ("jira-0042" becomes "jira-42"):
