@@ -14,10 +14,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// stepEnv makes the test binary run as gopythongo-package.
-const stepEnv = "GOPYTHONGO_TEST_RUN_PACKAGE"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
+)
 
 // leftovers are the temporary names the packers write under.
 func leftovers(t *testing.T, dist string) []string {
@@ -60,7 +59,7 @@ func TestInterruptedPackageLeavesNothingHalfWritten(t *testing.T) {
 		sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM}[i%2]
 		cmd := exec.Command(self)
 		cmd.Dir = p.Dir
-		cmd.Env = append(os.Environ(), stepEnv+"=1")
+		cmd.Env = append(os.Environ(), steptest.ChildEnv+"=1")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out

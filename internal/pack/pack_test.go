@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fixture"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -28,9 +27,7 @@ func TestMain(m *testing.M) {
 	if venv.IsNSExec(os.Args) {
 		os.Exit(venv.NSExecMain())
 	}
-	if os.Getenv(stepEnv) != "" {
-		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
-	}
+	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 

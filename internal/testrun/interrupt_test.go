@@ -14,16 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
-// stepEnv makes the test binary run as gopythongo-test.
-const stepEnv = "GOPYTHONGO_TEST_RUN_TESTS"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(stepEnv) != "" {
-		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
-	}
+	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 
@@ -52,7 +47,7 @@ func TestInterruptStopsTheSuiteAndItsChildren(t *testing.T) {
 			require.NoError(t, err)
 			cmd := exec.Command(self, "--suite", "long")
 			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), stepEnv+"=1", "GOPYTHONGO_TEST_SUITES="+suites, "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir())
+			cmd.Env = append(os.Environ(), steptest.ChildEnv+"=1", "GOPYTHONGO_TEST_SUITES="+suites, "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir())
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			require.NoError(t, cmd.Start())

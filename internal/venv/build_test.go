@@ -20,9 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -37,9 +37,7 @@ func TestMain(m *testing.M) {
 		os.Exit(nonRootHelper(staging))
 	}
 	// The test binary as gopythongo-build-venv, for tests that signal it.
-	if os.Getenv(stepEnv) != "" {
-		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
-	}
+	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 

@@ -16,10 +16,11 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 // stepEnv makes the test binary run as gopythongo-build-venv.
-const stepEnv = "GOPYTHONGO_TEST_RUN_STEP"
+const stepEnv = steptest.ChildEnv
 
 // TestInterruptLeavesNothing signals the step while a post_build command
 // (with a child of its own) runs in each builder: the step exits with

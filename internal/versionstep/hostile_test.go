@@ -20,17 +20,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
-// stepEnv makes the test binary run as gopythongo-version.
-const stepEnv = "GOPYTHONGO_TEST_RUN_VERSION"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(stepEnv) != "" {
-		os.Exit(cli.Main(Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
-	}
+	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 
@@ -182,7 +177,7 @@ func TestHostileRepositoryFailsInBoundedTimeAndMemory(t *testing.T) {
 			require.NoError(t, err)
 			cmd := exec.Command(self)
 			cmd.Dir = g.Dir
-			cmd.Env = append(testutil.CleanEnv(), stepEnv+"=1")
+			cmd.Env = append(testutil.CleanEnv(), steptest.ChildEnv+"=1")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			start := time.Now()

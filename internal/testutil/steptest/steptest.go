@@ -4,6 +4,7 @@ package steptest
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
@@ -22,4 +23,16 @@ func Run(t *testing.T, step cli.Step, dir string, env map[string]string, args ..
 	var o, e bytes.Buffer
 	code := cli.Main(step, args, &o, &e, lookup, environ)
 	return code, o.String(), e.String()
+}
+
+// ChildEnv makes a test binary run as a step: a test that needs the step in
+// a process of its own (to signal it, or to read its memory) starts its own
+// binary with ChildEnv=1, and TestMain calls RunChild first.
+const ChildEnv = "GOPYTHONGO_TEST_RUN_STEP"
+
+// RunChild runs the step and exits when the binary was started as one.
+func RunChild(step cli.Step) {
+	if os.Getenv(ChildEnv) != "" {
+		os.Exit(cli.Main(step, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	}
 }
