@@ -6,6 +6,7 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -46,21 +47,12 @@ func checkDeployPath(p string) string {
 			continue
 		}
 		first, _, _ := strings.Cut(rest, "/")
-		if strings.HasPrefix(first, ".") || systemPattern.MatchString(first) || contains(systemNames[base], first) {
+		if strings.HasPrefix(first, ".") || systemPattern.MatchString(first) || slices.Contains(systemNames[base], first) {
 			return fmt.Sprintf("%q is inside %s/%s, which belongs to the system; %s", p, base, first, example)
 		}
 		return ""
 	}
 	return fmt.Sprintf("%q is not below a place meant for applications (%s); a venv elsewhere mixes with the system's files: %s", p, strings.Join(appBases, ", "), example)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // multiLine are the keys whose values may span lines: environment variables
@@ -76,7 +68,7 @@ func (c *Config) controlChars() []error {
 	walk = func(v reflect.Value, p, pattern string) {
 		switch v.Kind() {
 		case reflect.String:
-			if i := strings.IndexFunc(v.String(), func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 && !contains(multiLine, pattern) {
+			if i := strings.IndexFunc(v.String(), func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }); i >= 0 && !slices.Contains(multiLine, pattern) {
 				errs = append(errs, c.Errorf(p, "holds a control character (%q at byte %d); this key takes a single line", v.String()[i], i))
 			}
 		case reflect.Slice:

@@ -65,3 +65,14 @@ func TestProbeDebianPython(t *testing.T) {
 	_, err = Probe(context.Background(), nil, "/bin/true")
 	assert.Error(t, err)
 }
+
+// TestFormatRecordReadsBack: what the installer writes, the RECORD reader
+// (Go's encoding/csv, as Python's csv module) reads back.
+func TestFormatRecordReadsBack(t *testing.T) {
+	in := []RecordEntry{{Path: "a,b", Hash: "sha256=x", Size: 3}, {Path: `say "hi"`, Size: -1}, {Path: "plain/RECORD", Size: -1}}
+	out := FormatRecord(in)
+	assert.Equal(t, "\"a,b\",sha256=x,3\r\n\"say \"\"hi\"\"\",,\r\nplain/RECORD,,\r\n", string(out))
+	back, err := ParseRecord(out)
+	require.NoError(t, err)
+	assert.Equal(t, in, back)
+}

@@ -13,6 +13,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -77,6 +78,27 @@ func ParseRecord(data []byte) ([]RecordEntry, error) {
 		}
 		out = append(out, e)
 	}
+}
+
+// FormatRecord writes a RECORD as Python's csv module and pip do: CRLF line
+// ends, quoted fields where needed, an entry without a hash as "path,,".
+func FormatRecord(entries []RecordEntry) []byte {
+	var out bytes.Buffer
+	for _, e := range entries {
+		if e.Hash == "" {
+			fmt.Fprintf(&out, "%s,,\r\n", csvField(e.Path))
+		} else {
+			fmt.Fprintf(&out, "%s,%s,%d\r\n", csvField(e.Path), e.Hash, e.Size)
+		}
+	}
+	return out.Bytes()
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
 }
 
 // recordHashes are the algorithms a RECORD hash may use; weaker ones (md5,
@@ -215,7 +237,7 @@ func (a *WheelArchive) check(lim WheelLimits) error {
 			return a.refuse("", "unpacks to more than venv.wheel_limits.max_size (%d bytes); raise it if the wheel is genuine", lim.MaxSize)
 		}
 		top, _, _ := strings.Cut(f.Name, "/")
-		if stem, ok := strings.CutSuffix(top, ".dist-info"); ok && sameDist(stem, a.Wheel) && !contains(infoDirs, top) {
+		if stem, ok := strings.CutSuffix(top, ".dist-info"); ok && sameDist(stem, a.Wheel) && !slices.Contains(infoDirs, top) {
 			infoDirs = append(infoDirs, top)
 		} else if stem, ok := strings.CutSuffix(top, ".data"); ok && sameDist(stem, a.Wheel) {
 			a.DataDir = top
@@ -272,15 +294,6 @@ func (a *WheelArchive) check(lim WheelLimits) error {
 		a.Members = append(a.Members, f)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // sameDist compares the name-version prefix of a wheel's directories with its
@@ -469,15 +482,4 @@ func validDotted(s string) bool {
 		}
 	}
 	return true
-}
-
-// ReadWheelFile opens, checks and verifies a whole wheel file: what a step
-// does before it lets another program install it.
-func ReadWheelFile(file string, lim WheelLimits) error {
-	a, err := OpenWheel(file, lim)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	return a.Verify()
 }

@@ -255,7 +255,11 @@ func installHelper(spec string) int {
 	if err == nil {
 		n := &nativeInstaller{staging: staging, deploy: "/opt/big", layout: layout{pyver: "3.11"}, limits: python.DefaultWheelLimits()}
 		if err = n.Install(context.Background(), nil, []WheelFile{{Path: wheel, File: filepath.Base(wheel), SHA256: sum}}); err == nil {
-			err = python.ReadWheelFile(wheel, python.DefaultWheelLimits())
+			var a *python.WheelArchive
+			if a, err = python.OpenWheel(wheel, python.DefaultWheelLimits()); err == nil {
+				err = a.Verify() // what the pip installer does first
+				a.Close()
+			}
 		}
 	}
 	if err != nil {

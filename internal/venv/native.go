@@ -3,7 +3,6 @@ package venv
 import (
 	"archive/zip"
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -163,12 +162,6 @@ func (n *nativeInstaller) Install(ctx context.Context, _ Builder, wheels []Wheel
 	return nil
 }
 
-// recordEntry is a line of the installed RECORD.
-type recordEntry struct {
-	path, hash string
-	size       int64
-}
-
 func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, w WheelFile, owner map[string]string, buf []byte) error {
 	a, err := python.OpenWheel(w.Path, n.limits)
 	if err != nil {
@@ -180,12 +173,12 @@ func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, w W
 		return err
 	}
 	site := n.layout.site()
-	var installed []recordEntry
+	var installed []python.RecordEntry
 	for _, p := range plan {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		var e recordEntry
+		var e python.RecordEntry
 		if p.entry != nil {
 			e, err = n.writeData(root, p.rel, n.scriptFor(*p.entry), 0o755)
 		} else {
@@ -206,20 +199,11 @@ func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, w W
 		}
 		installed = append(installed, e)
 	}
-	installed = append(installed, recordEntry{path: a.InfoDir + "/RECORD"})
-	sort.Slice(installed, func(i, j int) bool { return installed[i].path < installed[j].path })
-	// Python's csv module ends lines with CRLF, and so does pip's RECORD.
-	var out bytes.Buffer
-	for _, e := range installed {
-		if e.hash == "" {
-			fmt.Fprintf(&out, "%s,,\r\n", csvField(e.path))
-		} else {
-			fmt.Fprintf(&out, "%s,%s,%d\r\n", csvField(e.path), e.hash, e.size)
-		}
-	}
+	installed = append(installed, python.RecordEntry{Path: a.InfoDir + "/RECORD"})
+	sort.Slice(installed, func(i, j int) bool { return installed[i].Path < installed[j].Path })
 	// The wheel's own RECORD is not a member (it cannot list itself), so
 	// nothing has written this path yet.
-	_, err = n.writeData(root, site+"/"+a.InfoDir+"/RECORD", out.Bytes(), 0o644)
+	_, err = n.writeData(root, site+"/"+a.InfoDir+"/RECORD", python.FormatRecord(installed), 0o644)
 	return err
 }
 
@@ -238,7 +222,7 @@ func createErr(what, rel string, err error) error {
 
 // writeMember streams a member into the venv, checked against RECORD as it
 // goes, and returns its line for the installed RECORD.
-func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive, p placement, buf []byte) (recordEntry, error) {
+func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive, p placement, buf []byte) (python.RecordEntry, error) {
 	// As pip: executable when the wheel says so, scripts included.
 	mode := fs.FileMode(0o644)
 	if p.member.Mode()&0o111 != 0 {
@@ -246,7 +230,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	}
 	rc, err := a.Open(p.member)
 	if err != nil {
-		return recordEntry{}, err
+		return python.RecordEntry{}, err
 	}
 	defer rc.Close()
 	var src io.Reader = rc
@@ -255,7 +239,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 		head, _ := br.Peek(4096)
 		if m := pythonShebang.FindSubmatch(head); m != nil {
 			if _, err := br.Discard(len(m[0])); err != nil {
-				return recordEntry{}, err
+				return python.RecordEntry{}, err
 			}
 			src = io.MultiReader(strings.NewReader(n.shebang()+string(m[2])+"\n"), br)
 		} else {
@@ -264,7 +248,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	}
 	f, err := root.Create(p.rel, mode)
 	if err != nil {
-		return recordEntry{}, createErr(p.member.Name, p.rel, err)
+		return python.RecordEntry{}, createErr(p.member.Name, p.rel, err)
 	}
 	h := sha256.New()
 	size, err := io.CopyBuffer(io.MultiWriter(f, h), src, buf)
@@ -272,14 +256,14 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 		err = cerr
 	}
 	if err != nil {
-		return recordEntry{}, err
+		return python.RecordEntry{}, err
 	}
 	return n.entry(p.rel, "sha256="+base64.RawURLEncoding.EncodeToString(h.Sum(nil)), size), nil
 }
 
-func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (recordEntry, error) {
+func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (python.RecordEntry, error) {
 	if err := root.WriteFile(rel, data, mode); err != nil {
-		return recordEntry{}, createErr(rel, rel, err)
+		return python.RecordEntry{}, createErr(rel, rel, err)
 	}
 	return n.entry(rel, python.RecordHash(data), int64(len(data))), nil
 }
@@ -291,19 +275,12 @@ func (n *nativeInstaller) shebang() string { return "#!" + path.Join(n.deploy, "
 
 // entry is the RECORD line of an installed file, its path relative to
 // site-packages as pip writes it (../../../bin/hello).
-func (n *nativeInstaller) entry(rel, hash string, size int64) recordEntry {
+func (n *nativeInstaller) entry(rel, hash string, size int64) python.RecordEntry {
 	site := n.layout.site()
 	if r, ok := strings.CutPrefix(rel, site+"/"); ok {
-		return recordEntry{path: r, hash: hash, size: size}
+		return python.RecordEntry{Path: r, Hash: hash, Size: size}
 	}
-	return recordEntry{path: strings.Repeat("../", strings.Count(site, "/")+1) + rel, hash: hash, size: size}
-}
-
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\n\r") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-	}
-	return s
+	return python.RecordEntry{Path: strings.Repeat("../", strings.Count(site, "/")+1) + rel, Hash: hash, Size: size}
 }
 
 // scriptFor is pip's template of a console or GUI script.

@@ -171,13 +171,3 @@ func TestNativeInstallerRefusesBadWheels(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "a file of aaa-1.0-py3-none-any.whl")
 }
-
-func TestCSVField(t *testing.T) {
-	for in, want := range map[string]string{"a,b": `"a,b"`, `say "hi"`: `"say ""hi"""`, "plain": "plain"} {
-		got := csvField(in)
-		assert.Equal(t, want, got)
-		back, err := python.ParseRecord([]byte(got + ",,\r\n"))
-		require.NoError(t, err)
-		assert.Equal(t, in, back[0].Path, "what we write, the RECORD reader reads back")
-	}
-}
