@@ -33,6 +33,10 @@ type Root struct {
 	// walk forces the component-by-component fallback (for tests, and on
 	// kernels without openat2).
 	walk bool
+	// made are the directories Create has made or found: it makes them
+	// once. Safety does not rest on it: every open still resolves the
+	// whole path beneath the root through no link.
+	made map[string]bool
 }
 
 // Open opens dir as a root. It must be a directory, and not a symbolic link.
@@ -44,7 +48,7 @@ func Open(dir string) (*Root, error) {
 		}
 		return nil, fmt.Errorf("open %s as a root: %w", dir, mapErr(err))
 	}
-	return &Root{dir: dir, fd: fd}, nil
+	return &Root{dir: dir, fd: fd, made: map[string]bool{}}, nil
 }
 
 // OpenWalking is Open with the O_NOFOLLOW walk instead of openat2, as on a
@@ -179,10 +183,11 @@ func (r *Root) Create(rel string, perm fs.FileMode) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(parts) > 1 {
-		if err := r.MkdirAll(path.Join(parts[:len(parts)-1]...), 0o755); err != nil {
+	if parent := path.Join(parts[:len(parts)-1]...); len(parts) > 1 && !r.made[parent] {
+		if err := r.MkdirAll(parent, 0o755); err != nil {
 			return nil, err
 		}
+		r.made[parent] = true
 	}
 	f, err := r.open(rel, parts, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err != nil {

@@ -121,3 +121,23 @@ func TestOpenRefusesALinkAsTheRoot(t *testing.T) {
 	_, err := Open(filepath.Join(root, "abs"))
 	assert.ErrorIs(t, err, ErrSymlink)
 }
+
+// TestMadeDirectoriesAreNoShortcut: a directory Create made and remembers,
+// swapped for a link afterwards, is still not written through.
+func TestMadeDirectoriesAreNoShortcut(t *testing.T) {
+	for mode, open := range opens(t) {
+		t.Run(mode, func(t *testing.T) {
+			root, outside := tree(t)
+			r, err := open(root)
+			require.NoError(t, err)
+			defer r.Close()
+			require.NoError(t, r.WriteFile("pkg/sub/a.py", nil, 0o644))
+			require.NoError(t, os.RemoveAll(filepath.Join(root, "pkg")))
+			require.NoError(t, os.Symlink(outside, filepath.Join(root, "pkg")))
+			require.NoError(t, os.MkdirAll(filepath.Join(outside, "sub"), 0o755))
+			assert.ErrorIs(t, r.WriteFile("pkg/sub/b.py", []byte("evil"), 0o644), ErrSymlink)
+			_, err = os.Stat(filepath.Join(outside, "sub", "b.py"))
+			assert.True(t, os.IsNotExist(err))
+		})
+	}
+}
