@@ -13,12 +13,12 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitread"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -83,6 +83,8 @@ type Session struct {
 	Lookup   ci.Lookup
 	// Force lets a step use a state file made for another commit.
 	Force bool
+
+	commit *state.Commit // read once, by Commit
 }
 
 // Main runs a step and returns its exit code.
@@ -92,7 +94,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	var overrides []config.Override
 	configFile := fs.String("config", "", "configuration file (default .gopythongo.yaml in the working directory)")
 	printConfig := fs.Bool("print-config", false, "print each effective configuration value and where it came from, then exit")
-	force := fs.Bool("force", false, "use a state file made for another commit (gopythongo-publish: also overwrite a different artifact under an existing version)")
+	force := fs.Bool("force", false, "use a state file made for another commit than the one being built")
 	fs.Func("set", "set any configuration key, e.g. --set venv.no_index=true (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
@@ -258,38 +260,101 @@ lists every key.
 // Fail wraps err with an exit code.
 func Fail(code int, err error) error { return &ExitError{Code: code, Err: err} }
 
+// Commit is the commit being built: the CI's sha, else HEAD, with HEAD's
+// commit time when the sha is HEAD's. Git is read once per run.
+func (s *Session) Commit() state.Commit {
+	if s.commit != nil {
+		return *s.commit
+	}
+	c := state.Commit{SHA: s.Env.SHA}
+	if r, err := gitread.Open(s.Config.Dir); err == nil {
+		if h, _, err := r.Head(); err == nil && (c.SHA == "" || c.SHA == h.String()) {
+			c.SHA = h.String()
+			if hc, err := r.Commit(h); err == nil {
+				c.Time = hc.Time
+			}
+		}
+		r.Close()
+	}
+	s.commit = &c
+	return c
+}
+
 // LoadState reads the state file of the dist directory and refuses one made for
 // another commit than the one being built, unless --force.
 func (s *Session) LoadState() (*state.State, error) {
 	st, err := state.Load(s.Config.DistDir())
 	if err != nil {
-		return nil, Fail(ExitUsage, err)
+		return nil, config.Usage(err)
 	}
-	sha := s.Env.SHA
-	if sha == "" {
-		if r, err := gitread.Open(s.Config.Dir); err == nil {
-			if h, _, err := r.Head(); err == nil {
-				sha = h.String()
-			}
-			r.Close()
-		}
-	}
-	if err := st.CheckCommit(sha, s.Force); err != nil {
-		return nil, Fail(ExitUsage, err)
+	if err := st.CheckCommit(s.Commit().SHA, s.Force); err != nil {
+		return nil, config.Usage(err)
 	}
 	return st, nil
+}
+
+// Begin is every step's prologue after the version: the state file (see
+// LoadState) and SOURCE_DATE_EPOCH, from the environment or the commit.
+func (s *Session) Begin() (*state.State, time.Time, error) {
+	st, err := s.LoadState()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	epoch, err := st.SourceDateEpoch(s.Getenv)
+	if err != nil {
+		return nil, time.Time{}, config.Usage(err)
+	}
+	return st, epoch, nil
+}
+
+// Value is one output of a run.
+type Value struct{ Name, Value string }
+
+// Outcome is what a run hands back: the state file to save, its outputs and
+// the Markdown of the CI's job summary.
+type Outcome struct {
+	State   *state.State // nil: the step keeps no state
+	Outputs []Value
+	Summary string // "": none
+	// Print writes the outputs to stdout; nil: one name=value line each.
+	Print func(w io.Writer, outputs []Value) error
+}
+
+// Finish is every step's epilogue: the state file saved first, then each
+// output to stdout and to the CI, then the summary.
+func (s *Session) Finish(o Outcome) error {
+	if o.State != nil {
+		if err := o.State.Save(s.Config.DistDir()); err != nil {
+			return err
+		}
+	}
+	print := o.Print
+	if print == nil {
+		print = func(w io.Writer, outputs []Value) error {
+			for _, v := range outputs {
+				if _, err := fmt.Fprintf(w, "%s=%s\n", v.Name, v.Value); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := print(s.Stdout, o.Outputs); err != nil {
+		return fmt.Errorf("write the outputs: %w", err)
+	}
+	for _, v := range o.Outputs {
+		s.Reporter.Output(v.Name, v.Value)
+	}
+	if o.Summary != "" {
+		s.Reporter.Summary(o.Summary)
+	}
+	return nil
 }
 
 // Getenv reads the environment the step was given.
 func (s *Session) Getenv(k string) string {
 	v, _ := s.Lookup(k)
 	return v
-}
-
-// Stores is what stores need from the session: the configuration, the step's
-// environment for secrets (masked in the CI log), and the log for retries.
-func (s *Session) Stores() store.Env {
-	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
 }
 
 // Strings is a repeatable string flag.

@@ -10,14 +10,28 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Error is a configuration problem at a known place.
+// Error is a usage problem: a configuration value at a known place, or, with
+// Err, a flag or input the user got wrong (cli.Main exits 2 for both).
 type Error struct {
 	Origin Origin
 	Path   string
 	Msg    string
+	Err    error
 }
 
+// Usage marks err as the user's to fix (a flag, the state file): exit 2, its
+// message as it is.
+func Usage(err error) error { return &Error{Err: err} }
+
+// Usagef is Usage of a formatted error.
+func Usagef(format string, args ...any) error { return Usage(fmt.Errorf(format, args...)) }
+
+func (e *Error) Unwrap() error { return e.Err }
+
 func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
 	if e.Path == "" {
 		return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
 	}

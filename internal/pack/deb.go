@@ -16,7 +16,6 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/deb822"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
 )
 
 // debPacker writes a .deb with its own streaming writer: data.tar goes to a
@@ -202,7 +201,7 @@ func controlFile(m *Meta, t *Tree, svc *service) ([]byte, error) {
 	}
 	para = append(para, deb822.Field{Name: "Description", Value: m.Summary + "\n" + longDescription(m)})
 	if m.Commit.SHA != "" {
-		para = append(para, deb822.Field{Name: store.CommitField, Value: m.Commit.SHA})
+		para = append(para, deb822.Field{Name: state.DebCommitField, Value: m.Commit.SHA})
 	}
 	var b bytes.Buffer
 	if err := para.Write(&b); err != nil {

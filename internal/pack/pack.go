@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -30,14 +30,23 @@ var packers = map[state.Format]Packer{
 	state.FormatOCI:    ociPacker{},
 }
 
-// PackerFor returns the packer of a format.
-func PackerFor(format string) (Packer, error) {
-	p, ok := packers[state.Format(format)]
-	if !ok {
-		return nil, fmt.Errorf("unknown package format %q (valid: %s)", format, formatList())
+// PackersFor returns the packers of formats, in their order; an unknown
+// format is a usage error naming the valid ones.
+func PackersFor(formats []string) ([]Packer, error) {
+	var ps []Packer
+	for _, f := range formats {
+		p, ok := packers[state.Format(f)]
+		if !ok {
+			return nil, config.Usagef("unknown package format %q (valid: %s)", f, formatList())
+		}
+		ps = append(ps, p)
 	}
-	return p, nil
+	return ps, nil
 }
+
+// Makes says whether a packer makes artifacts of format f: what a package
+// run replaces in the state file.
+func Makes(f state.Format) bool { _, ok := packers[f]; return ok }
 
 func formatList() string {
 	var names []string

@@ -1,4 +1,4 @@
-package pack
+package pack_test
 
 import (
 	"bytes"
@@ -14,9 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fixture"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
@@ -27,7 +29,6 @@ func TestMain(m *testing.M) {
 	if venv.IsNSExec(os.Args) {
 		os.Exit(venv.NSExecMain())
 	}
-	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 
@@ -68,7 +69,7 @@ func buildVenv(t *testing.T, p *testutil.GitRepo, env ...string) {
 
 func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	return steptest.Run(t, Step(), dir, env, args...)
+	return steptest.Run(t, steps.Package(), dir, env, args...)
 }
 
 func baseImage(t *testing.T) string {
@@ -220,4 +221,37 @@ func copyInto(t *testing.T, src, dst string) {
 	data, err := os.ReadFile(src)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(dst, data, 0o644))
+}
+
+func TestBadInput(t *testing.T) {
+	p := built(t, baseConfig)
+	code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "zip")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, `unknown package format "zip" (valid: deb, oci, rpm, tar.gz, tar.xz, tar.zst)`)
+
+	code, _, stderr = runStep(t, p.Dir, map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": "oci-layout:/nonexistent"}, "--format", "oci")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "base image layout /nonexistent")
+
+	// A file outside the deploy path, and a symlink out of the tree.
+	root := filepath.Join(p.Dir, "dist", "root")
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(root, "opt", "hello", "passwd-link")))
+	code, _, stderr = runStep(t, p.Dir, map[string]string{}, "--format", "tar.gz")
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "the symlink /opt/hello/passwd-link -> /etc/passwd points out of the venv")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "stray.conf"), nil, 0o644))
+	code, _, stderr = runStep(t, p.Dir, map[string]string{}, "--format", "tar.gz")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "dist/root/etc is outside the deploy path /opt/hello")
+
+	// No tree, no state.
+	require.NoError(t, os.RemoveAll(root))
+	code, _, stderr = runStep(t, p.Dir, map[string]string{}, "--format", "deb")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "run gopythongo-build-venv first")
+	require.NoError(t, os.Remove(filepath.Join(p.Dir, "dist", "gopythongo.json")))
+	code, _, stderr = runStep(t, p.Dir, map[string]string{}, "--format", "deb")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "run gopythongo-version first")
 }

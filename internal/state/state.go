@@ -28,6 +28,10 @@ type State struct {
 	Publications []Publication `json:"publications,omitempty"`
 }
 
+// DebCommitField is the control field in which GoPythonGo's .debs record
+// their source commit, so that a store can tell a rebuild of the same commit.
+const DebCommitField = "Gopythongo-Commit"
+
 // Commit identifies what was built, and by which CI run.
 type Commit struct {
 	SHA         string `json:"sha"`
@@ -166,6 +170,18 @@ func (s *State) SetArtifacts(owns func(Format) bool, arts []Artifact) {
 		}
 	}
 	s.Publications = pubs
+}
+
+// Record adds a publication, replacing an earlier record of the same artifact
+// in the same store.
+func (s *State) Record(p Publication) {
+	for i, q := range s.Publications {
+		if q.Store == p.Store && q.Artifact == p.Artifact {
+			s.Publications[i] = p
+			return
+		}
+	}
+	s.Publications = append(s.Publications, p)
 }
 
 // SourceDateEpoch is the time every timestamp of the artifacts uses: the

@@ -27,10 +27,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
-// CommitField is the control field in which GoPythonGo's .debs record their
-// source commit, so that a store can tell a rebuild of the same commit.
-const CommitField = "Gopythongo-Commit"
-
 // aptDir is a Debian repository in a directory: pool/ and dists/, indexes
 // with by-hash copies (so that a client never sees a Release and Packages that
 // do not belong together), signed with OpenPGP in Go when a key is set.
@@ -96,7 +92,7 @@ func (a *aptDir) Existing(ctx context.Context, name string) ([]Release, error) {
 	for _, p := range paras {
 		if p.Get("Package") == name {
 			out = append(out, Release{Name: name, Version: p.Get("Version"), Arch: p.Get("Architecture"), File: p.Get("Filename"),
-				SHA256: p.Get("SHA256"), Commit: p.Get(CommitField)})
+				SHA256: p.Get("SHA256"), Commit: p.Get(state.DebCommitField)})
 		}
 	}
 	return out, nil
@@ -189,7 +185,7 @@ func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error
 				pub.Unchanged = true
 				return pub, nil
 			}
-			if !it.Force {
+			if !it.Overwrite {
 				return state.Publication{}, conflict(a.name, pkg+" "+ver+" "+arch, p.Get("SHA256"), it.Artifact.SHA256)
 			}
 			continue // replaced

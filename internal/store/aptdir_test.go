@@ -124,11 +124,11 @@ func TestAptDirPublish(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), v1.Artifact.SHA256)
 	assert.Contains(t, err.Error(), changed.Artifact.SHA256)
-	assert.Contains(t, err.Error(), "--force")
+	assert.Contains(t, err.Error(), "--overwrite")
 	assert.Equal(t, before, sha256Of(t, filepath.Join(dists, "Release")), "nothing written")
 	assert.Equal(t, v1.Artifact.SHA256, sha256Of(t, filepath.Join(repo, "pool/main/h/hello/hello_1.0-1_all.deb")))
 
-	changed.Force = true
+	changed.Overwrite = true
 	_, err = st.Publish(ctx, changed)
 	require.NoError(t, err)
 	rels, _ = st.Existing(ctx, "hello")

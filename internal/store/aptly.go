@@ -108,7 +108,7 @@ func (a *aptly) Existing(ctx context.Context, name string) ([]Release, error) {
 	}
 	var out []Release
 	for _, p := range pkgs {
-		out = append(out, Release{Name: name, Version: p["Version"], Arch: p["Architecture"], File: p["Filename"], SHA256: p["SHA256"], Commit: p[CommitField]})
+		out = append(out, Release{Name: name, Version: p["Version"], Arch: p["Architecture"], File: p["Filename"], SHA256: p["SHA256"], Commit: p[state.DebCommitField]})
 	}
 	return out, nil
 }
@@ -170,7 +170,7 @@ func (a *aptly) Publish(ctx context.Context, it Item) (state.Publication, error)
 		if r.Version == ver && r.Arch == arch {
 			if r.SHA256 == it.Artifact.SHA256 {
 				pub.Unchanged = true
-			} else if !it.Force {
+			} else if !it.Overwrite {
 				return state.Publication{}, conflict(a.cfg.Name, pkg+" "+ver+" "+arch, r.SHA256, it.Artifact.SHA256)
 			}
 		}
@@ -180,7 +180,7 @@ func (a *aptly) Publish(ctx context.Context, it Item) (state.Publication, error)
 			return state.Publication{}, err
 		}
 	}
-	return pub, a.publish(ctx, it.Force)
+	return pub, a.publish(ctx, it.Overwrite)
 }
 
 func (a *aptly) ensureRepo(ctx context.Context) error {
@@ -215,7 +215,7 @@ func (a *aptly) upload(ctx context.Context, it Item) error {
 		return fmt.Errorf("upload %s: %w", it.Artifact.Path, err)
 	}
 	path := "/api/repos/" + url.PathEscape(a.repo) + "/file/" + dir
-	if it.Force {
+	if it.Overwrite {
 		path += "?forceReplace=1"
 	}
 	var report struct {

@@ -86,8 +86,8 @@ func TestAptly(t *testing.T) {
 	got, _ = exec.Command("chroot", root, "hello-aptly").CombinedOutput()
 	assert.Equal(t, "aptly two\n", string(got))
 
-	// --force replaces the package and overwrites the published file.
-	changed.Force = true
+	// --overwrite replaces the package and overwrites the published file.
+	changed.Overwrite = true
 	_, err = st.Publish(ctx, changed)
 	require.NoError(t, err)
 	rels, _ = st.Existing(ctx, "hello-aptly")

@@ -45,7 +45,7 @@ func makeDeb(t testing.TB, dist, pkg, ver, arch, say string) Item {
 	require.NoError(t, os.MkdirAll(filepath.Dir(script), 0o755))
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho '"+say+"'\n"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(tree, "DEBIAN"), 0o755))
-	ctl := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: Test <t@example.com>\nDescription: test package\n%s: c0ffee\n", pkg, ver, arch, CommitField)
+	ctl := fmt.Sprintf("Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: Test <t@example.com>\nDescription: test package\n%s: c0ffee\n", pkg, ver, arch, state.DebCommitField)
 	require.NoError(t, os.WriteFile(filepath.Join(tree, "DEBIAN", "control"), []byte(ctl), 0o644))
 	name := fmt.Sprintf("%s_%s_%s.deb", pkg, ver, arch)
 	out, err := exec.Command("dpkg-deb", "--root-owner-group", "-Zgzip", "--build", tree, filepath.Join(dist, name)).CombinedOutput()

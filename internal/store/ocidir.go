@@ -100,7 +100,7 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 		if r.Version == it.Version.OCITag {
 			if r.Digest == it.Artifact.Digest {
 				pub.Unchanged = true
-			} else if !it.Force {
+			} else if !it.Overwrite {
 				return state.Publication{}, conflict(o.cfg.Name, "tag "+r.Version, r.Digest, it.Artifact.Digest)
 			}
 		}

@@ -126,7 +126,7 @@ func (p *pypi) Publish(ctx context.Context, it Item) (state.Publication, error) 
 	if p.index != "" {
 		pub.Install += " --index-url " + p.index + "/"
 	}
-	if done, err := p.already(ctx, f, it.Force); err != nil || done {
+	if done, err := p.already(ctx, f, it.Overwrite); err != nil || done {
 		pub.Unchanged = done
 		return pub, err
 	}

@@ -149,7 +149,7 @@ func (d *pypiDir) Publish(ctx context.Context, it Item) (state.Publication, erro
 				pub.Unchanged = true
 				return pub, nil
 			}
-			if !it.Force {
+			if !it.Overwrite {
 				return state.Publication{}, conflict(d.cfg.Name, x.Filename, x.Hashes["sha256"], f.SHA256)
 			}
 			continue

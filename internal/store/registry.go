@@ -145,7 +145,7 @@ func (r *registry) Publish(ctx context.Context, it Item) (state.Publication, err
 	switch {
 	case err == nil && d.Digest.String() == it.Artifact.Digest:
 		pub.Unchanged = true
-	case err == nil && !it.Force:
+	case err == nil && !it.Overwrite:
 		return state.Publication{}, conflict(r.cfg.Name, tag.String(), d.Digest.String(), it.Artifact.Digest)
 	case err != nil && !(errors.As(err, &te) && te.StatusCode == http.StatusNotFound):
 		return state.Publication{}, fmt.Errorf("ask %s for %s: %w", r.repo.RegistryStr(), tag, r.explain(err))

@@ -45,8 +45,8 @@ type Item struct {
 	Name    string // the package name
 	Version state.Version
 	Commit  string
-	// Force overwrites a different artifact under the same version.
-	Force bool
+	// Overwrite replaces a different artifact under the same version.
+	Overwrite bool
 }
 
 // Path is the artifact on disk.
@@ -59,7 +59,7 @@ type Store interface {
 	// Accepts reports whether the store takes artifacts of a format.
 	// Publish puts the artifact into the store, or nothing when the identical
 	// artifact is there already (Unchanged); a different artifact under the
-	// same version is an error naming both hashes, unless forced.
+	// same version is an error naming both hashes, unless Overwrite.
 	Publish(ctx context.Context, it Item) (state.Publication, error)
 }
 
@@ -162,5 +162,5 @@ func (e Env) client(s config.StoreConfig, host string) (*http.Client, error) {
 
 // conflict is the error of a different artifact under an existing version.
 func conflict(store, what, have, want string) error {
-	return fmt.Errorf("store %s already holds %s with sha256 %s, and this artifact is %s: versions are immutable; bump the revision (gopythongo-version --revision-from %s) or pass --force to overwrite", store, what, have, want, store)
+	return fmt.Errorf("store %s already holds %s with sha256 %s, and this artifact is %s: versions are immutable; bump the revision (gopythongo-version --revision-from %s) or pass --overwrite to replace it", store, what, have, want, store)
 }

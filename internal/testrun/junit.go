@@ -143,7 +143,7 @@ func WriteJUnit(path, suite string, cases []Case) error {
 		if c.Line > 0 {
 			x.Line = strconv.Itoa(c.Line)
 		}
-		p := &xmlProblem{Message: firstLine(c.Message), Text: c.Detail}
+		p := &xmlProblem{Message: FirstLine(c.Message), Text: c.Detail}
 		switch c.Outcome {
 		case "failed":
 			x.Failure = p
@@ -161,7 +161,8 @@ func WriteJUnit(path, suite string, cases []Case) error {
 	return state.WriteFileAtomic(path, append([]byte(xml.Header), append(out, '\n')...), 0o644)
 }
 
-func firstLine(s string) string {
+// FirstLine is a failure message's first line, for annotations and summaries.
+func FirstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
 }

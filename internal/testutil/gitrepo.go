@@ -167,3 +167,14 @@ func NewGitFlow(t testing.TB) *GitFlow {
 	g.Checkout("main", false)
 	return g
 }
+
+// ShallowClone clones src with depth 1 and no tags, as actions/checkout does.
+func ShallowClone(t testing.TB, src, branch string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "clone")
+	out, err := exec.Command("git", "clone", "-q", "--depth", "1", "--no-tags", "--branch", branch, "file://"+src, dst).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git clone: %v\n%s", err, out)
+	}
+	return dst
+}

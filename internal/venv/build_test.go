@@ -22,7 +22,6 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/testutil"
-	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -36,8 +35,6 @@ func TestMain(m *testing.M) {
 	if staging := os.Getenv(nonRootEnv); staging != "" {
 		os.Exit(nonRootHelper(staging))
 	}
-	// The test binary as gopythongo-build-venv, for tests that signal it.
-	steptest.RunChild(Step())
 	os.Exit(m.Run())
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -312,8 +313,7 @@ func TestHostileWheelsInIsolatedBuilders(t *testing.T) {
 	require.NoError(t, err)
 	before, err := os.ReadFile(real)
 	require.NoError(t, err)
-	self, err := os.Executable()
-	require.NoError(t, err)
+	bin := steptest.Binary(t, "gopythongo-build-venv")
 	picked := map[string]bool{"script over the interpreter": true, "data over the interpreter": true, "write through the lib64 link": true}
 	for _, builder := range []string{"chroot", "container"} {
 		env := testutil.BuilderEnv(t, builder)
@@ -328,9 +328,9 @@ func TestHostileWheelsInIsolatedBuilders(t *testing.T) {
 					evilWheel(t, filepath.Join(p.Dir, "wheels"), "evil", tt.members, tt.entryPoints)
 					st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000}}
 					require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
-					cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", guardedScript, "sh", real, self)
+					cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", guardedScript, "sh", real, bin)
 					cmd.Dir = p.Dir
-					cmd.Env = append(os.Environ(), stepEnv+"=1", "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir(), "GOPYTHONGO_VENV_INSTALLER="+inst)
+					cmd.Env = append(os.Environ(), "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir(), "GOPYTHONGO_VENV_INSTALLER="+inst)
 					cmd.Env = append(cmd.Env, env...)
 					out, err := cmd.CombinedOutput()
 					require.Error(t, err, string(out))

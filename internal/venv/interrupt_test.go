@@ -19,9 +19,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
-// stepEnv makes the test binary run as gopythongo-build-venv.
-const stepEnv = steptest.ChildEnv
-
 // TestInterruptLeavesNothing signals the step while a post_build command
 // (with a child of its own) runs in each builder: the step exits with
 // 128+signal, and leaves no build directory, no process, no container, and
@@ -35,6 +32,7 @@ func TestInterruptLeavesNothing(t *testing.T) {
 		{"chroot", syscall.SIGTERM},
 		{"container", syscall.SIGTERM},
 	}
+	bin := steptest.Binary(t, "gopythongo-build-venv")
 	for i, tt := range tests {
 		t.Run(tt.builder, func(t *testing.T) {
 			// A sleep no other process on this machine runs: its leftovers are ours.
@@ -47,11 +45,9 @@ func TestInterruptLeavesNothing(t *testing.T) {
 			st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000}}
 			require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
 
-			self, err := os.Executable()
-			require.NoError(t, err)
-			cmd := exec.Command(self)
+			cmd := exec.Command(bin)
 			cmd.Dir = p.Dir
-			cmd.Env = append(os.Environ(), stepEnv+"=1", "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir())
+			cmd.Env = append(os.Environ(), "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir())
 			cmd.Env = append(cmd.Env, testutil.BuilderEnv(t, tt.builder)...)
 			if tt.builder == "container" {
 				cmd.Env = append(cmd.Env, "GOPYTHONGO_VENV_CONTAINER_RUN_ARGS=["+strings.Join(testutil.PodmanRunArgs, ", ")+", --label, io.gopythongo.test="+mark+"]")
@@ -79,7 +75,7 @@ func TestInterruptLeavesNothing(t *testing.T) {
 			}
 			require.Contains(t, processes(t), "sleep "+mark, "the post_build's child runs")
 			require.NoError(t, cmd.Process.Signal(tt.sig))
-			err = <-exited
+			err := <-exited
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee, out.String())
 			assert.Equal(t, 128+int(tt.sig), ee.ExitCode(), out.String())

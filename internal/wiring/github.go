@@ -15,11 +15,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
-	"github.com/gopythongo/gopythongo/internal/pack"
-	"github.com/gopythongo/gopythongo/internal/publish"
-	"github.com/gopythongo/gopythongo/internal/testrun"
-	"github.com/gopythongo/gopythongo/internal/venv"
-	"github.com/gopythongo/gopythongo/internal/versionstep"
+	"github.com/gopythongo/gopythongo/internal/steps"
 )
 
 // Action is a step with the directory of its composite action, actions/<Dir>.
@@ -31,11 +27,11 @@ type Action struct {
 // Actions is the one table of the steps' composite actions.
 func Actions() []Action {
 	return []Action{
-		{"version", versionstep.Step},
-		{"test", testrun.Step},
-		{"build-venv", venv.Step},
-		{"package", pack.Step},
-		{"publish", publish.Step},
+		{"version", steps.Version},
+		{"test", steps.Test},
+		{"build-venv", steps.BuildVenv},
+		{"package", steps.Package},
+		{"publish", steps.Publish},
 	}
 }
 
@@ -110,7 +106,7 @@ func inputs(st cli.Step) ([]input, error) {
 		ins = append(ins, in)
 	})
 	if st.Name == "gopythongo-publish" {
-		ins = append(ins, input{name: "force", doc: "Overwrite a different artifact under an existing version, and accept a state file of another commit. true or false.", env: "INPUT_FORCE", kind: "bool"})
+		ins = append(ins, input{name: "force", doc: "Accept a state file made for another commit (--force). true or false.", env: "INPUT_FORCE", kind: "bool"})
 	}
 	ins = append(ins, input{name: "set", doc: "Further configuration, one key=value a line (--set).", env: "INPUT_SET", kind: "lines"})
 	ins = append(ins, keyIns...)

@@ -195,7 +195,7 @@ func TestJenkinsLibrary(t *testing.T) {
 		{"type": "string", "credentialsId": "pypi", "variable": "PYPI_TOKEN"},
 	}, pub.Calls[1].Bindings)
 	argv, vars = runSh(t, pub.sh(t, "gopythongo-publish"))
-	assert.Equal(t, []string{"--force", "--store", "registry", "--store", "apt"}, argv)
+	assert.Equal(t, []string{"--force", "--overwrite", "--store", "registry", "--store", "apt"}, argv)
 	assert.Equal(t, "secret-registry_password", vars["REGISTRY_PASSWORD"], "the secret reaches the binary through its environment")
 	assert.Contains(t, res["publishBadCredential"].Error, "use usernamePassword, file or string")
 

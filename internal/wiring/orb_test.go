@@ -299,6 +299,7 @@ func TestOrbScripts(t *testing.T) {
 		{"publish", map[string]string{"store": "registry", "registry-password": "DOCKERHUB_TOKEN"}, []string{"DOCKERHUB_TOKEN=s3cret"},
 			[]string{"--store", "registry", "DOCKERHUB_TOKEN=s3cret", "REGISTRY_PASSWORD=s3cret"}},
 		{"publish", map[string]string{"force": "true"}, []string{"REGISTRY_PASSWORD=kept"}, []string{"--force", "REGISTRY_PASSWORD=kept"}},
+		{"publish", map[string]string{"overwrite": "true"}, []string{"REGISTRY_PASSWORD=kept"}, []string{"--overwrite", "REGISTRY_PASSWORD=kept"}},
 	} {
 		out, err := orbRun(t, orb, tt.command, tt.params, p.Dir, append(stubEnv, tt.env...))
 		require.NoError(t, err, "%s: %s", tt.command, out)

@@ -69,7 +69,7 @@ def scenarios = [
     buildVenv: [run: { gopythongoBuildVenv(distOnly: true, noCache: false, settings: ['venv.cache_dir': '/var/cache/gopythongo']) }],
     package: [run: { gopythongoPackage(formats: ['deb', 'oci'], dist: 'out') }],
     publish: [run: {
-        gopythongoPublish(stores: ['registry', 'apt'], force: true, credentials: [
+        gopythongoPublish(stores: ['registry', 'apt'], force: true, overwrite: true, credentials: [
             [type: 'usernamePassword', id: 'registry', usernameVariable: 'REGISTRY_USER', passwordVariable: 'REGISTRY_PASSWORD'],
             [type: 'file', id: 'apt-key', variable: 'APT_SIGNING_KEY_FILE'],
             [type: 'string', id: 'pypi', variable: 'PYPI_TOKEN'],

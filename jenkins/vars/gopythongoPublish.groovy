@@ -34,8 +34,8 @@ def call(Map config = [:]) {
         }
     }
     withCredentials(bindings) {
-        withEnv(Step.env(env.WORKSPACE, c, [stores: 'GOPY_STORES', force: 'GOPY_FORCE'])) {
-            sh label: 'gopythongo-publish', script: 'set -f; set --; for s in ${GOPY_STORES:-}; do set -- "$@" --store "$s"; done; gopythongo-publish ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_FORCE:+--force} "$@"'
+        withEnv(Step.env(env.WORKSPACE, c, [stores: 'GOPY_STORES', force: 'GOPY_FORCE', overwrite: 'GOPY_OVERWRITE'])) {
+            sh label: 'gopythongo-publish', script: 'set -f; set --; for s in ${GOPY_STORES:-}; do set -- "$@" --store "$s"; done; gopythongo-publish ${GOPY_CONFIG:+--config "$GOPY_CONFIG"} ${GOPY_FORCE:+--force} ${GOPY_OVERWRITE:+--overwrite} "$@"'
         }
     }
     return readProperties(file: "${Step.dist(config)}/gopythongo.properties")

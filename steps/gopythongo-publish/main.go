@@ -6,9 +6,9 @@ import (
 	"os"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/publish"
+	"github.com/gopythongo/gopythongo/internal/steps"
 )
 
 func main() {
-	os.Exit(cli.Main(publish.Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	os.Exit(cli.Main(steps.Publish(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 }

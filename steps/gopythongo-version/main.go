@@ -5,9 +5,9 @@ import (
 	"os"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/versionstep"
+	"github.com/gopythongo/gopythongo/internal/steps"
 )
 
 func main() {
-	os.Exit(cli.Main(versionstep.Step(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	os.Exit(cli.Main(steps.Version(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 }

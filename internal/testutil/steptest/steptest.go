@@ -4,10 +4,12 @@ package steptest
 
 import (
 	"bytes"
-	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
 // Run runs a step as its binary would, in dir, with env as its whole
@@ -25,14 +27,16 @@ func Run(t *testing.T, step cli.Step, dir string, env map[string]string, args ..
 	return code, o.String(), e.String()
 }
 
-// ChildEnv makes a test binary run as a step: a test that needs the step in
-// a process of its own (to signal it, or to read its memory) starts its own
-// binary with ChildEnv=1, and TestMain calls RunChild first.
-const ChildEnv = "GOPYTHONGO_TEST_RUN_STEP"
-
-// RunChild runs the step and exits when the binary was started as one.
-func RunChild(step cli.Step) {
-	if os.Getenv(ChildEnv) != "" {
-		os.Exit(cli.Main(step, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+// Binary builds the step binary steps/<name> of this module and returns its
+// path, for tests that need the real binary in a process of its own: to
+// signal it, or to read its memory. Build it once per test, not per subtest.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "./steps/"+name)
+	cmd.Dir = testutil.RepoRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, b)
 	}
+	return out
 }

@@ -1,4 +1,8 @@
-package versionstep
+// Package steps is the five steps of GoPythonGo, one file each, all of one
+// shape: flags and help, the state prologue (Session.Begin), one call into the
+// libraries, and the epilogue (Session.Finish). It is the only package above
+// the libraries.
+package steps
 
 import (
 	"context"
@@ -6,16 +10,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/versioning"
 )
 
-const help = `
+const versionHelp = `
 Computes the version of the commit being built from git (or another source) and
 the Git Flow branch it is on, and renders it for every consumer: SemVer, PEP 440,
 Debian and OCI tag. It writes them to stdout, to the CI's outputs and to the state
@@ -44,8 +52,8 @@ Examples:
   gopythongo-version --source pyproject --scheme none
 `
 
-// Step is the gopythongo-version command.
-func Step() cli.Step {
+// Version is the gopythongo-version command.
+func Version() cli.Step {
 	var o struct {
 		format, branch, tag, prTarget, artifact string
 		pr                                      int
@@ -54,7 +62,7 @@ func Step() cli.Step {
 	return cli.Step{
 		Name:    "gopythongo-version",
 		Summary: "compute the version of this build, four ways",
-		Help:    help,
+		Help:    versionHelp,
 		Keys: []cli.KeyFlag{
 			{Flag: "source", Path: "version.source"},
 			{Flag: "scheme", Path: "version.scheme"},
@@ -85,7 +93,7 @@ func Step() cli.Step {
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			if o.format != "text" && o.format != "json" {
-				return cli.Fail(cli.ExitUsage, fmt.Errorf("--format %q: valid formats are text and json", o.format))
+				return config.Usagef("--format %q: valid formats are text and json", o.format)
 			}
 			env := s.Env
 			if o.branch != "" {
@@ -102,8 +110,8 @@ func Step() cli.Step {
 			}
 			ph := s.Log.Phase("version")
 			defer ph.End()
-			res, err := Run(ctx, Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: s.Stores()})
-			var mh *MissingHistoryError
+			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: storeEnv(s)})
+			var mh *versioning.MissingHistoryError
 			switch {
 			case errors.As(err, &mh):
 				return cli.Fail(cli.ExitHistory, err)
@@ -121,26 +129,24 @@ func Step() cli.Step {
 					s.Log.Printf("%s", l)
 				}
 			}
-			outputs := res.Outputs()
+			out := cli.Outcome{
+				State:   &state.State{Commit: res.Commit, Version: res.State()},
+				Outputs: versionOutputs(res),
+				Summary: versionSummary(res),
+			}
 			if o.format == "json" {
-				m := map[string]any{}
-				for _, kv := range outputs {
-					m[kv[0]] = kv[1]
-				}
-				m["distance"], m["revision"] = res.Distance, max(res.Version.Revision, 1)
-				b, _ := json.MarshalIndent(m, "", "  ")
-				fmt.Fprintln(s.Stdout, string(b))
-			} else {
-				for _, kv := range outputs {
-					fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+				out.Print = func(w io.Writer, outputs []cli.Value) error {
+					m := map[string]any{}
+					for _, v := range outputs {
+						m[v.Name] = v.Value
+					}
+					m["distance"], m["revision"] = res.Distance, max(res.Version.Revision, 1)
+					b, _ := json.MarshalIndent(m, "", "  ")
+					_, err := fmt.Fprintln(w, string(b))
+					return err
 				}
 			}
-			for _, kv := range outputs {
-				s.Reporter.Output(kv[0], kv[1])
-			}
-			s.Reporter.Summary(res.Summary())
-			st := &state.State{Commit: res.Commit, Version: res.State()}
-			if err := st.Save(s.Config.DistDir()); err != nil {
+			if err := s.Finish(out); err != nil {
 				return err
 			}
 			ph.Done(fmt.Sprintf("%s (%s)", res.Version.SemVer(), res.Version.Channel()))
@@ -149,23 +155,30 @@ func Step() cli.Step {
 	}
 }
 
-// Outputs are the results every CI gets, in a fixed order.
-func (r *Result) Outputs() [][2]string {
+// storeEnv is what stores need from the session: the configuration, the
+// step's environment for secrets (masked in the CI log), and the log for
+// retries.
+func storeEnv(s *cli.Session) store.Env {
+	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
+}
+
+// versionOutputs are the results every CI gets, in a fixed order.
+func versionOutputs(r *versioning.Result) []cli.Value {
 	rd := r.Version.Render()
-	return [][2]string{
-		{"semver", rd.SemVer},
-		{"pep440", rd.PEP440},
-		{"debian", rd.Debian},
-		{"oci_tag", rd.OCITag},
-		{"channel", string(r.Version.Channel())},
-		{"sha", r.Commit.SHA},
-		{"base", r.Base.SemVer()},
-		{"distance", strconv.Itoa(r.Distance)},
+	return []cli.Value{
+		{Name: "semver", Value: rd.SemVer},
+		{Name: "pep440", Value: rd.PEP440},
+		{Name: "debian", Value: rd.Debian},
+		{Name: "oci_tag", Value: rd.OCITag},
+		{Name: "channel", Value: string(r.Version.Channel())},
+		{Name: "sha", Value: r.Commit.SHA},
+		{Name: "base", Value: r.Base.SemVer()},
+		{Name: "distance", Value: strconv.Itoa(r.Distance)},
 	}
 }
 
-// Summary is the Markdown for the CI's job summary.
-func (r *Result) Summary() string {
+// versionSummary is the Markdown for the CI's job summary.
+func versionSummary(r *versioning.Result) string {
 	rd := r.Version.Render()
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Version %s\n\n| format | version |\n| --- | --- |\n", rd.SemVer)

@@ -1,27 +1,31 @@
-package testrun
+package steps
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/testrun"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
-// runStep runs gopythongo-test as its main does, in dir, with env as the
+// runTest runs gopythongo-test as its main does, in dir, with env as the
 // whole environment.
-func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
+func runTest(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = filepath.Join(t.TempDir(), "cache")
-	return steptest.Run(t, Step(), dir, env, args...)
+	return runStep(t, Test(), dir, env, args...)
 }
 
 func TestExampleSuitesPassWithBothRunners(t *testing.T) {
@@ -35,13 +39,13 @@ test:
     unit-ut:     {runner: unittest, paths: [tests/unit]}
     integration-ut: {runner: unittest, paths: [tests/integration]}
 `)
-	code, stdout, stderr := runStep(t, p.Dir, map[string]string{})
+	code, stdout, stderr := runTest(t, p.Dir, map[string]string{})
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "tests=6\nfailures=0\n")
 	for _, suite := range []string{"unit", "integration", "unit-ut", "integration-ut"} {
 		data, err := os.ReadFile(filepath.Join(p.Dir, "dist", "test-results", suite+".xml"))
 		require.NoError(t, err)
-		cases, err := ReadJUnit(bytes.NewReader(data))
+		cases, err := testrun.ReadJUnit(bytes.NewReader(data))
 		require.NoError(t, err)
 		assert.NotEmpty(t, cases, suite)
 		for _, c := range cases {
@@ -68,7 +72,7 @@ func TestFailuresFailTheStepWithAnnotations(t *testing.T) {
 	for _, suite := range []string{"py", "ut"} {
 		t.Run(suite, func(t *testing.T) {
 			gh := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": filepath.Join(t.TempDir(), "out"), "GITHUB_STEP_SUMMARY": filepath.Join(t.TempDir(), "sum")}
-			code, stdout, stderr := runStep(t, dir, gh, "--suite", suite)
+			code, stdout, stderr := runTest(t, dir, gh, "--suite", suite)
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stdout, "tests=3\nfailures=1\nerrors=0\nskipped=1\n")
 			assert.Contains(t, stderr, "::error file=tests/test_math.py,line=11,title="+suite+"%3A ")
@@ -82,12 +86,12 @@ func TestFailuresFailTheStepWithAnnotations(t *testing.T) {
 
 func TestEmptySuiteFailsUnlessAllowed(t *testing.T) {
 	dir := failingProject(t)
-	code, _, stderr := runStep(t, dir, map[string]string{}, "--suite", "empty")
+	code, _, stderr := runTest(t, dir, map[string]string{}, "--suite", "empty")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no test ran (an error: set allow_empty to accept it)")
-	code, _, stderr = runStep(t, dir, map[string]string{"GOPYTHONGO_TEST_SUITES": `{empty: {runner: pytest, paths: [tests], markers: none_such, allow_empty: true}}`}, "--suite", "empty")
+	code, _, stderr = runTest(t, dir, map[string]string{"GOPYTHONGO_TEST_SUITES": `{empty: {runner: pytest, paths: [tests], markers: none_such, allow_empty: true}}`}, "--suite", "empty")
 	assert.Equal(t, 0, code, stderr)
-	code, _, stderr = runStep(t, dir, map[string]string{}, "--suite", "nope")
+	code, _, stderr = runTest(t, dir, map[string]string{}, "--suite", "nope")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "no such suite in test.suites (have: empty, py, ut)")
 }
@@ -99,31 +103,51 @@ func TestCustomRunner(t *testing.T) {
   bad: {runner: custom, argv: [python, -c, "raise SystemExit(3)"]},
   xml: {runner: custom, argv: [python, -c, "import os; open(os.environ['GOPYTHONGO_JUNIT_XML'], 'w').write('<testsuite name=\"x\"><testcase classname=\"c\" name=\"a\"/><testcase classname=\"c\" name=\"b\"><skipped/></testcase></testsuite>')"]}}`
 	env := map[string]string{"GOPYTHONGO_TEST_SUITES": suites}
-	code, stdout, stderr := runStep(t, dir, env, "--suite", "ok", "--suite", "xml")
+	code, stdout, stderr := runTest(t, dir, env, "--suite", "ok", "--suite", "xml")
 	assert.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "tests=3\nfailures=0\nerrors=0\nskipped=1\n")
-	code, _, stderr = runStep(t, dir, env, "--suite", "bad")
+	code, _, stderr = runTest(t, dir, env, "--suite", "bad")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "exit status 3")
 }
 
-func TestJUnitRoundTrip(t *testing.T) {
-	cases := []Case{
-		{Name: "a", ClassName: "m.C", File: "t.py", Line: 3, Time: 0.5, Outcome: "passed"},
-		{Name: "b <&>", ClassName: "m.C", Outcome: "failed", Message: "AssertionError: 1 != 2\nmore", Detail: "Traceback <here>"},
-		{Name: "c", ClassName: "m.C", Outcome: "error", Message: "boom"},
-		{Name: "d", ClassName: "m.C", Outcome: "skipped", Message: "later"},
+// running says whether a process with exactly this command line runs.
+func running(cmdline string) bool {
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.TrimRight(strings.ReplaceAll(string(b), "\x00", " "), " ") == cmdline {
+			return true
+		}
 	}
-	p := filepath.Join(t.TempDir(), "r.xml")
-	require.NoError(t, WriteJUnit(p, "unit", cases))
-	got, err := readJUnitFile(p)
-	require.NoError(t, err)
-	require.Len(t, got, 4)
-	assert.Equal(t, "t.py", got[0].File)
-	assert.Equal(t, 3, got[0].Line)
-	assert.Equal(t, "AssertionError: 1 != 2", got[1].Message)
-	assert.Equal(t, "Traceback <here>", got[1].Detail)
-	assert.Equal(t, Counts{Tests: 4, Failures: 1, Errors: 1, Skipped: 1, Time: 0.5}, Count(got))
-	_, err = ReadJUnit(strings.NewReader("not xml"))
-	assert.Error(t, err)
+	return false
+}
+
+// TestInterruptStopsTheSuiteAndItsChildren signals gopythongo-test while a
+// suite runs a child of its own: the step exits 128+signal and no process of
+// the suite is left.
+func TestInterruptStopsTheSuiteAndItsChildren(t *testing.T) {
+	bin := steptest.Binary(t, "gopythongo-test")
+	for i, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := failingProject(t)
+			mark := fmt.Sprint(7000 + os.Getpid()%1000*2 + i)
+			started := filepath.Join(t.TempDir(), "started")
+			suites := fmt.Sprintf(`{long: {runner: custom, argv: [python, -c, "import subprocess, time; subprocess.Popen(['sleep', '%s']); open('%s', 'w').close(); time.sleep(%s)"]}}`, mark, started, mark)
+			cmd := exec.Command(bin, "--suite", "long")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "GOPYTHONGO_TEST_SUITES="+suites, "GOPYTHONGO_VENV_CACHE_DIR="+t.TempDir())
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, cmd.Start())
+			defer cmd.Process.Kill()
+			require.Eventually(t, func() bool { _, err := os.Stat(started); return err == nil }, 2*time.Minute, 50*time.Millisecond, "the suite never started")
+			require.True(t, running("sleep "+mark))
+			require.NoError(t, cmd.Process.Signal(sig))
+			_ = cmd.Wait()
+			assert.Equal(t, 128+int(sig), cmd.ProcessState.ExitCode(), out.String())
+			assert.Eventually(t, func() bool { return !running("sleep " + mark) }, 10*time.Second, 50*time.Millisecond, "the suite's child is gone")
+			left, _ := filepath.Glob(filepath.Join(dir, "dist", ".*"))
+			assert.Empty(t, left, "no temporary directory")
+		})
+	}
 }

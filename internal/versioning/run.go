@@ -1,7 +1,7 @@
-// Package versionstep is gopythongo-version: it takes the base version from its
-// source, applies the Git Flow rules to the commit and branch the CI builds, finds
-// the package revision, and renders the result four ways.
-package versionstep
+// Package versioning computes the version of a build: the base version from
+// its source, the Git Flow rules applied to the commit and branch the CI builds,
+// the package revision from what the stores hold, rendered four ways.
+package versioning
 
 import (
 	"context"

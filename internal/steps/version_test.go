@@ -1,7 +1,6 @@
-package versionstep
+package steps
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -16,21 +15,14 @@ import (
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
-// runCLI runs gopythongo-version as its main does, in dir, with vars as the
-// whole environment.
-func runCLI(t *testing.T, dir string, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+// runVersion runs gopythongo-version as its main does, in dir, with vars as
+// the whole environment.
+func runVersion(t *testing.T, dir string, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	t.Chdir(dir)
-	var environ []string
-	for k, v := range vars {
-		environ = append(environ, k+"="+v)
-	}
-	var o, e bytes.Buffer
-	code = cli.Main(Step(), args, &o, &e, lookupMap(vars), environ)
-	return code, o.String(), e.String()
+	return runStep(t, Version(), dir, vars, args...)
 }
 
-func TestCLI(t *testing.T) {
+func TestVersion(t *testing.T) {
 	g := testutil.NewGitFlow(t)
 	g.Detach(g.At["develop"])
 	dir := t.TempDir()
@@ -38,7 +30,7 @@ func TestCLI(t *testing.T) {
 	gh := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/develop", "GITHUB_SHA": g.At["develop"],
 		"GITHUB_OUTPUT": out, "GITHUB_STEP_SUMMARY": sum, "GITHUB_ENV": filepath.Join(dir, "env")}
 
-	code, stdout, stderr := runCLI(t, g.Dir, gh, "--explain")
+	code, stdout, stderr := runVersion(t, g.Dir, gh, "--explain")
 	require.Equal(t, 0, code, stderr)
 	want := "1.3.0-dev.2+g" + g.At["develop"][:10]
 	assert.Contains(t, stdout, "semver="+want+"\n")
@@ -60,7 +52,7 @@ func TestCLI(t *testing.T) {
 	assert.Equal(t, "github", st.Commit.Provider)
 	assert.NotZero(t, st.Commit.Time)
 
-	code, stdout, _ = runCLI(t, g.Dir, gh, "--format", "json")
+	code, stdout, _ = runVersion(t, g.Dir, gh, "--format", "json")
 	require.Equal(t, 0, code)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &m))
@@ -70,39 +62,39 @@ func TestCLI(t *testing.T) {
 	assert.Equal(t, "dev", m["channel"])
 }
 
-func TestCLIExitCodes(t *testing.T) {
+func TestVersionExitCodes(t *testing.T) {
 	g := testutil.NewGitFlow(t)
 	g.Detach(g.At["develop"])
-	clone := shallowClone(t, g.Dir, "develop")
+	clone := testutil.ShallowClone(t, g.Dir, "develop")
 
-	code, _, stderr := runCLI(t, clone, map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "develop", "CI_COMMIT_SHA": g.At["develop"]})
+	code, _, stderr := runVersion(t, clone, map[string]string{"GITLAB_CI": "true", "CI_COMMIT_BRANCH": "develop", "CI_COMMIT_SHA": g.At["develop"]})
 	assert.Equal(t, cli.ExitHistory, code)
 	assert.Contains(t, stderr, "GIT_DEPTH: 0")
 
-	code, _, stderr = runCLI(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SOURCE": "gti"})
+	code, _, stderr = runVersion(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SOURCE": "gti"})
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, `"gti" is not a valid choice`)
 
-	code, _, stderr = runCLI(t, g.Dir, nil, "--bogus")
+	code, _, stderr = runVersion(t, g.Dir, nil, "--bogus")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "--help")
 
-	code, _, stderr = runCLI(t, g.Dir, nil, "--format", "xml", "--branch", "develop")
+	code, _, stderr = runVersion(t, g.Dir, nil, "--format", "xml", "--branch", "develop")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "valid formats are text and json")
 
 	g.Checkout("main", false)
 	g.Commit("untagged")
-	code, _, stderr = runCLI(t, g.Dir, nil)
+	code, _, stderr = runVersion(t, g.Dir, nil)
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, "has no version tag")
 
-	code, stdout, _ := runCLI(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SCHEME": "none"}, "--print-config", "--source", "pyproject")
+	code, stdout, _ := runVersion(t, g.Dir, map[string]string{"GOPYTHONGO_VERSION_SCHEME": "none"}, "--print-config", "--source", "pyproject")
 	assert.Equal(t, 0, code)
 	assert.Regexp(t, `version\.source\s+pyproject\s+flag --source`, stdout)
 	assert.Regexp(t, `version\.scheme\s+none\s+env GOPYTHONGO_VERSION_SCHEME`, stdout)
 
-	code, stdout, _ = runCLI(t, g.Dir, nil, "--help")
+	code, stdout, _ = runVersion(t, g.Dir, nil, "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "Examples:")
 	assert.Contains(t, stdout, "--revision-from VALUE")

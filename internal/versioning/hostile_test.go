@@ -1,4 +1,4 @@
-package versionstep
+package versioning
 
 import (
 	"bytes"
@@ -23,11 +23,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
-
-func TestMain(m *testing.M) {
-	steptest.RunChild(Step())
-	os.Exit(m.Run())
-}
 
 func deflate(t *testing.T, write func(w io.Writer)) []byte {
 	t.Helper()
@@ -161,6 +156,7 @@ func TestHostileRepositoryFailsInBoundedTimeAndMemory(t *testing.T) {
 			writePack(t, gitDir, []packObject{{id: head, typ: 1, size: 2 << 40, data: deflate(t, func(w io.Writer) { w.Write([]byte("tree ")) })}})
 		},
 	}
+	bin := steptest.Binary(t, "gopythongo-version")
 	for name, craft := range cases {
 		t.Run(name, func(t *testing.T) {
 			g := testutil.NewGitRepo(t)
@@ -173,11 +169,9 @@ func TestHostileRepositoryFailsInBoundedTimeAndMemory(t *testing.T) {
 			copy(head[:], raw)
 			craft(t, filepath.Join(g.Dir, ".git"), head)
 
-			self, err := os.Executable()
-			require.NoError(t, err)
-			cmd := exec.Command(self)
+			cmd := exec.Command(bin)
 			cmd.Dir = g.Dir
-			cmd.Env = append(testutil.CleanEnv(), steptest.ChildEnv+"=1")
+			cmd.Env = testutil.CleanEnv()
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			start := time.Now()

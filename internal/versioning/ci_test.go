@@ -1,4 +1,4 @@
-package versionstep
+package versioning
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package venv
+package steps
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/ui"
+	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
-const help = `
+const buildVenvHelp = `
 Builds the project's virtual environment at its deploy path (project.deploy_path,
 e.g. /opt/hello), so that nothing in it ever needs rewriting: shebangs, pyvenv.cfg,
 RECORD and the co_filename of every .pyc name the deploy path. The result is the
@@ -70,13 +72,13 @@ Examples:
                                           install libraries from a pypi-dir store
 `
 
-// Step is the gopythongo-build-venv command.
-func Step() cli.Step {
+// BuildVenv is the gopythongo-build-venv command.
+func BuildVenv() cli.Step {
 	var o struct{ noCache, verbose, distOnly bool }
 	return cli.Step{
 		Name:    "gopythongo-build-venv",
 		Summary: "build the virtual environment where it will live",
-		Help:    help,
+		Help:    buildVenvHelp,
 		Keys: []cli.KeyFlag{
 			{Flag: "builder", Path: "venv.builder"},
 			{Flag: "python", Path: "project.python"},
@@ -99,21 +101,17 @@ func Step() cli.Step {
 			{Name: "sdist", Doc: "the project's sdist in dist/python (--dist-only, venv.dists)"},
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
-			st, err := s.LoadState()
+			st, epoch, err := s.Begin()
 			if err != nil {
 				return err
 			}
-			epoch, err := st.SourceDateEpoch(s.Getenv)
-			if err != nil {
-				return cli.Fail(cli.ExitUsage, err)
-			}
-			opts := Options{Config: s.Config, Epoch: epoch, Getenv: s.Getenv, Log: s.Log, Output: s.Log.Writer(), Verbose: o.verbose, NoCache: o.noCache}
+			opts := venv.Options{Config: s.Config, Epoch: epoch, Getenv: s.Getenv, Log: s.Log, Output: s.Log.Writer(), Verbose: o.verbose, NoCache: o.noCache}
 			if st.Version != nil {
 				opts.Version = st.Version.PEP440
 			}
-			build := Build
+			build := venv.Build
 			if o.distOnly {
-				build = BuildDists
+				build = venv.BuildDists
 			}
 			res, err := build(ctx, opts)
 			if err != nil {
@@ -122,41 +120,43 @@ func Step() cli.Step {
 			for _, sec := range res.Secrets {
 				s.Reporter.Mask(sec)
 			}
-			var outputs [][2]string
+			out := cli.Outcome{State: st}
 			if !o.distOnly {
 				st.Venv = &res.Venv
-				outputs = [][2]string{
-					{"venv_root", res.Venv.Root},
-					{"deploy_path", res.Venv.DeployPath},
-					{"python_version", res.Venv.Interpreter.Version},
-					{"venv_digest", res.Venv.Digest},
+				out.Outputs = []cli.Value{
+					{Name: "venv_root", Value: res.Venv.Root},
+					{Name: "deploy_path", Value: res.Venv.DeployPath},
+					{Name: "python_version", Value: res.Venv.Interpreter.Version},
+					{Name: "venv_digest", Value: res.Venv.Digest},
 				}
+				out.Summary = venvSummary(res)
 			}
 			if o.distOnly || s.Config.Venv.Dists {
 				st.SetArtifacts(func(f state.Format) bool { return f == state.FormatWheel || f == state.FormatSdist }, res.Dists)
 				for _, a := range res.Dists {
-					outputs = append(outputs, [2]string{string(a.Format), filepath.ToSlash(filepath.Join(s.Config.Project.Dist, a.Path))})
+					out.Outputs = append(out.Outputs, cli.Value{Name: string(a.Format), Value: distPath(s, a.Path)})
 				}
 			}
-			if err := st.Save(s.Config.DistDir()); err != nil {
+			if err := s.Finish(out); err != nil {
 				return err
 			}
-			for _, kv := range outputs {
-				s.Reporter.Output(kv[0], kv[1])
-				fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
-			}
 			if o.distOnly {
-				s.Log.Printf("built %d distribution(s) of version %s in %s", len(res.Dists), opts.Version, filepath.Join(s.Config.Project.Dist, DistDir))
+				s.Log.Printf("built %d distribution(s) of version %s in %s", len(res.Dists), opts.Version, filepath.Join(s.Config.Project.Dist, venv.DistDir))
 				return nil
 			}
-			s.Reporter.Summary(summary(res))
-			s.Log.Printf("built %s: %d distributions, %d files, %s (%s)", res.Venv.DeployPath, len(res.Venv.Distributions), res.Venv.Files, humanSize(res.Venv.Size), cacheNote(res))
+			s.Log.Printf("built %s: %d distributions, %d files, %s (%s)", res.Venv.DeployPath, len(res.Venv.Distributions), res.Venv.Files, ui.Size(res.Venv.Size), cacheNote(res))
 			return nil
 		},
 	}
 }
 
-func cacheNote(res *Result) string {
+// distPath is how outputs name a file of the dist directory: as configured
+// (dist/…), with forward slashes.
+func distPath(s *cli.Session, rel string) string {
+	return filepath.ToSlash(filepath.Join(s.Config.Project.Dist, rel))
+}
+
+func cacheNote(res *venv.Result) string {
 	switch {
 	case res.ResolutionCached:
 		return "all wheels from the cache"
@@ -166,10 +166,10 @@ func cacheNote(res *Result) string {
 	return "cache filled"
 }
 
-func summary(res *Result) string {
+func venvSummary(res *venv.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Virtual environment %s\n\n%s %s, %d files, %s. Tree digest `%s`.\n\n| distribution | version | license |\n| --- | --- | --- |\n",
-		res.Venv.DeployPath, res.Venv.Interpreter.Implementation, res.Venv.Interpreter.Version, res.Venv.Files, humanSize(res.Venv.Size), res.Venv.Digest[:16])
+		res.Venv.DeployPath, res.Venv.Interpreter.Implementation, res.Venv.Interpreter.Version, res.Venv.Files, ui.Size(res.Venv.Size), res.Venv.Digest[:16])
 	for _, d := range res.Venv.Distributions {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", d.Name, d.Version, d.License)
 	}

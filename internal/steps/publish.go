@@ -1,6 +1,4 @@
-// Package publish is gopythongo-publish: it puts the artifacts of the state
-// file into the configured stores and records where they went.
-package publish
+package steps
 
 import (
 	"context"
@@ -17,7 +15,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/store"
 )
 
-const help = `
+const publishHelp = `
 Publishes the artifacts that gopythongo-package (and gopythongo-build-venv
 --dist-only) recorded in the state file to the stores of publish.stores:
   apt-dir    a Debian repository in a directory (pool/, dists/, Packages, Release
@@ -32,8 +30,8 @@ Publishes the artifacts that gopythongo-package (and gopythongo-build-venv
 
 Each store is asked first what it holds: the identical artifact is success with
 nothing written, so a rerun of a CI job is harmless; a different artifact under
-an existing version fails, naming both hashes, unless --force (which also
-accepts a state file of another commit). Requests time out, and connection
+an existing version fails, naming both hashes, unless --overwrite. (--force,
+as in every step, only accepts a state file made for another commit.) Requests time out, and connection
 errors, 429 and 5xx are retried with backoff and jitter (publish.stores[].timeout,
 .retries). Secrets come only from the variables the
 configuration names (password_env, signing_key_env, passphrase_env) and are
@@ -47,18 +45,21 @@ Examples:
   gopythongo-publish                              every store of publish.stores
   gopythongo-publish --store apt --store registry
   REGISTRY_TOKEN=… gopythongo-publish --store registry   (password_env: REGISTRY_TOKEN)
-  gopythongo-publish --store pypi --force         overwrite a different artifact
+  gopythongo-publish --store pypi --overwrite     replace a different artifact
 `
 
-// Step is the gopythongo-publish command.
-func Step() cli.Step {
+// Publish is the gopythongo-publish command: it puts the artifacts of the
+// state file into the configured stores and records where they went.
+func Publish() cli.Step {
 	var stores cli.Strings
+	var overwrite bool
 	return cli.Step{
 		Name:    "gopythongo-publish",
 		Summary: "publish the artifacts to apt repositories, registries and package indexes",
-		Help:    help,
+		Help:    publishHelp,
 		Flags: func(fs *flag.FlagSet) {
 			fs.Var(&stores, "store", "publish to this store of publish.stores only (repeatable; default: all)")
+			fs.BoolVar(&overwrite, "overwrite", false, "replace a different artifact the store holds under the same version (versions are meant to be immutable: prefer a new revision)")
 		},
 		Section: "publish",
 		Outputs: []cli.Output{
@@ -68,7 +69,7 @@ func Step() cli.Step {
 			{Name: "<store>_tags", Doc: "the tags set, for registry and oci-dir"},
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
-			return run(ctx, s, stores, s.Force)
+			return publishRun(ctx, s, stores, overwrite)
 		},
 	}
 }
@@ -89,35 +90,35 @@ func selectStores(c *config.Config, names []string) ([]config.StoreConfig, error
 			for _, s := range c.Publish.Stores {
 				have = append(have, s.Name)
 			}
-			return nil, fmt.Errorf("--store %s: no store of that name (configured: %s)", n, strings.Join(have, ", "))
+			return nil, config.Usagef("--store %s: no store of that name (configured: %s)", n, strings.Join(have, ", "))
 		}
 		out = append(out, sc)
 	}
 	return out, nil
 }
 
-func run(ctx context.Context, s *cli.Session, names []string, force bool) error {
+func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite bool) error {
 	c := s.Config
 	scs, err := selectStores(c, names)
 	if err != nil {
-		return cli.Fail(cli.ExitUsage, err)
+		return err
 	}
 	st, err := s.LoadState()
 	if err != nil {
 		return err
 	}
 	if st.Version == nil || len(st.Artifacts) == 0 {
-		return cli.Fail(cli.ExitUsage, errors.New("the state file records no artifacts: run gopythongo-package (or gopythongo-build-venv --dist-only) first"))
+		return config.Usagef("the state file records no artifacts: run gopythongo-package (or gopythongo-build-venv --dist-only) first")
 	}
 	// Make every store first: a configuration error stops the run before
 	// anything is published.
 	stores := make([]store.Store, len(scs))
 	for i, sc := range scs {
-		if stores[i], err = store.New(sc, s.Stores()); err != nil {
-			return cli.Fail(cli.ExitUsage, err)
+		if stores[i], err = store.New(sc, storeEnv(s)); err != nil {
+			return config.Usage(err)
 		}
 		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {
-			return cli.Fail(cli.ExitUsage, fmt.Errorf("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), store.Hint(sc.Type)))
+			return config.Usagef("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), store.Hint(sc.Type))
 		}
 	}
 	var failed []error
@@ -128,14 +129,14 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 			if !store.Accepts(sc.Type, a.Format) {
 				continue
 			}
-			it := store.Item{Artifact: a, Dist: c.DistDir(), Name: c.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Force: force}
+			it := store.Item{Artifact: a, Dist: c.DistDir(), Name: c.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite}
 			pub, err := stores[i].Publish(ctx, it)
 			if err != nil {
 				failed = append(failed, fmt.Errorf("publish %s to %s: %w", a.Path, sc.Name, err))
 				results = append(results, a.Path+" FAILED")
 				continue
 			}
-			record(st, pub)
+			st.Record(pub)
 			what := "published"
 			if pub.Unchanged {
 				what = "already there"
@@ -145,27 +146,12 @@ func run(ctx context.Context, s *cli.Session, names []string, force bool) error 
 		ph.Done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
 	}
 	// What was published is recorded even when another store failed.
-	if err := st.Save(c.DistDir()); err != nil {
+	js, _ := json.Marshal(st.Publications)
+	s.Reporter.Output("publications", string(js))
+	if err := s.Finish(cli.Outcome{State: st, Outputs: publishOutputs(st), Summary: publishSummary(st)}); err != nil {
 		return err
 	}
-	outputs(s, st)
-	s.Reporter.Summary(summary(st))
-	if len(failed) > 0 {
-		return errors.Join(failed...)
-	}
-	return nil
-}
-
-// record adds a publication to the state file, replacing an earlier record
-// of the same artifact in the same store.
-func record(st *state.State, p state.Publication) {
-	for i, q := range st.Publications {
-		if q.Store == p.Store && q.Artifact == p.Artifact {
-			st.Publications[i] = p
-			return
-		}
-	}
-	st.Publications = append(st.Publications, p)
+	return errors.Join(failed...)
 }
 
 func formats(arts []state.Artifact) string {
@@ -178,26 +164,23 @@ func formats(arts []state.Artifact) string {
 	return strings.Join(fs, ", ")
 }
 
-// outputs gives every publication to the CI (a JSON list) and to stdout, one
-// key=value line per fact: <store>_reference, _digest and _tags, with the
-// artifact's format (and architecture) in the key where a store got several.
-func outputs(s *cli.Session, st *state.State) {
-	js, _ := json.Marshal(st.Publications)
-	s.Reporter.Output("publications", string(js))
+// publishOutputs are one value per fact of each publication:
+// <store>_reference, _digest and _tags, with the artifact's format (and
+// architecture) in the key where a store got several. The CI gets all of them
+// as JSON too (publications).
+func publishOutputs(st *state.State) []cli.Value {
 	keys := outputKeys(st)
+	var outs []cli.Value
 	for i, p := range st.Publications {
-		lines := [][2]string{{keys[i] + "_reference", p.Reference}}
+		outs = append(outs, cli.Value{Name: keys[i] + "_reference", Value: p.Reference})
 		if p.Digest != "" {
-			lines = append(lines, [2]string{keys[i] + "_digest", p.Digest})
+			outs = append(outs, cli.Value{Name: keys[i] + "_digest", Value: p.Digest})
 		}
 		if len(p.Tags) > 0 {
-			lines = append(lines, [2]string{keys[i] + "_tags", strings.Join(p.Tags, ",")})
-		}
-		for _, kv := range lines {
-			s.Reporter.Output(kv[0], kv[1])
-			fmt.Fprintf(s.Stdout, "%s=%s\n", kv[0], kv[1])
+			outs = append(outs, cli.Value{Name: keys[i] + "_tags", Value: strings.Join(p.Tags, ",")})
 		}
 	}
+	return outs
 }
 
 // outputKeys names each publication's outputs: by its store, with the
@@ -228,9 +211,9 @@ func outputKeys(st *state.State) []string {
 	return keys
 }
 
-// summary is the Markdown of the job summary: what went where, and the
+// publishSummary is the Markdown of the job summary: what went where, and the
 // commands to use it.
-func summary(st *state.State) string {
+func publishSummary(st *state.State) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Published %s\n\n| store | artifact | reference | tags | status |\n| --- | --- | --- | --- | --- |\n", st.Version.SemVer)
 	var next []string

@@ -1,4 +1,4 @@
-package versionstep
+package versioning
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
+	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/version"
@@ -90,15 +91,6 @@ func TestDirtyWorkTree(t *testing.T) {
 	assert.Equal(t, "develop", res.Commit.Branch, "the branch comes from git when the CI says nothing")
 }
 
-// shallowClone clones src with depth 1 and no tags, as actions/checkout does.
-func shallowClone(t *testing.T, src, branch string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), "clone")
-	out, err := exec.Command("git", "clone", "-q", "--depth", "1", "--no-tags", "--branch", branch, "file://"+src, dst).CombinedOutput()
-	require.NoError(t, err, string(out))
-	return dst
-}
-
 func refsAndHead(t *testing.T, dir string) string {
 	t.Helper()
 	out, err := exec.Command("git", "-C", dir, "for-each-ref").CombinedOutput()
@@ -109,7 +101,7 @@ func refsAndHead(t *testing.T, dir string) string {
 
 func TestShallowClone(t *testing.T) {
 	g := testutil.NewGitFlow(t)
-	clone := shallowClone(t, g.Dir, "develop")
+	clone := testutil.ShallowClone(t, g.Dir, "develop")
 	gh := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/heads/develop", "GITHUB_SHA": g.At["develop"]}
 
 	// Never a guess: exit code 3 and the fix for this CI.
@@ -136,7 +128,7 @@ func TestShallowClone(t *testing.T) {
 
 func TestShallowTagBuildNeedsNoHistory(t *testing.T) {
 	g := testutil.NewGitFlow(t)
-	clone := shallowClone(t, g.Dir, "v1.1.0")
+	clone := testutil.ShallowClone(t, g.Dir, "v1.1.0")
 	res, err := run(t, clone, map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REF": "refs/tags/v1.1.0", "GITHUB_SHA": g.At["v1.1.0"]})
 	require.NoError(t, err)
 	assert.Equal(t, "1.1.0", res.Version.SemVer())
@@ -159,7 +151,7 @@ func buildDeb(t *testing.T, dir, name, ver, commit string) {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "pkg")
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "DEBIAN"), 0o755))
-	control := "Package: " + name + "\nVersion: " + ver + "\nArchitecture: all\nMaintainer: T <t@example.com>\nDescription: test\n test\n" + store.CommitField + ": " + commit + "\n"
+	control := "Package: " + name + "\nVersion: " + ver + "\nArchitecture: all\nMaintainer: T <t@example.com>\nDescription: test\n test\n" + state.DebCommitField + ": " + commit + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(root, "DEBIAN", "control"), []byte(control), 0o644))
 	out, err := exec.Command("dpkg-deb", "--build", "--root-owner-group", root, filepath.Join(dir, name+"_"+ver+"_all.deb")).CombinedOutput()
 	require.NoError(t, err, "dpkg-deb (make test installs dpkg-dev): %s", out)

@@ -1,4 +1,4 @@
-package publish
+package steps
 
 import (
 	"context"
@@ -16,35 +16,10 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/fixture"
-	"github.com/gopythongo/gopythongo/internal/pack"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/testutil"
-	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
-	"github.com/gopythongo/gopythongo/internal/venv"
-	"github.com/gopythongo/gopythongo/internal/versionstep"
 )
-
-func TestMain(m *testing.M) {
-	if venv.IsNSExec(os.Args) {
-		os.Exit(venv.NSExecMain())
-	}
-	os.Exit(m.Run())
-}
-
-// runStep runs a step in dir with exactly the given environment.
-func runStep(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	return steptest.Run(t, step, dir, env, args...)
-}
-
-// must runs a step that has to succeed.
-func must(t *testing.T, step cli.Step, dir string, env map[string]string, args ...string) string {
-	t.Helper()
-	code, stdout, stderr := runStep(t, step, dir, env, args...)
-	require.Equal(t, 0, code, "%s: %s", step.Name, stderr)
-	return stdout
-}
 
 // pipelineEnv is what every step of a test pipeline gets.
 func pipelineEnv(t *testing.T) map[string]string {
@@ -61,9 +36,9 @@ func pipelineEnv(t *testing.T) map[string]string {
 func app(t *testing.T, config string, env map[string]string) *testutil.GitRepo {
 	t.Helper()
 	p := testutil.HelloProject(t, config)
-	must(t, versionstep.Step(), p.Dir, env)
-	must(t, venv.Step(), p.Dir, env)
-	must(t, pack.Step(), p.Dir, env)
+	must(t, Version(), p.Dir, env)
+	must(t, BuildVenv(), p.Dir, env)
+	must(t, Package(), p.Dir, env)
 	return p
 }
 
@@ -101,7 +76,7 @@ func TestPublishApplication(t *testing.T) {
 	} {
 		env[k] = v
 	}
-	code, stdout, stderr := runStep(t, Step(), p.Dir, env)
+	code, stdout, stderr := runStep(t, Publish(), p.Dir, env)
 	require.Equal(t, 0, code, stderr)
 	for _, want := range []string{"publish apt", "publish images", "publish registry", "publish aptly", "hello_1.0.0-1_all.deb published", "oci published"} {
 		assert.Contains(t, stderr, want)
@@ -164,19 +139,23 @@ func TestPublishApplication(t *testing.T) {
 	assert.Equal(t, "Hello, aptly!\n", string(got))
 
 	// A rerun of the job publishes nothing and succeeds.
-	code, _, stderr = runStep(t, Step(), p.Dir, env)
+	code, _, stderr = runStep(t, Publish(), p.Dir, env)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, 4, strings.Count(stderr, "already there"), stderr)
 
 	// A different .deb under the same version is refused, naming both
-	// hashes; --force overwrites it.
+	// hashes; --force (another commit's state file) does not replace it,
+	// --overwrite does.
 	old := st.Artifacts[0].SHA256
-	must(t, pack.Step(), p.Dir, env, "--format", "deb", "--compression", "xz")
-	code, _, stderr = runStep(t, Step(), p.Dir, env, "--store", "apt")
+	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "xz")
+	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, old)
-	assert.Contains(t, stderr, "--force")
-	code, _, stderr = runStep(t, Step(), p.Dir, env, "--store", "apt", "--force")
+	assert.Contains(t, stderr, "--overwrite")
+	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt", "--force")
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, old)
+	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt", "--overwrite")
 	require.Equal(t, 0, code, stderr)
 }
 
@@ -197,10 +176,10 @@ func TestPublishLibrary(t *testing.T) {
 	index := filepath.Join(t.TempDir(), "pypi")
 	lib := testutil.LibProject(t, strings.NewReplacer("@PYPI@", srv.URL, "@INDEX@", index).Replace(libConfig))
 	env := pipelineEnv(t)
-	must(t, versionstep.Step(), lib.Dir, env)
-	must(t, venv.Step(), lib.Dir, env, "--dist-only")
+	must(t, Version(), lib.Dir, env)
+	must(t, BuildVenv(), lib.Dir, env, "--dist-only")
 	env["PYPI_TOKEN"] = "tok-123"
-	stdout := must(t, Step(), lib.Dir, env)
+	stdout := must(t, Publish(), lib.Dir, env)
 	assert.Contains(t, stdout, "local_wheel_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
 	assert.Len(t, srv.Uploads(), 2, "wheel and sdist")
 
@@ -209,8 +188,8 @@ func TestPublishLibrary(t *testing.T) {
 	os.RemoveAll(filepath.Join(p.Dir, "wheels"))
 	env["GOPYTHONGO_VENV_INDEX_URL"] = "file://" + index + "/simple/"
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = t.TempDir()
-	must(t, versionstep.Step(), p.Dir, env)
-	must(t, venv.Step(), p.Dir, env)
+	must(t, Version(), p.Dir, env)
+	must(t, BuildVenv(), p.Dir, env)
 	st, err := state.Load(filepath.Join(p.Dir, "dist"))
 	require.NoError(t, err)
 	versions := map[string]string{}
@@ -222,33 +201,33 @@ func TestPublishLibrary(t *testing.T) {
 
 func TestPublishErrors(t *testing.T) {
 	p := testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\n")
-	code, _, stderr := runStep(t, Step(), p.Dir, nil)
+	code, _, stderr := runStep(t, Publish(), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "no stores are configured")
 
 	p = testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\npublish:\n  stores:\n    - {name: apt, type: apt-dir, path: repo}\n    - {name: py, type: pypi-dir, path: py}\n")
-	code, _, stderr = runStep(t, Step(), p.Dir, nil, "--store", "nexus")
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "nexus")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "--store nexus: no store of that name (configured: apt, py)")
 
-	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "run gopythongo-version first")
 
 	dist := filepath.Join(p.Dir, "dist")
 	st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local"}, Version: &state.Version{SemVer: "1.0.0", Debian: "1.0.0-1"}}
 	require.NoError(t, st.Save(dist))
-	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "records no artifacts: run gopythongo-package")
 
 	st.Artifacts = []state.Artifact{{Path: "hello_1.0.0-1_all.deb", Format: "deb"}}
 	require.NoError(t, st.Save(dist))
-	code, _, stderr = runStep(t, Step(), p.Dir, nil)
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "store py (pypi-dir) takes none of the artifacts in the state file (deb): make the wheel and sdist with gopythongo-build-venv --dist-only")
 
-	code, _, stderr = runStep(t, Step(), p.Dir, nil, "--store", "apt")
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "apt")
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, "hello_1.0.0-1_all.deb")
 	var pubs []state.Publication
