@@ -1,3 +1,7 @@
+// Package gitflow applies the Git Flow rules that turn a commit on a branch
+// into a version: which branch is what (Patterns), the newest release each
+// branch has seen, and the distances counted from it. It reads the repository
+// through internal/gitrepo and never changes it.
 package gitflow
 
 import (
@@ -8,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/gitrepo"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -79,7 +84,7 @@ type Request struct {
 	// Fixed is the base version of a non-git source; nil takes it from tags.
 	Fixed *version.Version
 	// Refs are the repository's tags and branches (local, or the remote's with --fetch).
-	Refs []Ref
+	Refs []gitrepo.Ref
 	// Shallow lists the boundary commits of a shallow clone.
 	Shallow []string
 }
@@ -109,24 +114,24 @@ type UsageError struct{ Msg string }
 func (e *UsageError) Error() string { return e.Msg }
 
 type tagInfo struct {
-	ref Ref
+	ref gitrepo.Ref
 	v   version.Version
 }
 
 type resolver struct {
 	ctx      context.Context
-	repo     *Repo
+	repo     *gitrepo.Repo
 	req      Request
 	tags     []tagInfo // version tags, highest first, once tagsRead
 	tagsRead bool
 	shallow  map[string]bool
-	graphs   map[string]*Graph
+	graphs   map[string]*gitrepo.Graph
 	res      Result
 }
 
 // Resolve computes the version of req.SHA.
-func Resolve(ctx context.Context, repo *Repo, req Request) (Result, error) {
-	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}, graphs: map[string]*Graph{}}
+func Resolve(ctx context.Context, repo *gitrepo.Repo, req Request) (Result, error) {
+	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}, graphs: map[string]*gitrepo.Graph{}}
 	for _, s := range req.Shallow {
 		r.shallow[s] = true
 	}
@@ -481,7 +486,7 @@ func (r *resolver) pullRequest() error {
 // branchTip finds the commit of the first branch matching pats, local branches
 // before remote-tracking ones.
 func (r *resolver) branchTip(pats []string, what string) (commit, name string, err error) {
-	var remote *Ref
+	var remote *gitrepo.Ref
 	for _, pat := range pats {
 		if strings.Contains(pat, "*") {
 			continue
@@ -581,7 +586,7 @@ func (r *resolver) newestSeen(at string) (tagInfo, bool, error) {
 }
 
 // graph loads, once per tip, the whole history of a commit.
-func (r *resolver) graph(tip string) (*Graph, error) {
+func (r *resolver) graph(tip string) (*gitrepo.Graph, error) {
 	if g, ok := r.graphs[tip]; ok {
 		return g, nil
 	}
@@ -605,11 +610,13 @@ func tail(s []string) []string {
 // would be too small.
 func (r *resolver) count(tip string, exclude ...string) (int, error) {
 	if g, ok := r.graphs[tip]; ok {
-		return g.CountExcluding(exclude...), nil
+		if n, ok := g.CountExcluding(exclude...); ok {
+			return n, nil
+		}
 	}
 	if len(r.shallow) == 0 {
 		n, err := r.repo.Count(r.ctx, tip, exclude...)
-		var ge *GitError
+		var ge *gitrepo.GitError
 		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "bad object") {
 			return 0, &HistoryError{Missing: "commits the rules count from (" + strings.TrimSpace(ge.Stderr) + ")"}
 		}
@@ -620,15 +627,10 @@ func (r *resolver) count(tip string, exclude ...string) (int, error) {
 			return 0, &HistoryError{Missing: "the history back to commit " + state.ShortSHA(e)}
 		}
 	}
-	args := []string{"rev-list", tip}
-	for _, e := range exclude {
-		args = append(args, "^"+e)
-	}
-	out, err := r.repo.git(r.ctx, append(args, "--")...)
+	list, err := r.repo.RevList(r.ctx, tip, exclude...)
 	if err != nil {
 		return 0, err
 	}
-	list := strings.Fields(out)
 	for _, c := range list {
 		if r.shallow[c] {
 			return 0, &HistoryError{Missing: "the history between this commit and the one it counts from"}

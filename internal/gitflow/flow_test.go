@@ -2,12 +2,15 @@ package gitflow
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopythongo/gopythongo/internal/gitrepo"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -30,7 +33,7 @@ func readTag(prefix string) TagReader {
 func resolve(t *testing.T, dir string, req Request) (Result, error) {
 	t.Helper()
 	ctx := context.Background()
-	repo, err := Open(ctx, dir)
+	repo, err := gitrepo.Open(ctx, dir)
 	require.NoError(t, err)
 	if req.Refs == nil {
 		req.Refs, err = repo.Refs(ctx)
@@ -224,4 +227,23 @@ func TestClassify(t *testing.T) {
 	role, capture := p.Classify("rel-3.1-final")
 	assert.Equal(t, RoleRelease, role)
 	assert.Equal(t, "3.1", capture)
+}
+
+// TestDistanceFromABranchTheWalkDidNotReach: with more release tags than the
+// quick look tries (hotfix tags on main that develop never got), the rules
+// read develop's whole graph once; the distance from the open release branch,
+// whose tip is outside that graph, is still git's own count.
+func TestDistanceFromABranchTheWalkDidNotReach(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("main", false)
+	for i := 1; i <= 7; i++ {
+		g.Commit(fmt.Sprintf("hotfix %d on main only", i))
+		g.Tag(fmt.Sprintf("v1.1.%d", i))
+	}
+	want, err := strconv.Atoi(g.Git("rev-list", "--count", g.At["develop"], "^"+g.At["release"]))
+	require.NoError(t, err)
+	res, err := resolve(t, g.Dir, Request{SHA: g.At["develop"], Branch: "develop"})
+	require.NoError(t, err)
+	assert.Equal(t, want, res.Distance, res.Rule)
+	assert.Equal(t, fmt.Sprintf("1.3.0-dev.%d", want), res.Version.SemVer(), res.Rule)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
+	"github.com/gopythongo/gopythongo/internal/gitrepo"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/version"
@@ -110,9 +111,9 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	needGit := c.Version.Source == "git" || c.Version.Scheme == "gitflow"
-	var repo *gitflow.Repo
+	var repo *gitrepo.Repo
 	if needGit {
-		r, err := gitflow.Open(ctx, c.Dir)
+		r, err := gitrepo.Open(ctx, c.Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +169,7 @@ func commitFromEnv(env ci.Env) state.Commit {
 }
 
 // readCommit settles which commit and branch are built: the CI's, else HEAD's.
-func (res *Result) readCommit(ctx context.Context, repo *gitflow.Repo, env ci.Env) error {
+func (res *Result) readCommit(ctx context.Context, repo *gitrepo.Repo, env ci.Env) error {
 	res.Commit = commitFromEnv(env)
 	rev := "HEAD"
 	if env.SHA != "" {
@@ -218,7 +219,7 @@ func patterns(c *config.Config) gitflow.Patterns {
 }
 
 // tagOnCommit is scheme none with git: the highest version tag on the commit.
-func (res *Result) tagOnCommit(ctx context.Context, c *config.Config, repo *gitflow.Repo, v *version.Version) error {
+func (res *Result) tagOnCommit(ctx context.Context, c *config.Config, repo *gitrepo.Repo, v *version.Version) error {
 	read, err := res.tagReader(c)
 	if err != nil {
 		return err
@@ -256,7 +257,7 @@ func (res *Result) tagOnCommit(ctx context.Context, c *config.Config, repo *gitf
 	return nil
 }
 
-func (res *Result) gitflow(ctx context.Context, c *config.Config, repo *gitflow.Repo, env ci.Env, fixed *version.Version, v *version.Version) error {
+func (res *Result) gitflow(ctx context.Context, c *config.Config, repo *gitrepo.Repo, env ci.Env, fixed *version.Version, v *version.Version) error {
 	read, err := res.tagReader(c)
 	if err != nil {
 		return err
@@ -294,7 +295,7 @@ func (res *Result) gitflow(ctx context.Context, c *config.Config, repo *gitflow.
 // refs come from git ls-remote, and the objects of the built commit and of every
 // branch tip are fetched, in a shallow clone deeper and deeper (doubling) until
 // the rules find what they need.
-func (res *Result) fetch(ctx context.Context, repo *gitflow.Repo, req gitflow.Request) (gitflow.Result, error) {
+func (res *Result) fetch(ctx context.Context, repo *gitrepo.Repo, req gitflow.Request) (gitflow.Result, error) {
 	remote, err := repo.DefaultRemote(ctx)
 	if err != nil {
 		return gitflow.Result{}, err
@@ -331,7 +332,7 @@ func (res *Result) fetch(ctx context.Context, repo *gitflow.Repo, req gitflow.Re
 	}
 }
 
-func (res *Result) dirty(ctx context.Context, c *config.Config, repo *gitflow.Repo, v *version.Version) error {
+func (res *Result) dirty(ctx context.Context, c *config.Config, repo *gitrepo.Repo, v *version.Version) error {
 	files, err := repo.DirtyFiles(ctx)
 	if err != nil || len(files) == 0 {
 		return err

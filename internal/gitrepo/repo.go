@@ -1,11 +1,12 @@
-// Package gitflow reads a git repository (tags, branches, distances) and applies
-// the Git Flow rules that turn a commit on a branch into a version.
+// Package gitrepo reads a git work tree: commits, refs, distances, ancestry,
+// dirty files and shallow boundaries (the Git Flow rules in internal/gitflow
+// ask it).
 //
 // It reads natively where it can (internal/gitread), runs git as argv lists
 // where it cannot, and never changes the repository, except that
 // Deepen (the opt-in --fetch) fetches more history into a shallow clone without
 // creating or moving any ref.
-package gitflow
+package gitrepo
 
 import (
 	"bufio"
@@ -188,6 +189,20 @@ func corrupt(err error) error {
 }
 
 // Commit resolves a revision (HEAD or a commit id) to its commit id and time.
+// RevList lists the commits reachable from tip and not from exclude, with
+// git, newest first.
+func (r *Repo) RevList(ctx context.Context, tip string, exclude ...string) ([]string, error) {
+	args := []string{"rev-list", tip}
+	for _, e := range exclude {
+		args = append(args, "^"+e)
+	}
+	out, err := r.git(ctx, append(args, "--")...)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
 func (r *Repo) Commit(ctx context.Context, rev string) (sha string, unix int64, err error) {
 	if r.native != nil {
 		var h gitread.Hash
@@ -395,8 +410,16 @@ func (g *Graph) Has(sha string) bool { _, ok := g.parents[sha]; return ok }
 // Size is the number of commits in the graph.
 func (g *Graph) Size() int { return len(g.parents) }
 
-// CountExcluding counts the graph's commits not reachable from any of exclude.
-func (g *Graph) CountExcluding(exclude ...string) int {
+// CountExcluding counts the graph's commits not reachable from any of
+// exclude. It answers only when every exclude is in the graph: the ancestors
+// of a commit outside it (a branch that forked off) are not known here, and
+// ok is false.
+func (g *Graph) CountExcluding(exclude ...string) (n int, ok bool) {
+	for _, e := range exclude {
+		if !g.Has(e) {
+			return 0, false
+		}
+	}
 	seen := map[string]bool{}
 	stack := append([]string(nil), exclude...)
 	for len(stack) > 0 {
@@ -409,7 +432,7 @@ func (g *Graph) CountExcluding(exclude ...string) int {
 		seen[c] = true
 		stack = append(stack, ps...)
 	}
-	return len(g.parents) - len(seen)
+	return len(g.parents) - len(seen), true
 }
 
 // DirtyFiles lists tracked files with uncommitted changes.
