@@ -66,6 +66,9 @@ type Step struct {
 	// Outputs are the results the step reports to the CI and prints as
 	// name=value lines.
 	Outputs []Output
+	// Checks are the implementations' rules of the configuration (stores,
+	// builders), run when it is loaded.
+	Checks []config.Check
 }
 
 // Output is one result of a step.
@@ -139,7 +142,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 		return ExitUsage
 	}
 
-	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides})
+	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides, Checks: step.Checks})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: configuration:\n%s\n", step.Name, indent(err.Error()))
 		return ExitUsage

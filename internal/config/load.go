@@ -34,7 +34,14 @@ type Options struct {
 	Environ []string
 	// Overrides come from flags and win over everything.
 	Overrides []Override
+	// Checks are the rules of the implementations (stores, builders), kept
+	// beside them; they run after the configuration's own rules.
+	Checks []Check
 }
+
+// Check is a rule of an implementation over the loaded configuration; each
+// error names its key (Config.Errorf).
+type Check func(*Config) []error
 
 // Load reads the configuration: defaults, then the file, then GOPYTHONGO_*
 // variables, then flags. All problems are reported at once.
@@ -63,6 +70,9 @@ func Load(o Options) (*Config, error) {
 	if len(errs) == 0 {
 		cfg.derive()
 		errs = append(errs, cfg.validate()...)
+		for _, check := range o.Checks {
+			errs = append(errs, check(cfg)...)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

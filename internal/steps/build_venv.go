@@ -92,6 +92,7 @@ func BuildVenv() cli.Step {
 			fs.BoolVar(&o.distOnly, "dist-only", false, "build only the project's wheel and sdist into dist/python (a library build), no venv")
 		},
 		Section: "venv",
+		Checks:  configChecks(),
 		Outputs: []cli.Output{
 			{Name: "venv_root", Doc: "the staging tree, dist/root"},
 			{Name: "deploy_path", Doc: "where the venv lives on the target, e.g. /opt/hello"},
@@ -148,12 +149,6 @@ func BuildVenv() cli.Step {
 			return nil
 		},
 	}
-}
-
-// distPath is how outputs name a file of the dist directory: as configured
-// (dist/…), with forward slashes.
-func distPath(s *cli.Session, rel string) string {
-	return filepath.ToSlash(filepath.Join(s.Config.Project.Dist, rel))
 }
 
 func cacheNote(res *venv.Result) string {

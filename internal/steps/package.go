@@ -54,6 +54,7 @@ func Package() cli.Step {
 			fs.Var(&formats, "format", "a format to make (repeatable; default: package.formats)")
 		},
 		Section: "package",
+		Checks:  configChecks(),
 		Outputs: []cli.Output{
 			{Name: "deb", Doc: "the .deb, e.g. dist/hello_1.2.3-1_all.deb"},
 			{Name: "rpm", Doc: "the .rpm"},

@@ -62,6 +62,7 @@ func Publish() cli.Step {
 			fs.BoolVar(&overwrite, "overwrite", false, "replace a different artifact the store holds under the same version (versions are meant to be immutable: prefer a new revision)")
 		},
 		Section: "publish",
+		Checks:  configChecks(),
 		Outputs: []cli.Output{
 			{Name: "publications", Doc: "every publication as JSON: store, type, artifact, reference, digest, tags, install"},
 			{Name: "<store>_reference", Doc: "where the artifact went (with _<format> where a store took several)"},

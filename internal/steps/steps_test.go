@@ -2,8 +2,10 @@ package steps
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
@@ -30,4 +32,18 @@ func must(t *testing.T, step cli.Step, dir string, env map[string]string, args .
 	code, stdout, stderr := runStep(t, step, dir, env, args...)
 	require.Equal(t, 0, code, "%s: %s", step.Name, stderr)
 	return stdout
+}
+
+// TestEveryStepHoldsTheImplementationsRules: a store or builder missing what
+// its type needs fails every step with exit 2 before it does anything, so a
+// pipeline stops at its first step, not at publish.
+func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".gopythongo.yaml"), []byte("schema: 1\nproject: {name: t}\nvenv: {builder: container}\npublish:\n  stores:\n    - {name: a, type: aptly}\n"), 0o644))
+	for _, step := range []cli.Step{Version(), Test(), BuildVenv(), Package(), Publish()} {
+		code, _, stderr := runStep(t, step, dir, nil, "--print-config")
+		assert.Equal(t, cli.ExitUsage, code, step.Name)
+		assert.Contains(t, stderr, `.gopythongo.yaml:6: publish.stores[0]: store "a" of type aptly needs url`, step.Name)
+		assert.Contains(t, stderr, "venv.container.image", step.Name)
+	}
 }

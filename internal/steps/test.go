@@ -50,6 +50,7 @@ func Test() cli.Step {
 			fs.BoolVar(&verbose, "verbose", false, "show pip's output while the test venv is made")
 		},
 		Section: "test",
+		Checks:  configChecks(),
 		Outputs: []cli.Output{
 			{Name: "test_results", Doc: "the directory of the JUnit XML files, dist/test-results"},
 			{Name: "tests", Doc: "tests run, all suites"},

@@ -1,7 +1,3 @@
-// Package steps is the five steps of GoPythonGo, one file each, all of one
-// shape: flags and help, the state prologue (Session.Begin), one call into the
-// libraries, and the epilogue (Session.Finish). It is the only package above
-// the libraries.
 package steps
 
 import (
@@ -19,7 +15,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/versioning"
 )
 
@@ -81,6 +76,7 @@ func Version() cli.Step {
 			fs.StringVar(&o.artifact, "artifact-sha256", "", "sha256 of an artifact already built for this commit (for --revision-from)")
 		},
 		Section: "version",
+		Checks:  configChecks(),
 		Outputs: []cli.Output{
 			{Name: "semver", Doc: "the SemVer rendering, e.g. 1.3.0-dev.42+g1a2b3c4d5e"},
 			{Name: "pep440", Doc: "the PEP 440 rendering, e.g. 1.3.0.dev42+g1a2b3c4d5e"},
@@ -153,13 +149,6 @@ func Version() cli.Step {
 			return nil
 		},
 	}
-}
-
-// storeEnv is what stores need from the session: the configuration, the
-// step's environment for secrets (masked in the CI log), and the log for
-// retries.
-func storeEnv(s *cli.Session) store.Env {
-	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
 }
 
 // versionOutputs are the results every CI gets, in a fixed order.

@@ -73,14 +73,16 @@ type Env struct {
 	Mask func(string)
 }
 
-// kind is a store implementation: how it is made, what it takes, and how
-// it spells versions.
+// kind is a store implementation: how it is made, what it takes, how it
+// spells versions, and what its configuration must hold.
 type kind struct {
 	new      func(s config.StoreConfig, e Env) (Store, error)
 	accepts  []state.Format
 	versions version.Format
 	// hint says how to make what the store takes.
 	hint string
+	// needs says what a configuration of this type lacks ("": nothing).
+	needs func(s config.StoreConfig) string
 }
 
 const (
@@ -91,12 +93,12 @@ const (
 
 // kinds is the one table of store implementations, by type name.
 var kinds = map[string]kind{
-	"apt-dir":  {newAptDir, []state.Format{state.FormatDeb}, version.FormatDebian, debHint},
-	"aptly":    {newAptly, []state.Format{state.FormatDeb}, version.FormatDebian, debHint},
-	"registry": {newRegistry, []state.Format{state.FormatOCI}, version.FormatOCI, ociHint},
-	"oci-dir":  {newOCIDir, []state.Format{state.FormatOCI}, version.FormatOCI, ociHint},
-	"pypi":     {newPyPI, []state.Format{state.FormatWheel, state.FormatSdist}, version.FormatPEP440, distsHint},
-	"pypi-dir": {newPyPIDir, []state.Format{state.FormatWheel, state.FormatSdist}, version.FormatPEP440, distsHint},
+	"apt-dir":  {new: newAptDir, accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsPath},
+	"aptly":    {new: newAptly, accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsURL("its API, e.g. http://127.0.0.1:8080")},
+	"registry": {new: newRegistry, accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsRepository},
+	"oci-dir":  {new: newOCIDir, accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsPath},
+	"pypi":     {new: newPyPI, accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsURL("the upload endpoint, e.g. https://upload.pypi.org/legacy/")},
+	"pypi-dir": {new: newPyPIDir, accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsPath},
 }
 
 // Accepts reports whether a store type takes artifacts of a format.
