@@ -1,7 +1,7 @@
 // Runs the vars of the shared library against a stub of the pipeline steps
 // (sh, withEnv, withCredentials, junit, stash, unstash, archiveArtifacts,
 // readProperties, node, stage, checkout, error) and prints, per scenario, the
-// calls they made as JSON; internal/wiring's tests assert them and run the sh
+// calls they made as JSON; internal/cigen's tests assert them and run the sh
 // scripts with bash. It also compiles the example Jenkinsfile.
 //
 //   groovy -cp jenkins/src jenkins/test/harness.groovy

@@ -1,4 +1,4 @@
-package wiring
+package cigen
 
 import (
 	"os"
@@ -16,7 +16,7 @@ var scratch string
 
 func TestMain(m *testing.M) {
 	var err error
-	if scratch, err = os.MkdirTemp("", "gopythongo-wiring-"); err != nil {
+	if scratch, err = os.MkdirTemp("", "gopythongo-cigen-"); err != nil {
 		panic(err)
 	}
 	code := m.Run()

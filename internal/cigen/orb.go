@@ -1,4 +1,4 @@
-package wiring
+package cigen
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ func WriteOrbCommand(w io.Writer, a Action) error {
 		return err
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	p("# Generated from the step's flags by\n#   go test ./internal/wiring -run TestOrbCommands -update\n# A test fails when this file and the code disagree; do not edit.\n")
+	p("# Generated from the step's flags by\n#   go test ./internal/cigen -run TestOrbCommands -update\n# A test fails when this file and the code disagree; do not edit.\n")
 	p("description: %s\n", q(sentence(st.Summary)+" ("+st.Name+"). Outputs are exported to later steps as GOPYTHONGO_<NAME> through $BASH_ENV."))
 	p("parameters:\n")
 	var specs []string

@@ -1,9 +1,9 @@
-// Package wiring makes the CI integrations that follow from the steps
-// themselves: the GitHub composite action of each step is generated from the
-// step's flags, outputs and configuration keys, so that the two never drift.
-// The tests of this package exercise every integration (GitHub, Jenkins,
-// CircleCI, GitLab).
-package wiring
+// Package cigen generates the CI integrations that follow from the steps
+// themselves: the GitHub composite action and the CircleCI orb command of each
+// step come from its flags, outputs and configuration keys, so that the two
+// never drift. Like the step mains it sits above internal/steps. The tests of
+// this package exercise every integration (GitHub, Jenkins, CircleCI, GitLab).
+package cigen
 
 import (
 	"encoding/json"
@@ -153,7 +153,7 @@ func WriteGitHubAction(w io.Writer, a Action) error {
 	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Generated from the step's flags, outputs and configuration keys by\n")
-	p("#   go test ./internal/wiring -run TestGitHubActions -update\n")
+	p("#   go test ./internal/cigen -run TestGitHubActions -update\n")
 	p("# A test fails when this file and the code disagree; do not edit.\n")
 	p("name: %s\n", q(st.Name))
 	p("description: %s\n", q(sentence(st.Summary)+" Needs the setup action (uses: gopythongo/gopythongo@<version>) earlier in the job."))

@@ -1,4 +1,4 @@
-package wiring
+package cigen
 
 import (
 	"bytes"
@@ -31,8 +31,8 @@ func TestOrbCommands(t *testing.T) {
 			continue
 		}
 		have, err := os.ReadFile(file)
-		require.NoError(t, err, "run go test ./internal/wiring -run TestOrbCommands -update")
-		assert.Equal(t, b.String(), string(have), "%s is out of date: go test ./internal/wiring -run TestOrbCommands -update", file)
+		require.NoError(t, err, "run go test ./internal/cigen -run TestOrbCommands -update")
+		assert.Equal(t, b.String(), string(have), "%s is out of date: go test ./internal/cigen -run TestOrbCommands -update", file)
 	}
 }
 

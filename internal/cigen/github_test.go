@@ -1,4 +1,4 @@
-package wiring
+package cigen
 
 import (
 	"bytes"
@@ -37,8 +37,8 @@ func TestGitHubActions(t *testing.T) {
 			continue
 		}
 		have, err := os.ReadFile(file)
-		require.NoError(t, err, "run go test ./internal/wiring -run TestGitHubActions -update")
-		assert.Equal(t, b.String(), string(have), "%s is out of date: go test ./internal/wiring -run TestGitHubActions -update", file)
+		require.NoError(t, err, "run go test ./internal/cigen -run TestGitHubActions -update")
+		assert.Equal(t, b.String(), string(have), "%s is out of date: go test ./internal/cigen -run TestGitHubActions -update", file)
 	}
 }
 
