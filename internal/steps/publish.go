@@ -124,27 +124,7 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite b
 	}
 	var failed []error
 	for i, sc := range scs {
-		ph := s.Log.Phase("publish " + sc.Name)
-		var results []string
-		for _, a := range st.Artifacts {
-			if !store.Accepts(sc.Type, a.Format) {
-				continue
-			}
-			it := store.Item{Artifact: a, Dist: c.DistDir(), Name: c.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite}
-			pub, err := stores[i].Publish(ctx, it)
-			if err != nil {
-				failed = append(failed, fmt.Errorf("publish %s to %s: %w", a.Path, sc.Name, err))
-				results = append(results, a.Path+" FAILED")
-				continue
-			}
-			st.Record(pub)
-			what := "published"
-			if pub.Unchanged {
-				what = "already there"
-			}
-			results = append(results, fmt.Sprintf("%s %s", a.Path, what))
-		}
-		ph.Done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
+		failed = append(failed, publishTo(ctx, s, st, stores[i], sc, overwrite)...)
 	}
 	// What was published is recorded even when another store failed.
 	js, _ := json.Marshal(st.Publications)
@@ -153,6 +133,35 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite b
 		return err
 	}
 	return errors.Join(failed...)
+}
+
+// publishTo publishes every artifact the store takes, in a phase of its own,
+// and records each publication; it returns what failed.
+func publishTo(ctx context.Context, s *cli.Session, st *state.State, to store.Store, sc config.StoreConfig, overwrite bool) []error {
+	ph := s.Log.Phase("publish " + sc.Name)
+	defer ph.End()
+	var failed []error
+	var results []string
+	for _, a := range st.Artifacts {
+		if !store.Accepts(sc.Type, a.Format) {
+			continue
+		}
+		it := store.Item{Artifact: a, Dist: s.Config.DistDir(), Name: s.Config.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite}
+		pub, err := to.Publish(ctx, it)
+		if err != nil {
+			failed = append(failed, fmt.Errorf("publish %s to %s: %w", a.Path, sc.Name, err))
+			results = append(results, a.Path+" FAILED")
+			continue
+		}
+		st.Record(pub)
+		what := "published"
+		if pub.Unchanged {
+			what = "already there"
+		}
+		results = append(results, fmt.Sprintf("%s %s", a.Path, what))
+	}
+	ph.Done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
+	return failed
 }
 
 func formats(arts []state.Artifact) string {
