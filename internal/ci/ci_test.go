@@ -3,6 +3,7 @@ package ci
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,7 @@ func TestGitHubReporterWritesFilesAndCommands(t *testing.T) {
 	dir := t.TempDir()
 	out, envf, sum := filepath.Join(dir, "out"), filepath.Join(dir, "env"), filepath.Join(dir, "summary")
 	var log bytes.Buffer
-	r := NewReporter(GitHub, env("GITHUB_OUTPUT", out, "GITHUB_ENV", envf, "GITHUB_STEP_SUMMARY", sum), dir, &log)
+	r := NewReporter(GitHub, env("GITHUB_OUTPUT", out, "GITHUB_ENV", envf, "GITHUB_STEP_SUMMARY", sum), dir, &log, io.Discard)
 	r.Output("semver", "1.2.3")
 	r.Mask("hunter2")
 	r.Summary("### Version 1.2.3\n")
@@ -101,7 +102,7 @@ func TestGitHubReporterWritesFilesAndCommands(t *testing.T) {
 
 func TestGitHubReporterWithoutFilesDoesNotPanic(t *testing.T) {
 	var log bytes.Buffer
-	r := NewReporter(GitHub, env(), t.TempDir(), &log)
+	r := NewReporter(GitHub, env(), t.TempDir(), &log, io.Discard)
 	assert.NotPanics(t, func() {
 		r.Output("semver", "1.2.3")
 		r.Output("pep440", "1.2.3")
@@ -114,12 +115,12 @@ func TestGitHubReporterWithoutFilesDoesNotPanic(t *testing.T) {
 func TestJenkinsPropertiesMergeAndReadBack(t *testing.T) {
 	dist := t.TempDir()
 	var log bytes.Buffer
-	r := NewReporter(Jenkins, env(), dist, &log)
+	r := NewReporter(Jenkins, env(), dist, &log, io.Discard)
 	r.Output("semver", "1.2.3")
 	r.Output("sha", "abc")
 	require.NoError(t, r.Close())
 	// A later step adds its outputs and replaces one.
-	r = NewReporter(Jenkins, env(), dist, &log)
+	r = NewReporter(Jenkins, env(), dist, &log, io.Discard)
 	r.Output("deb", "dist/hello_1.2.3-1_all.deb")
 	r.Output("sha", "def")
 	r.Output("odd", `a=b: c\d #e`)
@@ -135,20 +136,20 @@ func TestJenkinsPropertiesMergeAndReadBack(t *testing.T) {
 
 func TestGitLabDotenv(t *testing.T) {
 	dist := t.TempDir()
-	r := NewReporter(GitLab, env(), dist, &bytes.Buffer{})
+	r := NewReporter(GitLab, env(), dist, &bytes.Buffer{}, io.Discard)
 	r.Output("semver", "1.2.3")
 	require.NoError(t, r.Close())
 	data, _ := os.ReadFile(filepath.Join(dist, "gopythongo.env"))
 	assert.Equal(t, "GOPYTHONGO_SEMVER=1.2.3\n", string(data))
 
-	r = NewReporter(GitLab, env(), dist, &bytes.Buffer{})
+	r = NewReporter(GitLab, env(), dist, &bytes.Buffer{}, io.Discard)
 	r.Output("note", "two\nlines")
 	assert.ErrorContains(t, r.Close(), "line break")
 }
 
 func TestCircleCIExportsAreShellSafe(t *testing.T) {
 	bashEnv := filepath.Join(t.TempDir(), "bash_env")
-	r := NewReporter(CircleCI, env("BASH_ENV", bashEnv), t.TempDir(), &bytes.Buffer{})
+	r := NewReporter(CircleCI, env("BASH_ENV", bashEnv), t.TempDir(), &bytes.Buffer{}, io.Discard)
 	r.Output("semver", "1.2.3")
 	r.Output("odd", `it's $(rm -rf /) "x"`)
 	require.NoError(t, r.Close())
@@ -157,7 +158,7 @@ func TestCircleCIExportsAreShellSafe(t *testing.T) {
 	assert.Equal(t, `1.2.3|it's $(rm -rf /) "x"`, string(out))
 
 	var log bytes.Buffer
-	r = NewReporter(CircleCI, env(), t.TempDir(), &log)
+	r = NewReporter(CircleCI, env(), t.TempDir(), &log, io.Discard)
 	r.Output("semver", "1")
 	require.NoError(t, r.Close())
 	assert.Contains(t, log.String(), "BASH_ENV is not set")
@@ -165,9 +166,76 @@ func TestCircleCIExportsAreShellSafe(t *testing.T) {
 
 func TestLocalAnnotationsGoToTheLog(t *testing.T) {
 	var log bytes.Buffer
-	r := NewReporter(Local, env(), t.TempDir(), &log)
+	r := NewReporter(Local, env(), t.TempDir(), &log, io.Discard)
 	r.Annotate(Annotation{Level: LevelWarning, File: "a.py", Line: 3, Title: "t", Message: "m"})
 	r.Output("x", "y")
 	require.NoError(t, r.Close())
 	assert.Equal(t, "a.py:3: warning: t: m\n", log.String())
+}
+
+// TestAzureTeamCityAndBuildkiteOutputs: each CI's own convention, with the
+// values escaped as its documentation says they are read back.
+func TestAzureTeamCityAndBuildkiteOutputs(t *testing.T) {
+	var log, out bytes.Buffer
+	r := NewReporter(Azure, env(), t.TempDir(), &log, &out)
+	r.Output("semver", "1.2.3")
+	r.Output("odd", "50%\nnext")
+	require.NoError(t, r.Close())
+	assert.Equal(t, "##vso[task.setvariable variable=GOPYTHONGO_SEMVER]1.2.3\n##vso[task.setvariable variable=GOPYTHONGO_SEMVER;isOutput=true]1.2.3\n"+
+		"##vso[task.setvariable variable=GOPYTHONGO_ODD]50%AZP25%0Anext\n##vso[task.setvariable variable=GOPYTHONGO_ODD;isOutput=true]50%AZP25%0Anext\n", log.String())
+	assert.Empty(t, out.String(), "stdout keeps only the results")
+
+	log.Reset()
+	r = NewReporter(TeamCity, env(), t.TempDir(), &log, &out)
+	r.Output("semver", "1.2.3")
+	r.Output("odd", "it's [a|b]\n")
+	require.NoError(t, r.Close())
+	assert.Equal(t, "##teamcity[setParameter name='env.GOPYTHONGO_SEMVER' value='1.2.3']\n##teamcity[setParameter name='env.GOPYTHONGO_ODD' value='it|'s |[a||b|]|n']\n", out.String(),
+		"service messages on stdout, where TeamCity reads them")
+
+	bin := t.TempDir()
+	record := filepath.Join(bin, "calls")
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "buildkite-agent"), []byte("#!/bin/sh\nfor a in \"$@\"; do printf '%s|' \"$a\" >> "+record+"; done\necho >> "+record+"\n"), 0o755))
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	r = NewReporter(Buildkite, env(), t.TempDir(), &log, &out)
+	r.Output("semver", "1.2.3")
+	r.Output("odd", "$(x) 'y'")
+	require.NoError(t, r.Close())
+	calls, err := os.ReadFile(record)
+	require.NoError(t, err)
+	assert.Equal(t, "meta-data|set|GOPYTHONGO_SEMVER|1.2.3|\nmeta-data|set|GOPYTHONGO_ODD|$(x) 'y'|\n", string(calls), "an argv, no shell")
+
+	t.Setenv("PATH", t.TempDir())
+	log.Reset()
+	r = NewReporter(Buildkite, env(), t.TempDir(), &log, &out)
+	r.Output("semver", "1")
+	require.NoError(t, r.Close())
+	assert.Contains(t, log.String(), "buildkite-agent is not on PATH")
+}
+
+func TestBitbucketTravisWoodpeckerDroneWriteDotenv(t *testing.T) {
+	for _, p := range []Provider{Bitbucket, Travis, Woodpecker, Drone} {
+		dist := t.TempDir()
+		r := NewReporter(p, env(), dist, &bytes.Buffer{}, io.Discard)
+		r.Output("semver", "1.2.3")
+		require.NoError(t, r.Close())
+		data, err := os.ReadFile(filepath.Join(dist, "gopythongo.env"))
+		require.NoError(t, err, p)
+		assert.Equal(t, "GOPYTHONGO_SEMVER=1.2.3\n", string(data), p)
+	}
+}
+
+func TestDetectNewCIs(t *testing.T) {
+	e := Detect(env("TEAMCITY_VERSION", "2025.11", "BUILD_VCS_NUMBER", "abc"), noFile)
+	assert.Equal(t, TeamCity, e.Provider)
+	assert.Empty(t, e.Branch)
+	require.Len(t, e.Notes, 1)
+	assert.Contains(t, e.Notes[0], "env.Git_Branch")
+
+	e = Detect(env("CI", "woodpecker", "CI_COMMIT_SHA", "abc", "CI_COMMIT_BRANCH", "develop", "DRONE", "true", "DRONE_BRANCH", "other"), noFile)
+	assert.Equal(t, Woodpecker, e.Provider, "Woodpecker sets DRONE_ variables too")
+	assert.Equal(t, "develop", e.Branch)
+
+	e = Detect(env("TF_BUILD", "True", "BUILD_SOURCEVERSION", "abc", "BUILD_SOURCEBRANCH", "refs/heads/feature/x/y", "BUILD_SOURCEBRANCHNAME", "y"), noFile)
+	assert.Equal(t, "feature/x/y", e.Branch, "the full name, not BUILD_SOURCEBRANCHNAME's last part")
 }

@@ -18,11 +18,18 @@ type Provider string
 
 // The CI systems GoPythonGo knows. Local is any run outside them.
 const (
-	GitHub   Provider = "github"
-	Jenkins  Provider = "jenkins"
-	CircleCI Provider = "circleci"
-	GitLab   Provider = "gitlab"
-	Local    Provider = "local"
+	GitHub     Provider = "github"
+	Jenkins    Provider = "jenkins"
+	CircleCI   Provider = "circleci"
+	GitLab     Provider = "gitlab"
+	Azure      Provider = "azure"
+	Bitbucket  Provider = "bitbucket"
+	Buildkite  Provider = "buildkite"
+	Travis     Provider = "travis"
+	Woodpecker Provider = "woodpecker"
+	Drone      Provider = "drone"
+	TeamCity   Provider = "teamcity"
+	Local      Provider = "local"
 )
 
 // Env is what the CI says about the build, normalized across providers.
@@ -87,6 +94,21 @@ func Detect(lookup Lookup, readFile ReadFile) Env {
 		e = circleci(r)
 	case r.get("JENKINS_URL") != "" || r.get("JENKINS_HOME") != "":
 		e = jenkins(r)
+	case strings.EqualFold(r.get("TF_BUILD"), "true"):
+		e = azure(r)
+	case r.get("BITBUCKET_BUILD_NUMBER") != "":
+		e = bitbucket(r)
+	case r.get("BUILDKITE") == "true":
+		e = buildkite(r)
+	case r.get("TRAVIS") == "true":
+		e = travis(r)
+	// Woodpecker before Drone: it also sets some DRONE_ variables.
+	case r.get("CI") == "woodpecker":
+		e = woodpecker(r)
+	case r.get("DRONE") == "true":
+		e = drone(r)
+	case r.get("TEAMCITY_VERSION") != "":
+		e = teamcity(r)
 	default:
 		e = Env{Provider: Local}
 	}
@@ -119,6 +141,10 @@ func github(r *reader, readFile ReadFile) Env {
 				Ref string `json:"ref"`
 			} `json:"base"`
 		} `json:"pull_request"`
+		MergeGroup struct {
+			HeadSHA string `json:"head_sha"`
+			BaseRef string `json:"base_ref"`
+		} `json:"merge_group"`
 	}
 	if p := r.get("GITHUB_EVENT_PATH"); p != "" && readFile != nil {
 		if data, err := readFile(p); err == nil {
@@ -130,6 +156,14 @@ func github(r *reader, readFile ReadFile) Env {
 	m := githubPRRef.FindStringSubmatch(ref)
 	isPR := m != nil || event == "pull_request" || event == "pull_request_target"
 	switch {
+	case event == "merge_group" || strings.HasPrefix(ref, "refs/heads/gh-readonly-queue/"):
+		// A merge queue tests the commit its target branch will move to:
+		// it is versioned as a build of that branch.
+		e.Branch = mergeQueueTarget(ref, payload.MergeGroup.BaseRef)
+		if h := payload.MergeGroup.HeadSHA; h != "" {
+			e.SHA = h
+		}
+		e.Notes = append(e.Notes, fmt.Sprintf("merge queue: versioned as a build of %s, the branch the queue merges into", e.Branch))
 	case isPR:
 		if m != nil {
 			e.PR, _ = strconv.Atoi(m[1])
@@ -278,3 +312,180 @@ func stripRemote(b string) string {
 	}
 	return b
 }
+
+// mergeQueueTarget is the branch a GitHub merge queue merges into: the
+// payload's base_ref, else what its branch name says
+// (gh-readonly-queue/<target>/pr-<n>-<sha>).
+func mergeQueueTarget(ref, baseRef string) string {
+	if baseRef != "" {
+		return strings.TrimPrefix(baseRef, "refs/heads/")
+	}
+	name := strings.TrimPrefix(ref, "refs/heads/gh-readonly-queue/")
+	if i := strings.LastIndex(name, "/pr-"); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// refBranch reads refs/heads/x, refs/tags/v and refs/pull/N/merge, as Azure
+// Pipelines names what it builds.
+func refBranch(e *Env, ref string) {
+	switch {
+	case strings.HasPrefix(ref, "refs/tags/"):
+		e.Tag = strings.TrimPrefix(ref, "refs/tags/")
+	case strings.HasPrefix(ref, "refs/heads/"):
+		e.Branch = strings.TrimPrefix(ref, "refs/heads/")
+	}
+}
+
+// headCommit versions a pull request's head commit where the CI names it
+// apart from the merge commit it checked out.
+func headCommit(e *Env, head string) {
+	if head != "" && head != e.SHA {
+		e.MergeSHA, e.SHA = e.SHA, head
+		e.Notes = append(e.Notes, fmt.Sprintf("pull request: versioning the head commit %s, not the merge commit %s", state.ShortSHA(e.SHA), state.ShortSHA(e.MergeSHA)))
+	}
+}
+
+func azure(r *reader) Env {
+	e := Env{Provider: Azure, SHA: r.get("BUILD_SOURCEVERSION"), BuildNumber: r.get("BUILD_BUILDNUMBER"), SourceURL: r.get("BUILD_REPOSITORY_URI")}
+	if c, p, id := r.get("SYSTEM_COLLECTIONURI"), r.get("SYSTEM_TEAMPROJECT"), r.get("BUILD_BUILDID"); c != "" && p != "" && id != "" {
+		e.BuildURL = strings.TrimSuffix(c, "/") + "/" + p + "/_build/results?buildId=" + id
+	}
+	pr := r.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER") // GitHub repositories
+	if pr == "" {
+		pr = r.get("SYSTEM_PULLREQUEST_PULLREQUESTID") // Azure Repos
+	}
+	if pr != "" {
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource = strings.TrimPrefix(r.get("SYSTEM_PULLREQUEST_SOURCEBRANCH"), "refs/heads/")
+		e.PRTarget = strings.TrimPrefix(r.get("SYSTEM_PULLREQUEST_TARGETBRANCH"), "refs/heads/")
+		e.Branch = e.PRSource
+		headCommit(&e, r.get("SYSTEM_PULLREQUEST_SOURCECOMMITID"))
+		return e
+	}
+	// BUILD_SOURCEBRANCHNAME is only the last part of the name
+	// (feature/x gives x); the full ref is BUILD_SOURCEBRANCH.
+	refBranch(&e, r.get("BUILD_SOURCEBRANCH"))
+	return e
+}
+
+func bitbucket(r *reader) Env {
+	e := Env{Provider: Bitbucket, SHA: r.get("BITBUCKET_COMMIT"), BuildNumber: r.get("BITBUCKET_BUILD_NUMBER"), SourceURL: r.get("BITBUCKET_GIT_HTTP_ORIGIN")}
+	if e.SourceURL != "" {
+		e.BuildURL = e.SourceURL + "/pipelines/results/" + e.BuildNumber
+	}
+	if tag := r.get("BITBUCKET_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	e.Branch = r.get("BITBUCKET_BRANCH")
+	if pr := r.get("BITBUCKET_PR_ID"); pr != "" {
+		// BITBUCKET_COMMIT is the source branch's commit; the clone merges
+		// the destination in only on request.
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource, e.PRTarget = e.Branch, r.get("BITBUCKET_PR_DESTINATION_BRANCH")
+	}
+	return e
+}
+
+func buildkite(r *reader) Env {
+	e := Env{Provider: Buildkite, SHA: r.get("BUILDKITE_COMMIT"), BuildNumber: r.get("BUILDKITE_BUILD_NUMBER"), BuildURL: r.get("BUILDKITE_BUILD_URL"), SourceURL: r.get("BUILDKITE_REPO")}
+	if e.SHA == "HEAD" {
+		// A build started by hand without a commit: the checkout's HEAD.
+		e.SHA = ""
+	}
+	if tag := r.get("BUILDKITE_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	e.Branch = r.get("BUILDKITE_BRANCH")
+	if pr := r.get("BUILDKITE_PULL_REQUEST"); pr != "" && pr != "false" {
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource, e.PRTarget = e.Branch, r.get("BUILDKITE_PULL_REQUEST_BASE_BRANCH")
+	}
+	return e
+}
+
+func travis(r *reader) Env {
+	e := Env{Provider: Travis, SHA: r.get("TRAVIS_COMMIT"), BuildNumber: r.get("TRAVIS_BUILD_NUMBER"), BuildURL: r.get("TRAVIS_BUILD_WEB_URL")}
+	if slug := r.get("TRAVIS_REPO_SLUG"); slug != "" {
+		e.SourceURL = "https://github.com/" + slug
+	}
+	if tag := r.get("TRAVIS_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	if pr := r.get("TRAVIS_PULL_REQUEST"); pr != "" && pr != "false" {
+		// For pull requests TRAVIS_BRANCH is the target, and TRAVIS_COMMIT
+		// the merge commit Travis made.
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource, e.PRTarget = r.get("TRAVIS_PULL_REQUEST_BRANCH"), r.get("TRAVIS_BRANCH")
+		e.Branch = e.PRSource
+		headCommit(&e, r.get("TRAVIS_PULL_REQUEST_SHA"))
+		return e
+	}
+	e.Branch = r.get("TRAVIS_BRANCH")
+	return e
+}
+
+func woodpecker(r *reader) Env {
+	e := Env{Provider: Woodpecker, SHA: r.get("CI_COMMIT_SHA"), BuildNumber: r.get("CI_PIPELINE_NUMBER"), BuildURL: r.get("CI_PIPELINE_URL"), SourceURL: r.get("CI_REPO_URL")}
+	if tag := r.get("CI_COMMIT_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	if pr := r.get("CI_COMMIT_PULL_REQUEST"); pr != "" {
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource, e.PRTarget = r.get("CI_COMMIT_SOURCE_BRANCH"), r.get("CI_COMMIT_TARGET_BRANCH")
+		e.Branch = e.PRSource
+		return e
+	}
+	e.Branch = r.get("CI_COMMIT_BRANCH")
+	return e
+}
+
+func drone(r *reader) Env {
+	e := Env{Provider: Drone, SHA: r.get("DRONE_COMMIT_SHA"), BuildNumber: r.get("DRONE_BUILD_NUMBER"), BuildURL: r.get("DRONE_BUILD_LINK"), SourceURL: r.get("DRONE_REPO_LINK")}
+	if tag := r.get("DRONE_TAG"); tag != "" {
+		e.Tag = tag
+		return e
+	}
+	if pr := r.get("DRONE_PULL_REQUEST"); pr != "" {
+		// For pull requests DRONE_BRANCH is the target.
+		e.PR, _ = strconv.Atoi(pr)
+		e.PRSource, e.PRTarget = r.get("DRONE_SOURCE_BRANCH"), r.get("DRONE_TARGET_BRANCH")
+		e.Branch = e.PRSource
+		return e
+	}
+	e.Branch = r.get("DRONE_BRANCH")
+	return e
+}
+
+// teamcity reads what TeamCity puts in the environment: the commit
+// (BUILD_VCS_NUMBER) and the build number. The branch is a configuration
+// parameter TeamCity does not export; the GitVersion convention is a
+// parameter env.Git_Branch = %teamcity.build.vcs.branch.<root>% (refs/heads/x,
+// refs/tags/v, refs/pull/N/head, or pull/N with the pull requests feature).
+func teamcity(r *reader) Env {
+	e := Env{Provider: TeamCity, SHA: r.get("BUILD_VCS_NUMBER"), BuildNumber: r.get("BUILD_NUMBER")}
+	ref := r.get("Git_Branch")
+	if ref == "" {
+		e.Notes = append(e.Notes, "TeamCity does not export the branch: add the parameter env.Git_Branch = %teamcity.build.vcs.branch.<VCS root id>% to the build configuration")
+		return e
+	}
+	if m := teamcityPR.FindStringSubmatch(ref); m != nil {
+		e.PR, _ = strconv.Atoi(m[1])
+		e.PRSource = r.get("TEAMCITY_PULLREQUEST_SOURCE_BRANCH")
+		e.PRTarget = r.get("TEAMCITY_PULLREQUEST_TARGET_BRANCH")
+		e.Branch = e.PRSource
+		return e
+	}
+	refBranch(&e, ref)
+	if e.Branch == "" && e.Tag == "" {
+		e.Branch = ref // a branch given without refs/heads/
+	}
+	return e
+}
+
+var teamcityPR = regexp.MustCompile(`^(?:refs/)?pull/(\d+)(?:/(?:head|merge))?$`)

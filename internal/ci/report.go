@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -55,10 +56,12 @@ type Reporter interface {
 // NewReporter returns the reporter for a provider. Files that outlive the step
 // (Jenkins properties, GitLab dotenv) go into dist. Log lines, and GitHub's
 // workflow commands (the runner reads them from stderr as well as stdout), go to
-// log, so that stdout carries nothing but the step's results.
-func NewReporter(p Provider, lookup Lookup, dist string, log io.Writer) Reporter {
+// log, so that stdout carries nothing but the step's results. The one
+// exception is TeamCity, which reads service messages from stdout only: they
+// go to out.
+func NewReporter(p Provider, lookup Lookup, dist string, log, out io.Writer) Reporter {
 	get := func(k string) string { v, _ := lookup(k); return v }
-	base := &fileReporter{log: log}
+	base := &fileReporter{log: log, out: out}
 	switch p {
 	case GitHub:
 		return &githubReporter{
@@ -75,6 +78,16 @@ func NewReporter(p Provider, lookup Lookup, dist string, log io.Writer) Reporter
 		if base.path == "" {
 			base.missing = "BASH_ENV is not set; outputs are not exported to later steps"
 		}
+	case Azure:
+		base.style = styleAzure
+	case TeamCity:
+		base.style = styleTeamCity
+	case Buildkite:
+		base.style = styleBuildkite
+	case Bitbucket, Travis, Woodpecker, Drone:
+		// No convention of their own: a dotenv in dist, which a pipeline
+		// passes on as an artifact.
+		base.path, base.style = filepath.Join(dist, "gopythongo.env"), styleDotenv
 	}
 	return base
 }
@@ -89,12 +102,16 @@ const (
 	styleProperties
 	styleDotenv
 	styleExport
+	styleAzure     // ##vso[task.setvariable] logging commands
+	styleTeamCity  // ##teamcity[setParameter] service messages
+	styleBuildkite // buildkite-agent meta-data set
 )
 
 // fileReporter serves Jenkins, GitLab, CircleCI and local runs: outputs are
 // written to a file at Close, annotations and summaries to the log.
 type fileReporter struct {
 	log     io.Writer
+	out     io.Writer
 	path    string
 	style   fileStyle
 	missing string
@@ -138,6 +155,39 @@ func (r *fileReporter) Close() error {
 		fmt.Fprintln(r.log, "warning: "+r.missing)
 		return nil
 	}
+	switch r.style {
+	case styleAzure:
+		// Once for the job's later steps ($GOPYTHONGO_X), once as an output
+		// of the step for later jobs.
+		for _, n := range r.names {
+			v := azureEscape(r.values[n])
+			fmt.Fprintf(r.log, "##vso[task.setvariable variable=%s]%s\n", EnvName(n), v)
+			fmt.Fprintf(r.log, "##vso[task.setvariable variable=%s;isOutput=true]%s\n", EnvName(n), v)
+		}
+		return nil
+	case styleTeamCity:
+		if r.out == nil {
+			return nil
+		}
+		for _, n := range r.names {
+			fmt.Fprintf(r.out, "##teamcity[setParameter name='env.%s' value='%s']\n", EnvName(n), teamcityEscape(r.values[n]))
+		}
+		return nil
+	case styleBuildkite:
+		agent, err := exec.LookPath("buildkite-agent")
+		if err != nil {
+			fmt.Fprintln(r.log, "warning: buildkite-agent is not on PATH; outputs are not stored as meta-data")
+			return nil
+		}
+		for _, n := range r.names {
+			// An argv, never a shell: values go through as they are.
+			if out, err := exec.Command(agent, "meta-data", "set", EnvName(n), r.values[n]).CombinedOutput(); err != nil {
+				return fmt.Errorf("buildkite-agent meta-data set %s: %w: %s", EnvName(n), err, bytes.TrimSpace(out))
+			}
+		}
+		return nil
+	}
+	// The files hold one line a value.
 	for _, n := range r.names {
 		if strings.ContainsAny(r.values[n], "\r\n") {
 			return fmt.Errorf("output %s has a line break, which %s cannot hold", n, r.path)
@@ -162,6 +212,16 @@ func (r *fileReporter) Close() error {
 	default:
 		return r.mergeFile()
 	}
+}
+
+// azureEscape escapes a logging command's value as the agent unescapes it.
+func azureEscape(v string) string {
+	return strings.NewReplacer("%", "%AZP25", "\r", "%0D", "\n", "%0A").Replace(v)
+}
+
+// teamcityEscape escapes a service message value.
+func teamcityEscape(v string) string {
+	return strings.NewReplacer("|", "||", "'", "|'", "\n", "|n", "\r", "|r", "[", "|[", "]", "|]", "\u0085", "|x", "\u2028", "|l", "\u2029", "|p").Replace(v)
 }
 
 // mergeFile updates a KEY=VALUE file that earlier steps may have written.

@@ -156,7 +156,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	}
 
 	env := ci.Detect(lookup, os.ReadFile)
-	rep := ci.NewReporter(env.Provider, lookup, cfg.DistDir(), stderr)
+	rep := ci.NewReporter(env.Provider, lookup, cfg.DistDir(), stderr, stdout)
 	group := rep.Group
 	if env.Provider != ci.GitHub {
 		group = nil

@@ -189,6 +189,12 @@ func corrupt(err error) error {
 }
 
 // Commit resolves a revision (HEAD or a commit id) to its commit id and time.
+// Subject is the first line of a commit's message.
+func (r *Repo) Subject(ctx context.Context, sha string) (string, error) {
+	out, err := r.git(ctx, "log", "-1", "--format=%s", sha, "--")
+	return strings.TrimSpace(out), err
+}
+
 // RevList lists the commits reachable from tip and not from exclude, with
 // git, newest first.
 func (r *Repo) RevList(ctx context.Context, tip string, exclude ...string) ([]string, error) {

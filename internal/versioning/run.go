@@ -183,9 +183,46 @@ func (res *Result) readCommit(ctx context.Context, repo *gitrepo.Repo, env ci.En
 		return err
 	}
 	res.Commit.SHA, res.Commit.Time = sha, unix
+	if env.Provider == ci.Jenkins && env.IsPR() {
+		if err := res.jenkinsHead(ctx, repo); err != nil {
+			return err
+		}
+	}
 	if res.Commit.Branch == "" && res.Commit.Tag == "" && !env.IsPR() {
 		res.Commit.Branch = repo.CurrentBranch(ctx)
 	}
+	return nil
+}
+
+// jenkinsHead finds the pull request's head commit under the merge Jenkins
+// makes with its default strategy (GitHub and Bitbucket branch sources:
+// "merging the pull request with the current target branch revision"). It
+// checks out the head, merges the target's commit and names the merge
+// "Merge commit '<target>' into HEAD", so the head is the first parent.
+// A checkout of the head itself is left as it is.
+func (res *Result) jenkinsHead(ctx context.Context, repo *gitrepo.Repo) error {
+	sha := res.Commit.SHA
+	parents, err := repo.Parents(ctx, []string{sha})
+	if err != nil {
+		return err
+	}
+	ps := parents[sha]
+	if len(ps) != 2 {
+		return nil
+	}
+	subject, err := repo.Subject(ctx, sha)
+	if err != nil {
+		return err
+	}
+	if subject != fmt.Sprintf("Merge commit '%s' into HEAD", ps[1]) {
+		return nil
+	}
+	head, unix, err := repo.Commit(ctx, ps[0])
+	if err != nil {
+		return err
+	}
+	res.Commit.SHA, res.Commit.Time = head, unix
+	res.Explain = append(res.Explain, fmt.Sprintf("note: Jenkins merged the target %s into the pull request; versioning its head commit %s, not the merge %s", state.ShortSHA(ps[1]), state.ShortSHA(head), state.ShortSHA(sha)))
 	return nil
 }
 

@@ -48,7 +48,7 @@ type fixture struct {
 	group string // fixtures of a group must agree exactly
 }
 
-// TestSameCommitSameVersionOnEveryCI runs 33 CI environments, each on a
+// TestSameCommitSameVersionOnEveryCI runs 68 CI environments of eleven CIs, each on a
 // detached-HEAD checkout of one Git Flow history.
 func TestSameCommitSameVersionOnEveryCI(t *testing.T) {
 	g := testutil.NewGitFlow(t)
@@ -58,6 +58,14 @@ func TestSameCommitSameVersionOnEveryCI(t *testing.T) {
 	g.Detach("develop")
 	g.Merge("feature/login-page")
 	merge := g.Head()
+	// The merge Jenkins makes for a pull request with its default strategy:
+	// the head checked out, the target's commit merged into it.
+	g.Detach(at["feature"])
+	g.Git("merge", "--no-ff", "--no-edit", at["develop"])
+	jenkinsMerge := g.Head()
+	mqEvent := filepath.Join(t.TempDir(), "merge_group.json")
+	require.NoError(t, os.WriteFile(mqEvent, []byte(fmt.Sprintf(
+		`{"merge_group": {"head_sha": %q, "head_ref": "refs/heads/gh-readonly-queue/develop/pr-42-%s", "base_ref": "refs/heads/develop"}}`, at["develop"], at["feature"])), 0o644))
 	event := filepath.Join(t.TempDir(), "event.json")
 	require.NoError(t, os.WriteFile(event, []byte(fmt.Sprintf(
 		`{"number": 42, "pull_request": {"number": 42, "head": {"sha": %q, "ref": "feature/login-page"}, "base": {"ref": "develop"}}}`, at["feature"])), 0o644))
@@ -74,6 +82,28 @@ func TestSameCommitSameVersionOnEveryCI(t *testing.T) {
 	}
 	jk := func(sha string, kv ...string) map[string]string {
 		return with(map[string]string{"JENKINS_URL": "https://jenkins.example.com/", "GIT_COMMIT": sha, "BUILD_NUMBER": "5", "BUILD_URL": "https://jenkins.example.com/job/hello/5/"}, kv...)
+	}
+	az := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"TF_BUILD": "True", "BUILD_SOURCEVERSION": sha, "BUILD_BUILDNUMBER": "20261201.3", "BUILD_BUILDID": "77",
+			"SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/", "SYSTEM_TEAMPROJECT": "hello"}, kv...)
+	}
+	bb := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"BITBUCKET_BUILD_NUMBER": "12", "BITBUCKET_COMMIT": sha, "BITBUCKET_GIT_HTTP_ORIGIN": "http://bitbucket.org/acme/hello"}, kv...)
+	}
+	bk := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"BUILDKITE": "true", "BUILDKITE_COMMIT": sha, "BUILDKITE_BUILD_NUMBER": "8", "BUILDKITE_PULL_REQUEST": "false"}, kv...)
+	}
+	tr := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"TRAVIS": "true", "CI": "true", "TRAVIS_COMMIT": sha, "TRAVIS_BUILD_NUMBER": "4", "TRAVIS_PULL_REQUEST": "false", "TRAVIS_REPO_SLUG": "acme/hello"}, kv...)
+	}
+	wp := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"CI": "woodpecker", "CI_COMMIT_SHA": sha, "CI_PIPELINE_NUMBER": "6", "DRONE_COMMIT_SHA": sha}, kv...)
+	}
+	dr := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"DRONE": "true", "CI": "true", "DRONE_COMMIT_SHA": sha, "DRONE_BUILD_NUMBER": "9"}, kv...)
+	}
+	tc := func(sha string, kv ...string) map[string]string {
+		return with(map[string]string{"TEAMCITY_VERSION": "2025.11", "BUILD_VCS_NUMBER": sha, "BUILD_NUMBER": "31"}, kv...)
 	}
 	dev, rel, hot, feat, tag := at["develop"], at["release"], at["hotfix"], at["feature"], at["v1.1.0"]
 	fixtures := []fixture{
@@ -119,8 +149,54 @@ func TestSameCommitSameVersionOnEveryCI(t *testing.T) {
 		{"circleci tag", tag, cc(tag, "CIRCLE_TAG", "v1.1.0"), "tag"},
 		{"jenkins tag", tag, jk(tag, "TAG_NAME", "v1.1.0", "BRANCH_NAME", "v1.1.0"), "tag"},
 		{"github push of main at the tag", tag, gh("refs/heads/main", tag), "tag"},
+
+		{"github merge queue", dev, gh("refs/heads/gh-readonly-queue/develop/pr-42-"+feat, dev, "GITHUB_EVENT_NAME", "merge_group", "GITHUB_EVENT_PATH", mqEvent), "develop"},
+		{"github merge queue without payload", dev, gh("refs/heads/gh-readonly-queue/develop/pr-42-"+feat, dev, "GITHUB_EVENT_NAME", "merge_group"), "develop"},
+		{"jenkins multibranch PR (merge strategy)", jenkinsMerge, jk(jenkinsMerge, "BRANCH_NAME", "PR-42", "CHANGE_ID", "42", "CHANGE_BRANCH", "feature/login-page", "CHANGE_TARGET", "develop"), "pr"},
+
+		{"azure develop", dev, az(dev, "BUILD_SOURCEBRANCH", "refs/heads/develop", "BUILD_SOURCEBRANCHNAME", "develop"), "develop"},
+		{"azure release", rel, az(rel, "BUILD_SOURCEBRANCH", "refs/heads/release/1.2.0", "BUILD_SOURCEBRANCHNAME", "1.2.0"), "release"},
+		{"azure feature", feat, az(feat, "BUILD_SOURCEBRANCH", "refs/heads/feature/login-page", "BUILD_SOURCEBRANCHNAME", "login-page"), "feature"},
+		{"azure pull request (github)", merge, az(merge, "BUILD_SOURCEBRANCH", "refs/pull/42/merge", "BUILD_SOURCEBRANCHNAME", "merge",
+			"SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", "42", "SYSTEM_PULLREQUEST_PULLREQUESTID", "987654", "SYSTEM_PULLREQUEST_SOURCEBRANCH", "feature/login-page",
+			"SYSTEM_PULLREQUEST_TARGETBRANCH", "develop", "SYSTEM_PULLREQUEST_SOURCECOMMITID", feat), "pr"},
+		{"azure pull request (azure repos)", merge, az(merge, "BUILD_SOURCEBRANCH", "refs/pull/42/merge", "SYSTEM_PULLREQUEST_PULLREQUESTID", "42",
+			"SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/feature/login-page", "SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/develop",
+			"SYSTEM_PULLREQUEST_SOURCECOMMITID", feat), "pr"},
+		{"azure tag", tag, az(tag, "BUILD_SOURCEBRANCH", "refs/tags/v1.1.0", "BUILD_SOURCEBRANCHNAME", "v1.1.0"), "tag"},
+
+		{"bitbucket develop", dev, bb(dev, "BITBUCKET_BRANCH", "develop"), "develop"},
+		{"bitbucket hotfix", hot, bb(hot, "BITBUCKET_BRANCH", "hotfix/1.1.1"), "hotfix"},
+		{"bitbucket pull request", feat, bb(feat, "BITBUCKET_BRANCH", "feature/login-page", "BITBUCKET_PR_ID", "42", "BITBUCKET_PR_DESTINATION_BRANCH", "develop"), "pr"},
+		{"bitbucket tag", tag, bb(tag, "BITBUCKET_TAG", "v1.1.0"), "tag"},
+
+		{"buildkite develop", dev, bk(dev, "BUILDKITE_BRANCH", "develop"), "develop"},
+		{"buildkite by hand at HEAD", dev, bk("HEAD", "BUILDKITE_BRANCH", "develop"), "develop"},
+		{"buildkite pull request", feat, bk(feat, "BUILDKITE_BRANCH", "feature/login-page", "BUILDKITE_PULL_REQUEST", "42", "BUILDKITE_PULL_REQUEST_BASE_BRANCH", "develop"), "pr"},
+		{"buildkite tag", tag, bk(tag, "BUILDKITE_BRANCH", "v1.1.0", "BUILDKITE_TAG", "v1.1.0"), "tag"},
+
+		{"travis develop", dev, tr(dev, "TRAVIS_BRANCH", "develop"), "develop"},
+		{"travis pull request (merge checkout)", merge, tr(merge, "TRAVIS_BRANCH", "develop", "TRAVIS_PULL_REQUEST", "42",
+			"TRAVIS_PULL_REQUEST_BRANCH", "feature/login-page", "TRAVIS_PULL_REQUEST_SHA", feat), "pr"},
+		{"travis tag", tag, tr(tag, "TRAVIS_BRANCH", "v1.1.0", "TRAVIS_TAG", "v1.1.0"), "tag"},
+
+		{"woodpecker release", rel, wp(rel, "CI_COMMIT_BRANCH", "release/1.2.0", "DRONE_BRANCH", "release/1.2.0"), "release"},
+		{"woodpecker pull request", feat, wp(feat, "CI_COMMIT_BRANCH", "develop", "CI_COMMIT_PULL_REQUEST", "42",
+			"CI_COMMIT_SOURCE_BRANCH", "feature/login-page", "CI_COMMIT_TARGET_BRANCH", "develop"), "pr"},
+		{"woodpecker tag", tag, wp(tag, "CI_COMMIT_TAG", "v1.1.0"), "tag"},
+
+		{"drone feature", feat, dr(feat, "DRONE_BRANCH", "feature/login-page"), "feature"},
+		{"drone pull request", feat, dr(feat, "DRONE_BRANCH", "develop", "DRONE_PULL_REQUEST", "42",
+			"DRONE_SOURCE_BRANCH", "feature/login-page", "DRONE_TARGET_BRANCH", "develop"), "pr"},
+		{"drone tag", tag, dr(tag, "DRONE_TAG", "v1.1.0"), "tag"},
+
+		{"teamcity develop", dev, tc(dev, "Git_Branch", "refs/heads/develop"), "develop"},
+		{"teamcity hotfix without refs/heads", hot, tc(hot, "Git_Branch", "hotfix/1.1.1"), "hotfix"},
+		{"teamcity pull request", feat, tc(feat, "Git_Branch", "pull/42", "TEAMCITY_PULLREQUEST_SOURCE_BRANCH", "feature/login-page",
+			"TEAMCITY_PULLREQUEST_TARGET_BRANCH", "develop"), "pr"},
+		{"teamcity tag", tag, tc(tag, "Git_Branch", "refs/tags/v1.1.0"), "tag"},
 	}
-	require.GreaterOrEqual(t, len(fixtures), 30)
+	require.GreaterOrEqual(t, len(fixtures), 60)
 
 	want := map[string]string{
 		"develop": "1.3.0-dev.2+g" + dev[:10],
