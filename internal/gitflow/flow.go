@@ -127,6 +127,8 @@ type resolver struct {
 	shallow  map[string]bool
 	graphs   map[string]*gitrepo.Graph
 	res      Result
+	// unread says why each tag on the commit was not read as a version.
+	unread []string
 }
 
 // Resolve computes the version of req.SHA.
@@ -201,14 +203,29 @@ func (r *resolver) resolve() error {
 			switch {
 			case err != nil:
 				bad = append(bad, ref.ShortName())
+				r.unread = append(r.unread, fmt.Sprintf("tag %s is not a version (%v)", ref.ShortName(), err))
 			case ok:
 				onCommit = append(onCommit, tagInfo{ref: ref, v: v})
+			default:
+				r.unread = append(r.unread, fmt.Sprintf("tag %s is not a version of this project's prefix", ref.ShortName()))
 			}
 		}
 	}
 	r.warnMalformed(bad)
 	slices.SortStableFunc(onCommit, func(a, b tagInfo) int { return version.Compare(b.v, a.v) })
-	if len(onCommit) > 0 {
+
+	role, capture := RoleOther, req.Branch
+	switch {
+	case req.PR > 0:
+		role = RolePR
+	case req.Branch != "":
+		role, capture = req.Patterns.Classify(req.Branch)
+	}
+	// Only a build of main (or of a commit no branch names) at a tagged
+	// commit is the release: develop, feature, pull request, support and
+	// release branches that reach a tagged commit build their own channel,
+	// so that they never collide with the tag's build.
+	if len(onCommit) > 0 && (role == RoleMain || req.Branch == "" && req.PR == 0) {
 		// Highest precedence wins: a release beats its pre-releases.
 		t := onCommit[0]
 		rule := fmt.Sprintf("tag %s on the commit", t.ref.ShortName())
@@ -218,15 +235,8 @@ func (r *resolver) resolve() error {
 		r.release(t.v, RoleTag, rule)
 		return nil
 	}
-
-	role, capture := RoleOther, req.Branch
-	switch {
-	case req.PR > 0:
-		role = RolePR
-	case req.Branch == "":
+	if req.PR == 0 && req.Branch == "" {
 		return &UsageError{Msg: "cannot tell which branch this is (a detached HEAD, and no CI variable names it): pass --branch NAME"}
-	default:
-		role, capture = req.Patterns.Classify(req.Branch)
 	}
 	r.res.Role = role
 	switch role {
@@ -262,6 +272,10 @@ func (r *resolver) main() error {
 		r.release(*f, RoleMain, "main: the release "+f.SemVer()+" from the version source")
 		return nil
 	}
+	if r.req.MainUntagged != "post" && len(r.unread) > 0 {
+		slices.Sort(r.unread)
+		return &UsageError{Msg: fmt.Sprintf("%s is a release branch, but no tag on commit %s reads as a version: %s: set version.tag_prefix or version.tag_pattern to read it, or tag the release as v1.2.3", r.req.Branch, state.ShortSHA(r.req.SHA), strings.Join(r.unread, "; "))}
+	}
 	if r.req.MainUntagged != "post" {
 		return &UsageError{Msg: fmt.Sprintf("%s is a release branch, but commit %s has no version tag: tag the release (git tag v1.2.3 %s && git push origin v1.2.3), build the tag instead of the branch, or set version.main_untagged: post for post-releases", r.req.Branch, state.ShortSHA(r.req.SHA), state.ShortSHA(r.req.SHA))}
 	}
@@ -293,6 +307,14 @@ func (r *resolver) releaseBranch(role Role, capture string) error {
 			return &UsageError{Msg: fmt.Sprintf("branch %s should name the version it releases, like %s/1.3.0: %v", r.req.Branch, role, err)}
 		}
 		v = parsed.Core()
+	}
+	// Once its version is released, every later build of the branch would
+	// sort below the release: stop, and say what to start instead.
+	for _, t := range r.versionTags() {
+		if t.v.IsRelease() && version.Compare(t.v.Core(), v) == 0 {
+			next, _ := version.Bump(v, version.PartPatch)
+			return &UsageError{Msg: fmt.Sprintf("%s builds %s-rc.N, but %s is released (tag %s on %s): a build of it now would sort below the release. Start hotfix/%s for further fixes, or delete the branch", r.req.Branch, v.SemVer(), v.SemVer(), t.ref.ShortName(), state.ShortSHA(t.ref.Commit), next.SemVer())}
+		}
 	}
 	// Release branches fork from develop, hotfix branches from main.
 	baseRole, pats := "develop", r.req.Patterns.Develop

@@ -247,3 +247,64 @@ func TestDistanceFromABranchTheWalkDidNotReach(t *testing.T) {
 	assert.Equal(t, want, res.Distance, res.Rule)
 	assert.Equal(t, fmt.Sprintf("1.3.0-dev.%d", want), res.Version.SemVer(), res.Rule)
 }
+
+// TestMainNamesTheTagItCannotRead: a tag on main's commit that does not read
+// as a version is named, with the setting that would read it.
+func TestMainNamesTheTagItCannotRead(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("main", false)
+	sha := g.Commit("release")
+	g.Tag("release-1.2")
+	_, err := resolve(t, g.Dir, Request{SHA: sha, Branch: "main", ReadTag: readTag("v")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tag release-1.2 is not a version")
+	assert.Contains(t, err.Error(), "set version.tag_prefix or version.tag_pattern")
+
+	g.Tag("v1.2.x")
+	_, err = resolve(t, g.Dir, Request{SHA: sha, Branch: "main", ReadTag: readTag("v")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tag v1.2.x is not a version (")
+}
+
+// TestChannelsFollowTheBuild: only main (or a commit no branch names) at a
+// tagged commit is the release; develop, feature and pull request builds of
+// that commit keep their channel and sort above the release.
+func TestChannelsFollowTheBuild(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("develop", false)
+	g.Tag("v1.2.5")
+	at := g.Head()
+	for _, tt := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{SHA: at, Branch: "main"}, "1.2.5"},
+		{Request{SHA: at}, "1.2.5"},
+		{Request{SHA: at, Branch: "develop"}, "1.3.0-dev.0"},
+		{Request{SHA: at, Branch: "feature/x"}, "1.3.0-feature.x.0"},
+		{Request{SHA: at, PR: 7, PRSource: "feature/x", PRTarget: "develop"}, "1.3.0-pr.7.0"},
+	} {
+		res, err := resolve(t, g.Dir, tt.req)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, res.Version.SemVer(), "%+v: %s", tt.req, res.Rule)
+		if tt.want != "1.2.5" {
+			rel, _ := version.ParseTag("1.2.5")
+			assert.Positive(t, version.Compare(res.Version, rel), "above the release")
+		}
+	}
+}
+
+// TestReleasedBranchStops: a hotfix branch kept after its release is
+// refused, naming the release and the branch to start, never built below it.
+func TestReleasedBranchStops(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("main", false)
+	g.Merge("hotfix/1.1.1")
+	g.Tag("v1.1.1")
+	g.Checkout("hotfix/1.1.1", false)
+	sha := g.Commit("one more fix")
+	_, err := resolve(t, g.Dir, Request{SHA: sha, Branch: "hotfix/1.1.1"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1.1.1 is released (tag v1.1.1")
+	assert.Contains(t, err.Error(), "hotfix/1.1.2")
+}

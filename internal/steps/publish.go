@@ -13,6 +13,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/version"
 )
 
 const publishHelp = `
@@ -110,6 +111,9 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite b
 	}
 	if st.Version == nil || len(st.Artifacts) == 0 {
 		return config.Usagef("the state file records no artifacts: run gopythongo-package (or gopythongo-build-venv --dist-only) first")
+	}
+	if v, err := version.ParseSemVer(st.Version.SemVer); err == nil && slices.Contains(v.Build, "dirty") {
+		return config.Usagef("version %s was built from a dirty work tree and sorts above the clean build of its commit: it is not published; commit the changes and build again", st.Version.SemVer)
 	}
 	// Make every store first: a configuration error stops the run before
 	// anything is published.

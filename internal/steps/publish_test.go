@@ -235,6 +235,13 @@ func TestPublishErrors(t *testing.T) {
 	js, _ := json.Marshal(st2.Publications)
 	require.NoError(t, json.Unmarshal(js, &pubs))
 	assert.Empty(t, pubs, "nothing recorded for a failed publish")
+
+	// A dirty build sorts above the clean build of its commit: never published.
+	st.Version = &state.Version{SemVer: "1.1.0-dev.2+g0123456789.dirty", Debian: "1.1.0~dev2+g0123456789.dirty-1"}
+	require.NoError(t, st.Save(dist))
+	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "apt")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "dirty work tree")
 }
 
 func TestOutputKeys(t *testing.T) {

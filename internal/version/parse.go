@@ -437,6 +437,25 @@ func ParseTag(s string) (Version, error) {
 	if v, ok := plainRelease(s); ok {
 		return v, nil
 	}
+	if m := postZeroTagRE().FindStringSubmatch(s); m != nil {
+		return Version{}, perr(FormatTag, s, "post-release 0 cannot be told apart from the release %s in the Debian and OCI renderings (both are its first package): tag %s, or %s.post1 for its second package", m[1], m[1], m[1])
+	}
+	if m := debianRevisionTagRE().FindStringSubmatch(s); m != nil {
+		// X.Y.Z-N reads as Debian's package revision N, as a Debian user
+		// writes it (1.2.3-1 is the first package of 1.2.3); PEP 440 alone
+		// would read post-release N. -0 means opposite things to the two
+		// (Debian: below -1; PEP 440: post0, above the release) and is refused.
+		v, _ := plainRelease(m[1])
+		n, err := strconv.Atoi(m[2])
+		switch {
+		case err != nil || n > 1<<20:
+			return Version{}, perr(FormatTag, s, "package revision %q is too large", m[2])
+		case n == 0:
+			return Version{}, perr(FormatTag, s, "-0 is Debian's revision 0 (below -1) but PEP 440's post-release 0 (above the release): tag %s for the release, or %s-2 for its second package", m[1], m[1])
+		}
+		v.Revision = n
+		return v, nil
+	}
 	if v, err := ParseSemVer(s); err == nil {
 		return v, nil
 	}
@@ -561,6 +580,14 @@ func (p *RegexParser) Parse(s string) (Version, error) {
 
 // plainRelease reads the commonest tag, [v]X.Y.Z, without a regular expression:
 // a repository can have thousands of them.
+// debianRevisionTagRE is a release with a Debian-style package revision:
+// [v]X.Y.Z-N.
+// postZeroTagRE is a release with an explicit (or PEP 440's implicit) post 0:
+// 1.2.3.post0, 1.2.3-post, 1.2.3.rev0.
+var postZeroTagRE = lazyRE(`^[vV]?(\d{1,18}\.\d{1,18}\.\d{1,18})(?i:[-_.]?(?:post|rev|r)[-_.]?0*)$`)
+
+var debianRevisionTagRE = lazyRE(`^([vV]?\d{1,18}\.\d{1,18}\.\d{1,18})-(\d+)$`)
+
 func plainRelease(s string) (Version, bool) {
 	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
 		s = s[1:]

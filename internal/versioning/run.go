@@ -381,6 +381,12 @@ func (res *Result) dirty(ctx context.Context, c *config.Config, repo *gitrepo.Re
 		}
 		return fmt.Errorf("the work tree has uncommitted changes (%s): commit or stash them, or allow a .dirty version with version.dirty: true (--dirty)", list)
 	}
+	// A dirty build cannot sort below the clean build of the same commit in
+	// every ordering (pip and apt put +dirty above it), so a release or
+	// release candidate is never built dirty, and publish refuses the others.
+	if ch := v.Channel(); ch == version.ChannelRelease || ch == version.ChannelRC {
+		return fmt.Errorf("the work tree has uncommitted changes, and %s is a %s build: a dirty %s would sort above the clean one in pip and apt; commit or stash the changes (version.dirty applies to dev, feature and pull request builds only)", v.SemVer(), ch, v.SemVer())
+	}
 	v.Build = append(v.Build, "dirty")
 	return nil
 }

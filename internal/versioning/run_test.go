@@ -89,6 +89,17 @@ func TestDirtyWorkTree(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasSuffix(res.Version.SemVer(), ".dirty"), res.Version.SemVer())
 	assert.Equal(t, "develop", res.Commit.Branch, "the branch comes from git when the CI says nothing")
+
+	// A dirty release sorts above the clean one in pip and apt: refused even
+	// with version.dirty.
+	r.Tag("v1.0.0")
+	r.Checkout("main", false)
+	r.Git("tag", "v1.1.0")
+	r.WriteFile("a.txt", "3")
+	_, err = Run(context.Background(), Request{Config: loadConfig(t, r.Dir, "GOPYTHONGO_VERSION_DIRTY=true"), Env: local("main")})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "1.1.0 is a release build")
+	assert.Contains(t, err.Error(), "commit or stash")
 }
 
 func refsAndHead(t *testing.T, dir string) string {
