@@ -126,6 +126,7 @@ type resolver struct {
 	tagsRead bool
 	shallow  map[string]bool
 	graphs   map[string]*gitrepo.Graph
+	lines    map[string]*line
 	res      Result
 	// unread says why each tag on the commit was not read as a version.
 	unread []string
@@ -133,7 +134,7 @@ type resolver struct {
 
 // Resolve computes the version of req.SHA.
 func Resolve(ctx context.Context, repo *gitrepo.Repo, req Request) (Result, error) {
-	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}, graphs: map[string]*gitrepo.Graph{}}
+	r := &resolver{ctx: ctx, repo: repo, req: req, shallow: map[string]bool{}, graphs: map[string]*gitrepo.Graph{}, lines: map[string]*line{}}
 	for _, s := range req.Shallow {
 		r.shallow[s] = true
 	}
@@ -321,12 +322,15 @@ func (r *resolver) releaseBranch(role Role, capture string) error {
 	if role == RoleHotfix {
 		baseRole, pats = "main", r.req.Patterns.Main
 	}
-	fork, name, err := r.branchTip(pats, baseRole)
+	baseTip, name, err := r.branchTip(pats, baseRole)
 	if err != nil {
 		return err
 	}
-	n, err := r.count(r.req.SHA, fork)
+	n, err := r.own(r.req.SHA, baseTip)
 	if err != nil {
+		return err
+	}
+	if n, err = r.sinceRC(v, n); err != nil {
 		return err
 	}
 	v.Pre = &version.Pre{Label: version.LabelRC, Number: uint64(n)}
@@ -335,67 +339,21 @@ func (r *resolver) releaseBranch(role Role, capture string) error {
 	return nil
 }
 
-// targetOf computes the version develop (or main without develop) targets at a
-// commit, and the commit the distance is counted from.
-// why says in words where the target comes from; since names what the distance
-// is counted from.
-func (r *resolver) targetOf(at string) (target version.Version, from, why, since string, err error) {
-	if f := r.req.Fixed; f != nil {
-		return f.Core(), "", "the version source says " + f.Core().SemVer(), "the first commit", nil
-	}
-	seen, ok, err := r.newestSeen(at)
-	if err != nil {
-		return version.Version{}, "", "", "", err
-	}
-	base, from := r.req.Initial.Core(), ""
-	why, since = fmt.Sprintf("no release seen yet, so the initial version %s", base.SemVer()), "the first commit"
-	if ok {
-		base, from = seen.v, seen.ref.Commit
-		why, since = fmt.Sprintf("the minor after %s, the newest release it has seen", seen.ref.ShortName()), seen.ref.ShortName()
-	}
-	// Once a release branch exists, develop targets the minor after it.
-	for _, ref := range r.req.Refs {
-		if ref.IsTag() {
-			continue
-		}
-		role, capture := r.req.Patterns.Classify(ref.ShortName())
-		if role != RoleRelease {
-			continue
-		}
-		v, err := version.ParseTag(capture)
-		if err != nil {
-			continue
-		}
-		if version.Compare(v.Core(), base) > 0 {
-			base, from = v.Core(), ref.Commit
-			why, since = fmt.Sprintf("the minor after %s, an open release branch", ref.ShortName()), ref.ShortName()+" forked"
-		}
-	}
-	if !ok && from == "" {
-		return base, "", why, since, nil
-	}
-	next, _ := version.Bump(base.Core(), version.PartMinor)
-	return next, from, why, since, nil
-}
-
+// develop builds the minor after the newest release of the repository,
+// counting develop's own line since the release branch of that minor left it.
 func (r *resolver) develop() error {
-	target, from, why, since, err := r.targetOf(r.req.SHA)
+	target, anchor, why, err := r.developTarget(r.req.SHA)
 	if err != nil {
 		return err
 	}
-	var n int
-	if from == "" {
-		n, err = r.count(r.req.SHA)
-	} else {
-		n, err = r.count(r.req.SHA, from)
-	}
+	n, err := r.since(r.req.SHA, anchor)
 	if err != nil {
 		return err
 	}
 	v := target
 	v.Pre = &version.Pre{Label: version.LabelDev, Number: uint64(n)}
 	r.res.Version, r.res.Base, r.res.Distance = v, target, n
-	r.res.Rule = fmt.Sprintf("develop: %s-dev.N, %s; N = %d commit(s) since %s", target.SemVer(), why, n, since)
+	r.res.Rule = fmt.Sprintf("develop: %s-dev.N, %s; N = %d commit(s) of develop's line since %s", target.SemVer(), why, n, short(anchor))
 	return nil
 }
 
@@ -436,11 +394,11 @@ func (r *resolver) feature(role Role) error {
 	if err != nil {
 		return err
 	}
-	target, _, why, _, err := r.targetOf(tip)
+	target, _, why, err := r.developTarget(tip)
 	if err != nil {
 		return err
 	}
-	n, err := r.count(r.req.SHA, tip)
+	n, err := r.own(r.req.SHA, tip)
 	if err != nil {
 		return err
 	}
@@ -490,11 +448,11 @@ func (r *resolver) pullRequest() error {
 		if tip, _, err = r.branchTip([]string{target}, target); err != nil {
 			return err
 		}
-		if base, _, why, _, err = r.targetOf(tip); err != nil {
+		if base, _, why, err = r.developTarget(tip); err != nil {
 			return err
 		}
 	}
-	n, err := r.count(r.req.SHA, tip)
+	n, err := r.own(r.req.SHA, tip)
 	if err != nil {
 		return err
 	}

@@ -280,7 +280,7 @@ func TestChannelsFollowTheBuild(t *testing.T) {
 	}{
 		{Request{SHA: at, Branch: "main"}, "1.2.5"},
 		{Request{SHA: at}, "1.2.5"},
-		{Request{SHA: at, Branch: "develop"}, "1.3.0-dev.0"},
+		{Request{SHA: at, Branch: "develop"}, "1.3.0-dev.2"},
 		{Request{SHA: at, Branch: "feature/x"}, "1.3.0-feature.x.0"},
 		{Request{SHA: at, PR: 7, PRSource: "feature/x", PRTarget: "develop"}, "1.3.0-pr.7.0"},
 	} {

@@ -189,6 +189,49 @@ func corrupt(err error) error {
 }
 
 // Commit resolves a revision (HEAD or a commit id) to its commit id and time.
+// FirstParents lists tip and its first parents, newest first, at most
+// limit of them (all for limit <= 0), back to the root or the shallow
+// boundary: the branch's own line of history, which merges into it do not
+// change. complete says the list reached the end of the line.
+func (r *Repo) FirstParents(ctx context.Context, tip string, limit int) (line []string, complete bool, err error) {
+	// Short reads natively; a long one is git's, one process being faster
+	// than reading the commits one by one here.
+	if hs, ok := hashes([]string{tip}); ok && r.native != nil && limit > 0 && limit <= walkBudget {
+		h := hs[0]
+		for len(line) < limit {
+			c, err := r.native.Commit(h)
+			if err := corrupt(err); err != nil {
+				return nil, false, err
+			}
+			if err != nil {
+				break // not native after all: git reads it
+			}
+			line = append(line, h.String())
+			if len(c.Parents) == 0 {
+				return line, true, nil
+			}
+			h = c.Parents[0]
+		}
+		if len(line) == limit {
+			return line, false, nil
+		}
+		line = nil
+	}
+	args := []string{"rev-list", "--first-parent"}
+	if limit > 0 {
+		args = append(args, "--max-count="+strconv.Itoa(limit+1))
+	}
+	out, err := r.gitToFile(ctx, append(args, tip, "--")...)
+	if err != nil {
+		return nil, false, err
+	}
+	line = strings.Fields(out)
+	if limit > 0 && len(line) > limit {
+		return line[:limit], false, nil
+	}
+	return line, true, nil
+}
+
 // Subject is the first line of a commit's message.
 func (r *Repo) Subject(ctx context.Context, sha string) (string, error) {
 	out, err := r.git(ctx, "log", "-1", "--format=%s", sha, "--")

@@ -77,6 +77,25 @@ func TestAnswersAgreeWithGit(t *testing.T) {
 		assert.Equal(t, want, got)
 	}
 
+	for _, r := range []*Repo{native, viaGit} {
+		for _, name := range names {
+			want := strings.Fields(git(t, g.Dir, "rev-list", "--first-parent", g.At[name]))
+			line, complete, err := r.FirstParents(ctx, g.At[name], 0)
+			require.NoError(t, err)
+			assert.True(t, complete)
+			assert.Equal(t, want, line, name)
+			if len(want) > 2 {
+				line, complete, err = r.FirstParents(ctx, g.At[name], 2)
+				require.NoError(t, err)
+				assert.False(t, complete)
+				assert.Equal(t, want[:2], line, name)
+			}
+			line, _, err = r.FirstParents(ctx, g.At[name], len(want))
+			require.NoError(t, err)
+			assert.Equal(t, want, line, name)
+		}
+	}
+
 	list, err := native.RevList(ctx, g.At["develop"], g.At["v1.0.0"])
 	require.NoError(t, err)
 	assert.Equal(t, strings.Fields(git(t, g.Dir, "rev-list", g.At["develop"], "^"+g.At["v1.0.0"])), list)
