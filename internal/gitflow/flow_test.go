@@ -308,3 +308,64 @@ func TestReleasedBranchStops(t *testing.T) {
 	assert.Contains(t, err.Error(), "1.1.1 is released (tag v1.1.1")
 	assert.Contains(t, err.Error(), "hotfix/1.1.2")
 }
+
+// TestHistoriesThatWentBackwards are the histories in which builds used to
+// sort below earlier ones; each later build now sorts above.
+func TestHistoriesThatWentBackwards(t *testing.T) {
+	build := func(t *testing.T, g *testutil.GitFlow, branch string) version.Version {
+		t.Helper()
+		res, err := resolve(t, g.Dir, Request{SHA: g.Head(), Branch: branch})
+		require.NoError(t, err)
+		return res.Version
+	}
+	above := func(t *testing.T, before, after version.Version) {
+		t.Helper()
+		assert.Positive(t, version.Compare(after, before), "%s then %s", before.SemVer(), after.SemVer())
+	}
+
+	t.Run("release branch merged into develop keeps counting", func(t *testing.T) {
+		g := testutil.NewGitFlow(t)
+		g.Checkout("release/1.2.0", false)
+		g.Commits(3, "stabilize")
+		before := build(t, g, "release/1.2.0")
+		g.Checkout("develop", false)
+		g.Merge("release/1.2.0")
+		g.Checkout("release/1.2.0", false)
+		g.Commit("one more fix")
+		after := build(t, g, "release/1.2.0")
+		above(t, before, after)
+		assert.Equal(t, "1.2.0-rc.6", after.SemVer())
+	})
+	t.Run("release tagged on main, branch deleted, develop not merged back", func(t *testing.T) {
+		g := testutil.NewGitFlow(t)
+		g.Checkout("develop", false)
+		before := build(t, g, "develop")
+		g.Checkout("main", false)
+		g.Merge("release/1.2.0")
+		g.Tag("v1.2.0")
+		g.Git("branch", "-q", "-D", "release/1.2.0")
+		g.Checkout("develop", false)
+		g.Commit("more work")
+		after := build(t, g, "develop")
+		above(t, before, after)
+		rel, _ := version.ParseTag("1.2.0")
+		above(t, rel, after)
+	})
+	t.Run("pre-release tag on develop moves it", func(t *testing.T) {
+		g := testutil.NewGitFlow(t)
+		g.Checkout("develop", false)
+		g.Tag("v2.0.0-beta.1")
+		g.Commit("after the beta")
+		after := build(t, g, "develop")
+		beta, _ := version.ParseTag("2.0.0-beta.1")
+		above(t, beta, after)
+		assert.Equal(t, "2.0.0-dev.1", after.SemVer())
+	})
+	t.Run("rc tag on a release branch lifts its count", func(t *testing.T) {
+		g := testutil.NewGitFlow(t)
+		g.Checkout("release/1.2.0", false)
+		g.Tag("v1.2.0-rc.7")
+		g.Commit("after rc.7")
+		assert.Equal(t, "1.2.0-rc.8", build(t, g, "release/1.2.0").SemVer())
+	})
+}
