@@ -369,3 +369,17 @@ func TestHistoriesThatWentBackwards(t *testing.T) {
 		assert.Equal(t, "1.2.0-rc.8", build(t, g, "release/1.2.0").SemVer())
 	})
 }
+
+// TestPreReleaseOfDevelopsOwnVersionIsRefused: a beta of the version develop
+// works on, tagged on develop, cannot be followed by dev builds in PEP 440
+// order; develop stops and says where such tags go.
+func TestPreReleaseOfDevelopsOwnVersionIsRefused(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Checkout("develop", false)
+	g.Tag("v1.3.0-beta.1")
+	sha := g.Commit("after the beta")
+	_, err := resolve(t, g.Dir, Request{SHA: sha, Branch: "develop"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "develop reaches the tag v1.3.0-beta.1, a pre-release of 1.3.0")
+	assert.Contains(t, err.Error(), "release/1.3.0")
+}

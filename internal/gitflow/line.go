@@ -2,6 +2,7 @@ package gitflow
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
@@ -85,10 +86,12 @@ func (r *resolver) meet(a, b *line) (ia, ib int, ok bool, err error) {
 			}
 		}
 		if a.complete && b.complete {
+			// No meeting: the caller reads what it needs of the lines. A
+			// line cut by a shallow clone may meet the other below the cut.
 			if err := r.cut(a); err != nil {
 				return 0, 0, false, err
 			}
-			return len(a.commits), len(b.commits), false, r.cut(b)
+			return 0, 0, false, r.cut(b)
 		}
 		if err := r.extend(a); err != nil {
 			return 0, 0, false, err
@@ -100,10 +103,18 @@ func (r *resolver) meet(a, b *line) (ia, ib int, ok bool, err error) {
 }
 
 // own counts tip's own commits against base: the commits of tip's line
-// before the first that is on base's line (the fork).
+// before the first that is on base's line (the fork), all of tip's line
+// when they never meet.
 func (r *resolver) own(tip, base string) (int, error) {
-	n, _, _, err := r.meet(r.line(tip), r.line(base))
-	return n, err
+	n, _, met, err := r.meet(r.line(tip), r.line(base))
+	if err != nil || met {
+		return n, err
+	}
+	l := r.line(tip)
+	if err := r.all(l); err != nil {
+		return 0, err
+	}
+	return len(l.commits), r.cut(l)
 }
 
 // since counts the commits of tip's line after anchor, or the whole line
@@ -214,15 +225,34 @@ func (r *resolver) developTarget(at string) (target version.Version, anchor, why
 		}
 	}
 	// A pre-release tag on develop's line beyond the target moves it there.
+	// One of the target itself cannot be followed: its dev builds would sort
+	// below it (1.3.0.dev5 < 1.3.0b1 in PEP 440; 1.3.0-dev.5 < 1.3.0-rc.1
+	// everywhere), so it is refused with what to do instead.
+	var same []tagInfo
 	for _, t := range r.versionTags() {
-		if t.v.IsRelease() || version.Compare(t.v.Core(), target) <= 0 {
+		if t.v.IsRelease() || t.v.Pre == nil || version.Compare(t.v.Core(), target) < 0 {
 			continue
 		}
-		if _, on, err := r.onLine(at, t.ref.Commit); err != nil {
+		_, on, err := r.onLine(at, t.ref.Commit)
+		if err != nil {
 			return version.Version{}, "", "", err
-		} else if on {
-			target, anchor, why = t.v.Core(), t.ref.Commit, "the pre-release tag "+t.ref.ShortName()+" on develop"
 		}
+		switch {
+		case !on:
+		case version.Compare(t.v.Core(), target) > 0:
+			target, anchor, why = t.v.Core(), t.ref.Commit, "the pre-release tag "+t.ref.ShortName()+" on develop"
+		case t.v.Pre.Label != version.LabelDev:
+			same = append(same, t)
+		}
+	}
+	var names []string
+	for _, t := range same {
+		if version.Compare(t.v.Core(), target) == 0 {
+			names = append(names, t.ref.ShortName())
+		}
+	}
+	if len(names) > 0 {
+		return version.Version{}, "", "", &UsageError{Msg: fmt.Sprintf("develop reaches the tag %s, a pre-release of %s, the version it works on: its builds (%s-dev.N) would sort below the tag in PEP 440 (and below an rc in every order). Tag pre-releases on the release branch (release/%s), or tag a version beyond develop's", strings.Join(names, ", "), target.SemVer(), target.SemVer(), target.SemVer())}
 	}
 	return target, anchor, why, nil
 }
