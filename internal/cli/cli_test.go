@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,21 +16,13 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
-// run runs a step made of fn in a fresh repository with one commit, with env
-// as the whole environment.
+// run runs a step made of fn in dir, with env as the whole environment.
 func run(t *testing.T, dir string, env map[string]string, fn func(ctx context.Context, s *cli.Session) error, args ...string) (int, string, string) {
 	t.Helper()
-	t.Chdir(dir)
-	var environ []string
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	var o, e bytes.Buffer
-	code := cli.Main(cli.Step{Name: "gopythongo-t", Summary: "a test", Run: fn}, args, &o, &e, lookup, environ)
-	return code, o.String(), e.String()
+	return steptest.Run(t, cli.Step{Name: "gopythongo-t", Summary: "a test", Run: fn}, dir, env, args...)
 }
 
 func repo(t *testing.T) *testutil.GitRepo {

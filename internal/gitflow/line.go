@@ -46,7 +46,10 @@ func (r *resolver) extend(l *line) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range more[1:] {
+	for i, c := range more {
+		if i == 0 {
+			continue // last, which the line holds
+		}
 		l.index[c] = len(l.commits)
 		l.commits = append(l.commits, c)
 	}

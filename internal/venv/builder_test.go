@@ -1,14 +1,12 @@
 package venv
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
 func TestUnknownBuilderNamesTheChoices(t *testing.T) {
@@ -19,37 +17,20 @@ func TestUnknownBuilderNamesTheChoices(t *testing.T) {
 
 // TestCheckConfig: what a builder needs is refused with its key and line.
 func TestCheckConfig(t *testing.T) {
-	tests := []struct {
-		name string
-		yaml string
-		want []string
-	}{
-		{"chroot suite", "venv:\n  builder: chroot\n  chroot: {distribution: 'Bookworm!'}\n",
-			[]string{".gopythongo.yaml:3", "venv.chroot.distribution", "bookworm"}},
-		{"chroot mirror", "venv:\n  builder: chroot\n  chroot: {mirror: deb.debian.org}\n",
-			[]string{"venv.chroot.mirror", "http://deb.debian.org/debian"}},
-		{"chroot package", "venv:\n  builder: chroot\n  chroot: {install: [python3, 'gcc libpq-dev']}\n",
-			[]string{"venv.chroot.install", `"gcc libpq-dev"`}},
-		{"chroot empty command", "venv:\n  builder: chroot\n  chroot: {run_after_create: [[]]}\n",
-			[]string{"venv.chroot.run_after_create[0]", "empty command"}},
-		{"container without image", "venv:\n  builder: container\n",
-			[]string{"venv.container.image", "venv.container.dockerfile"}},
-		{"container image and dockerfile", "venv:\n  builder: container\n  container: {image: a, dockerfile: Dockerfile}\n",
-			[]string{".gopythongo.yaml:3", "not both"}},
-		{"container command with options", "venv:\n  builder: container\n  container: {image: a, command: 'podman --root /x'}\n",
-			[]string{"venv.container.command", "global_args"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			require.NoError(t, os.WriteFile(filepath.Join(dir, config.DefaultFile), []byte(tt.yaml), 0o644))
-			_, err := config.Load(config.Options{Dir: dir})
-			require.NoError(t, err, "the configuration's own rules leave this to the builder")
-			_, err = config.Load(config.Options{Dir: dir, Checks: []config.Check{CheckConfig}})
-			require.Error(t, err)
-			for _, w := range tt.want {
-				assert.Contains(t, err.Error(), w)
-			}
-		})
-	}
+	testutil.RefusedByCheck(t, CheckConfig, []testutil.ConfigCase{
+		{Name: "chroot suite", YAML: "venv:\n  builder: chroot\n  chroot: {distribution: 'Bookworm!'}\n",
+			Want: []string{".gopythongo.yaml:3", "venv.chroot.distribution", "bookworm"}},
+		{Name: "chroot mirror", YAML: "venv:\n  builder: chroot\n  chroot: {mirror: deb.debian.org}\n",
+			Want: []string{"venv.chroot.mirror", "http://deb.debian.org/debian"}},
+		{Name: "chroot package", YAML: "venv:\n  builder: chroot\n  chroot: {install: [python3, 'gcc libpq-dev']}\n",
+			Want: []string{"venv.chroot.install", `"gcc libpq-dev"`}},
+		{Name: "chroot empty command", YAML: "venv:\n  builder: chroot\n  chroot: {run_after_create: [[]]}\n",
+			Want: []string{"venv.chroot.run_after_create[0]", "empty command"}},
+		{Name: "container without image", YAML: "venv:\n  builder: container\n",
+			Want: []string{"venv.container.image", "venv.container.dockerfile"}},
+		{Name: "container image and dockerfile", YAML: "venv:\n  builder: container\n  container: {image: a, dockerfile: Dockerfile}\n",
+			Want: []string{".gopythongo.yaml:3", "not both"}},
+		{Name: "container command with options", YAML: "venv:\n  builder: container\n  container: {image: a, command: 'podman --root /x'}\n",
+			Want: []string{"venv.container.command", "global_args"}},
+	})
 }
