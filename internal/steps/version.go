@@ -25,15 +25,21 @@ Debian and OCI tag. It writes them to stdout, to the CI's outputs and to the sta
 file dist/gopythongo.json, which later steps read.
 
 Git Flow, with the standard branch names and no configuration:
-  tag v1.2.3 on the commit       1.2.3          (a tag build needs no history)
-  release/1.3.0, hotfix/1.2.4    1.3.0-rc.N     (N: the branch's own commits)
+  tag v1.2.3, or main at it      1.2.3          (a tag build needs no history)
+  release/1.3.0, hotfix/1.2.4    1.3.0-rc.N     (N: the branch's own commits; refused
+                                                 once 1.3.0 is released)
   develop                        1.3.0-dev.N    (the minor after the newest release
-                                                 seen, following merges; N: commits since)
+                                                 anywhere, tags or open release branches;
+                                                 N: develop's commits since that release
+                                                 branch left it)
   feature/login-page             1.3.0-feature.login-page.N
   pull request 123               1.3.0-pr.123.N (N: its own commits)
   main without a tag             an error, or a post-release (version.main_untagged)
-Dev, feature and PR builds get +g<10 hex digits of the commit>. For pull requests the
-head commit of the source branch is versioned, not the CI's merge commit.
+N counts first parents, so merges either way never lower it: every build of a branch
+sorts above its earlier builds in SemVer, PEP 440 and Debian order. Dev, feature and
+PR builds get +g<10 hex digits of the commit>. For pull requests the head commit of the
+source branch is versioned, not the CI's merge commit (on GitHub, GitLab, Jenkins,
+Azure, Travis and the others gopythongo-version recognises).
 
 Exit codes: 0 success, 1 failure, 2 bad flags or configuration, 3 the clone lacks
 the history or tags needed (the message says how to fetch them on your CI).
