@@ -320,6 +320,12 @@ func (res *Result) gitflow(ctx context.Context, c *config.Config, repo *gitrepo.
 	if errors.As(err, &he) {
 		return &MissingHistoryError{Missing: he.Missing, Fix: fixFor(env.Provider, he.Branches)}
 	}
+	var ue *gitflow.UsageError
+	if errors.As(err, &ue) && len(env.Notes) > 0 && env.Branch == "" && !env.IsPR() {
+		// What reading the CI's variables found explains a missing branch
+		// (TeamCity exports none unless told to).
+		return &gitflow.UsageError{Msg: ue.Msg + "; " + strings.Join(env.Notes, "; ")}
+	}
 	if err != nil {
 		return err
 	}

@@ -245,3 +245,14 @@ func TestMainWithoutTagFailsOnEveryCI(t *testing.T) {
 		assert.Contains(t, err.Error(), "has no version tag")
 	}
 }
+
+// TestTeamCityWithoutBranchSaysWhatToAdd: TeamCity exports no branch unless
+// the build configuration maps it; the error says which parameter to add.
+func TestTeamCityWithoutBranchSaysWhatToAdd(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	g.Detach(g.At["develop"])
+	_, err := run(t, g.Dir, map[string]string{"TEAMCITY_VERSION": "2025.11", "BUILD_VCS_NUMBER": g.At["develop"]})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot tell which branch")
+	assert.Contains(t, err.Error(), "env.Git_Branch = %teamcity.build.vcs.branch.<VCS root id>%")
+}
