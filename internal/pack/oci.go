@@ -3,6 +3,7 @@ package pack
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -171,6 +172,9 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": m.Version.OCITag})); err != nil {
 		return state.Artifact{}, fmt.Errorf("write the image layout: %w", err)
 	}
+	if err := normalModes(staging); err != nil {
+		return state.Artifact{}, err
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return state.Artifact{}, err
 	}
@@ -292,4 +296,21 @@ func imageConfig(c *v1.Config, m *Meta) {
 	set("created", m.Epoch.UTC().Format("2006-01-02T15:04:05Z"))
 	set("licenses", m.License)
 	set("url", m.Homepage)
+}
+
+// normalModes gives the layout the modes a user expects, 0755 directories
+// and 0644 files: go-containerregistry writes index.json and oci-layout
+// 0755. The tree is this run's own; links are left alone, never followed.
+func normalModes(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.Type()&fs.ModeSymlink != 0:
+			return nil
+		case d.IsDir():
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	})
 }

@@ -44,10 +44,6 @@ func PackersFor(formats []string) ([]Packer, error) {
 	return ps, nil
 }
 
-// Makes says whether a packer makes artifacts of format f: what a package
-// run replaces in the state file.
-func Makes(f state.Format) bool { _, ok := packers[f]; return ok }
-
 func formatList() string {
 	var names []string
 	for _, f := range slices.Sorted(maps.Keys(packers)) {

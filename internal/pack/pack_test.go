@@ -214,6 +214,30 @@ func TestEveryFormat(t *testing.T) {
 			assert.Equal(t, sums[a.Path], a.SHA256, "%s is byte-identical (or the same image digest)", a.Path)
 		}
 	})
+	t.Run("one format again replaces only its own", func(t *testing.T) {
+		before := loadState(t, p.Dir).Artifacts
+		code, _, stderr := runStep(t, p.Dir, env, "--format", "oci")
+		require.Equal(t, 0, code, stderr)
+		after := loadState(t, p.Dir).Artifacts
+		assert.ElementsMatch(t, before, after, "the .deb, .rpm and tars are still in the state file")
+		sums, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
+		require.NoError(t, err)
+		for _, a := range after {
+			if a.Format != "oci" {
+				assert.Contains(t, string(sums), a.SHA256+"  "+a.Path)
+			}
+		}
+		assert.Contains(t, string(sums), strings.TrimPrefix(artifact(&state.State{Artifacts: after}, "oci").Digest, "sha256:")+"  oci/blobs/sha256/", "the layout by its manifest")
+		sh(t, dist, "sha256sum", "--check", "--strict", "SHA256SUMS")
+		for _, f := range []string{"index.json", "oci-layout"} {
+			fi, err := os.Stat(filepath.Join(dist, "oci", f))
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm(), f)
+		}
+		fi, err := os.Stat(filepath.Join(dist, "oci"))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o755), fi.Mode().Perm())
+	})
 }
 
 func copyInto(t *testing.T, src, dst string) {

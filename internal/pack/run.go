@@ -13,9 +13,8 @@ import (
 )
 
 // Run makes each packer's artifact of t, one phase of log each, with its
-// CycloneDX SBOM beside it, then dist/SHA256SUMS. An interrupt stops it
-// between artifacts; those finished stay, each whole (written under a
-// temporary name and renamed).
+// CycloneDX SBOM beside it. An interrupt stops it between artifacts; those
+// finished stay, each whole (written under a temporary name and renamed).
 func Run(ctx context.Context, log *ui.Log, dist string, packers []Packer, t *Tree, m *Meta) ([]state.Artifact, error) {
 	if f, err := os.CreateTemp(dist, ".writable-"); err != nil {
 		return nil, fmt.Errorf("the dist directory %s is not writable: %w", dist, err)
@@ -33,9 +32,6 @@ func Run(ctx context.Context, log *ui.Log, dist string, packers []Packer, t *Tre
 			return nil, err
 		}
 		arts = append(arts, art)
-	}
-	if err := writeSums(dist, arts); err != nil {
-		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
@@ -66,11 +62,18 @@ func packOne(ctx context.Context, log *ui.Log, dist string, p Packer, t *Tree, m
 	return art, nil
 }
 
-// writeSums writes dist/SHA256SUMS for every artifact file.
-func writeSums(dist string, arts []state.Artifact) error {
+// WriteSums writes dist/SHA256SUMS for every artifact of the state file, so
+// that sha256sum -c checks them all: files by their sha256, an OCI layout by
+// its manifest (the blob named by the image digest), a docker-load tarball
+// by its own.
+func WriteSums(dist string, arts []state.Artifact) error {
 	var lines []string
 	for _, a := range arts {
-		if a.Format != state.FormatOCI {
+		switch {
+		case a.Format == state.FormatOCI && a.Digest != "":
+			hex := strings.TrimPrefix(a.Digest, "sha256:")
+			lines = append(lines, hex+"  "+filepath.ToSlash(filepath.Join(a.Path, "blobs", "sha256", hex)))
+		case a.Format != state.FormatOCI:
 			lines = append(lines, a.SHA256+"  "+a.Path)
 		}
 		if a.Tarball != "" {

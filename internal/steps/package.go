@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
@@ -99,7 +100,11 @@ func packageRun(ctx context.Context, s *cli.Session, formats []string) error {
 	if err != nil {
 		return err
 	}
-	st.SetArtifacts(pack.Makes, arts)
+	// This run's formats replace their earlier artifacts; the others stay.
+	st.SetArtifacts(func(f state.Format) bool { return slices.Contains(formats, string(f)) }, arts)
+	if err := pack.WriteSums(dist, st.Artifacts); err != nil {
+		return err
+	}
 	var outputs []cli.Value
 	for _, a := range arts {
 		key := strings.NewReplacer(".", "_").Replace(string(a.Format))
