@@ -16,6 +16,7 @@ build:
 
 deps:
 	@scripts/install-deps $(DEBS)
+	@scripts/install-pytools
 
 test: deps
 	$(GO) vet ./...

@@ -191,6 +191,10 @@ func TestEveryFormat(t *testing.T) {
 	})
 	t.Run("SBOM and SHA256SUMS", func(t *testing.T) {
 		sh(t, dist, "sha256sum", "--check", "--strict", "SHA256SUMS")
+		sboms, err := filepath.Glob(filepath.Join(dist, "*.cdx.json"))
+		require.NoError(t, err)
+		require.Len(t, sboms, len(st.Artifacts), "one SBOM an artifact")
+		testutil.ValidateCycloneDX(t, sboms...)
 		var b struct {
 			BOMFormat  string
 			Components []struct{ Name, Version, Purl string }
