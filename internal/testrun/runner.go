@@ -162,10 +162,21 @@ class Result(unittest.TestResult):
             self._add(test, "failed" if issubclass(err[0], test.failureException) else "error", err,
                       name="%s %s" % (test._testMethodName, sub._subDescription()))
 
-loader = unittest.TestLoader()
+def importable(start):
+    # A start directory below top is importable from it only when it and
+    # every directory up to top are packages; otherwise it is its own top,
+    # as python -m unittest discover -s does.
+    d, t = os.path.abspath(start), os.path.abspath(top)
+    while d != t:
+        if not os.path.isfile(os.path.join(d, "__init__.py")) or os.path.dirname(d) == d:
+            return False
+        d = os.path.dirname(d)
+    return True
+
 suite = unittest.TestSuite()
 for start in starts:
-    suite.addTests(loader.discover(start, pattern=pattern, top_level_dir=top))
+    loader = unittest.TestLoader()
+    suite.addTests(loader.discover(start, pattern=pattern, top_level_dir=top if importable(start) else os.path.abspath(start)))
 result = Result()
 suite.run(result)
 for c in cases:
