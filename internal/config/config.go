@@ -31,7 +31,7 @@ type Config struct {
 type ProjectConfig struct {
 	Name       string `yaml:"name" doc:"Package and distribution name, e.g. hello. Defaults to [project].name of pyproject.toml."`
 	DeployPath string `yaml:"deploy_path" doc:"Absolute path where the virtual environment lives on the target, e.g. /opt/hello. Defaults to /opt/<name>."`
-	Python     string `yaml:"python" default:"python3" doc:"The interpreter on the target and in the builder: a path or a name looked up on PATH."`
+	Python     string `yaml:"python" default:"/usr/bin/python3" doc:"The interpreter on the target and in the builder: a path, or a name looked up on PATH. The default is the target's system interpreter; a .deb or .rpm needs one that a package of the target provides."`
 	Dist       string `yaml:"dist" default:"dist" doc:"Directory for the state file, test results and artifacts; what a pipeline hands from stage to stage."`
 	SourceURL  string `yaml:"source_url" doc:"Repository URL recorded in packages and image labels. Defaults to what the CI reports."`
 }
@@ -179,6 +179,7 @@ type DebConfig struct {
 	Section          string            `yaml:"section" default:"misc" doc:"Section field."`
 	Priority         string            `yaml:"priority" default:"optional" doc:"Priority field."`
 	Depends          []string          `yaml:"depends" doc:"Further Depends, e.g. libpq5. The interpreter's package (python3.11) is added."`
+	PythonPackage    string            `yaml:"python_package" doc:"The package that provides project.python on the target, when dpkg on the build system cannot tell (an interpreter built into /opt, say). Without it, an interpreter of no package is an error for .deb."`
 	PreDepends       []string          `yaml:"pre_depends" doc:"Pre-Depends."`
 	Recommends       []string          `yaml:"recommends" doc:"Recommends."`
 	Suggests         []string          `yaml:"suggests" doc:"Suggests."`
@@ -198,6 +199,7 @@ type RPMConfig struct {
 	Group       string   `yaml:"group" doc:"Group tag."`
 	Vendor      string   `yaml:"vendor" doc:"Vendor tag."`
 	Requires    []string `yaml:"requires" doc:"Requires (RPM names differ from Debian's), e.g. python3."`
+	PythonPackage string `yaml:"python_package" doc:"The RPM package that provides project.python on the target, added to Requires. Without it, an interpreter of no package of the build system is an error for .rpm."`
 	Compression string   `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Payload compression."`
 }
 

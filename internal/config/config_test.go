@@ -49,7 +49,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 	assert.Equal(t, "", cfg.File)
 	assert.Equal(t, 1, cfg.Schema)
 	assert.Equal(t, "git", cfg.Version.Source)
-	assert.Equal(t, "python3", cfg.Project.Python)
+	assert.Equal(t, "/usr/bin/python3", cfg.Project.Python, "the target's system interpreter, not whatever python3 PATH finds (a pyenv shim)")
 	assert.Equal(t, 1, cfg.Version.Revision)
 	assert.True(t, cfg.Version.CommitID)
 }

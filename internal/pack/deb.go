@@ -155,13 +155,34 @@ func controlTar(m *Meta, all, t *Tree, svc *service, md5sums []byte) ([]byte, er
 	return ctar.Bytes(), nil
 }
 
+// interpreterPackage is the package a .deb or .rpm depends on for the
+// venv's interpreter: the one named for the format, else what dpkg said of it
+// (for .deb). A venv whose interpreter no package provides (pyenv, a shim, a
+// venv, a build under /root or /home) cannot run where the package is
+// installed: that is an error naming both ways out.
+func interpreterPackage(m *Meta, named, format string) (string, error) {
+	if named != "" {
+		return named, nil
+	}
+	it := m.Venv.Interpreter
+	if it.Package != "" {
+		if format == "deb" {
+			return it.Package, nil
+		}
+		return "", nil // a Debian name means nothing to rpm: Requires says it
+	}
+	return "", fmt.Errorf("the venv's interpreter %s (project.python %s) belongs to no package, so the .%s cannot depend on it and would not run where it is installed: build with the target's interpreter (project.python: /usr/bin/python3, the default), or name the package that provides it on the target with package.%s.python_package", it.Executable, m.Config.Project.Python, format, format)
+}
+
 // controlFile writes DEBIAN/control.
 func controlFile(m *Meta, t *Tree, svc *service) ([]byte, error) {
 	p := m.Config.Package.Deb
 	depends := slices.Clone(p.Depends)
-	if pkg := m.Venv.Interpreter.Package; pkg != "" {
-		depends = append([]string{pkg}, depends...)
+	pkg, err := interpreterPackage(m, p.PythonPackage, "deb")
+	if err != nil {
+		return nil, err
 	}
+	depends = append([]string{pkg}, depends...)
 	for _, d := range m.Venv.Depends {
 		if !slices.Contains(depends, d) {
 			depends = append(depends, d)

@@ -251,6 +251,32 @@ func copyInto(t *testing.T, src, dst string) {
 	require.NoError(t, os.WriteFile(dst, data, 0o644))
 }
 
+// TestInterpreterOfNoPackage: a venv whose interpreter no package provides
+// is refused for .deb and .rpm, naming the way out; naming the package
+// makes it the dependency.
+func TestInterpreterOfNoPackage(t *testing.T) {
+	p := built(t, baseConfig)
+	st := loadState(t, p.Dir)
+	st.Venv.Interpreter.Package = ""
+	st.Venv.Interpreter.Executable = "/root/.pyenv/versions/3.11.9/bin/python3.11"
+	require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
+	for _, format := range []string{"deb", "rpm"} {
+		code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", format)
+		assert.Equal(t, 1, code, format)
+		assert.Contains(t, stderr, "/root/.pyenv/versions/3.11.9/bin/python3.11 (project.python /usr/bin/python3) belongs to no package", format)
+		assert.Contains(t, stderr, "package."+format+".python_package", format)
+	}
+	code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "deb", "--format", "rpm",
+		"--set", "package.deb.python_package=python3.11", "--set", "package.rpm.python_package=python3.11")
+	require.Equal(t, 0, code, stderr)
+	dist := filepath.Join(p.Dir, "dist")
+	st = loadState(t, p.Dir)
+	assert.Contains(t, sh(t, dist, "dpkg-deb", "--field", artifact(st, "deb").Path, "Depends"), "python3.11")
+	assert.Contains(t, sh(t, dist, "rpm", "-qp", "--requires", artifact(st, "rpm").Path), "python3.11")
+	code, _, stderr = runStep(t, p.Dir, map[string]string{}, "--format", "tar.gz")
+	assert.Equal(t, 0, code, "a tarball needs no package: %s", stderr)
+}
+
 func TestBadInput(t *testing.T) {
 	p := built(t, baseConfig)
 	code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "zip")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goreleaser/nfpm/v2"
@@ -79,7 +80,14 @@ func (rpmPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		Maintainer: c.Package.Deb.Maintainer, Description: m.Summary + "\n" + longDescription(m), Vendor: c.Package.RPM.Vendor,
 		Homepage: m.Homepage, License: orDefault(m.License, "unknown"), MTime: m.Epoch,
 	}
-	info.Overridables.Depends = c.Package.RPM.Requires
+	pkg, err := interpreterPackage(m, c.Package.RPM.PythonPackage, "rpm")
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	info.Overridables.Depends = slices.Clone(c.Package.RPM.Requires)
+	if pkg != "" {
+		info.Overridables.Depends = append([]string{pkg}, info.Overridables.Depends...)
+	}
 	info.Overridables.RPM = nfpm.RPM{Group: c.Package.RPM.Group, Summary: m.Summary, Compression: c.Package.RPM.Compression, BuildHost: "gopythongo", Packager: c.Package.Deb.Maintainer}
 	svc, err := newService(c, m)
 	if err != nil {

@@ -873,7 +873,7 @@ func (b *build) interpreterPackage(ctx context.Context) string {
 	var out strings.Builder
 	err := b.builder.Run(ctx, Command{Argv: []string{"dpkg-query", "-S", b.interp.Executable}, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: io.Discard})
 	if err != nil {
-		b.o.Log.Printf("note: %s belongs to no Debian package; the .deb will not depend on it", b.interp.Executable)
+		b.o.Log.Warnf("%s belongs to no Debian package: gopythongo-package refuses a .deb or .rpm of this venv (it would not run where installed) unless package.deb.python_package / package.rpm.python_package names the package that provides it on the target", b.interp.Executable)
 		return ""
 	}
 	pkg, _, _ := strings.Cut(out.String(), ":")
