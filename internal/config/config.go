@@ -205,8 +205,8 @@ type RPMConfig struct {
 
 // OCIConfig holds image settings.
 type OCIConfig struct {
-	Base       string            `yaml:"base" doc:"Base image: a registry reference (debian:bookworm-slim), oci-layout:DIR[:TAG], or the path of a tarball (docker save format)."`
-	Entrypoint []string          `yaml:"entrypoint" doc:"Image entrypoint, an argv list. Default: the project's first console script."`
+	Base       string            `yaml:"base" doc:"Base image, required for oci: a registry reference (debian:bookworm-slim), oci-layout:DIR[:TAG], the path of a tarball (docker save format), or scratch. It must hold the interpreter the venv links to; the step checks."`
+	Entrypoint []string          `yaml:"entrypoint" doc:"Image entrypoint, an argv list. Default: the project's console script; required when it has several."`
 	Cmd        []string          `yaml:"cmd" doc:"Image cmd, an argv list."`
 	Env        map[string]string `yaml:"env" doc:"Further environment. PATH (the venv's bin first) and VIRTUAL_ENV are set."`
 	User       string            `yaml:"user" doc:"The user the image runs as, e.g. 1000:1000."`

@@ -1,10 +1,13 @@
 package pack
 
 import (
+	"archive/tar"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -20,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -38,7 +42,9 @@ func (ociPacker) Format() state.Format { return state.FormatOCI }
 // format), "scratch", or a registry reference.
 func LoadBase(ctx context.Context, ref, dir string) (v1.Image, error) {
 	switch {
-	case ref == "" || ref == "scratch":
+	case ref == "":
+		return nil, config.Usagef("package.oci.base is not set, and an image of the venv alone does not run: its interpreter links to the target's. Name a base that has it: a registry reference (debian:bookworm-slim, python:3.11-slim-bookworm), oci-layout:DIR[:TAG], or a docker-save tarball (DIR/base.tar)")
+	case ref == "scratch":
 		return empty.Image, nil
 	case strings.HasPrefix(ref, "oci-layout:"):
 		p, tag, _ := strings.Cut(strings.TrimPrefix(ref, "oci-layout:"), ":")
@@ -100,6 +106,10 @@ func imageFromLayout(p, tag string) (v1.Image, error) {
 func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error) {
 	c := m.Config
 	oc := c.Package.OCI
+	if len(oc.Entrypoint) == 0 && len(m.Entrypoints) > 1 {
+		// Picking the first would give a Django site its manage command.
+		return state.Artifact{}, c.Errorf("package.oci.entrypoint", "the project has %d console scripts (%s): choose the image's entrypoint, e.g. package.oci.entrypoint: [%s]", len(m.Entrypoints), strings.Join(m.Entrypoints, ", "), m.Entrypoints[0])
+	}
 	base, err := LoadBase(ctx, oc.Base, c.Dir)
 	if err != nil {
 		return state.Artifact{}, err
@@ -153,6 +163,9 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		return state.Artifact{}, err
 	}
 	if img, err = mutate.CreatedAt(img, v1.Time{Time: m.Epoch}); err != nil {
+		return state.Artifact{}, err
+	}
+	if err := interpreterInImage(img, m.Venv.DeployPath, oc.Base); err != nil {
 		return state.Artifact{}, err
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
@@ -254,8 +267,8 @@ func imageConfig(c *v1.Config, m *Meta) {
 	switch {
 	case len(oc.Entrypoint) > 0:
 		c.Entrypoint = oc.Entrypoint
-	case len(m.Entrypoints) > 0:
-		c.Entrypoint = m.Entrypoints[:1]
+	case len(m.Entrypoints) == 1:
+		c.Entrypoint = m.Entrypoints
 	}
 	if len(oc.Cmd) > 0 || len(oc.Entrypoint) > 0 || len(m.Entrypoints) > 0 {
 		c.Cmd = oc.Cmd
@@ -313,4 +326,79 @@ func normalModes(root string) error {
 		}
 		return os.Chmod(p, 0o644)
 	})
+}
+
+// interpreterInImage follows the venv's interpreter link (bin/python3)
+// through the image's file system, base and venv layers together, and
+// fails unless it ends at a file: an image whose venv points at an
+// interpreter the base lacks fails at its first start with "no such file".
+func interpreterInImage(img v1.Image, deploy, base string) error {
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	type node struct {
+		link string
+		file bool
+	}
+	nodes := map[string]node{"/": {}}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read the image's file system: %w", err)
+		}
+		name := path.Clean("/" + h.Name)
+		for d := path.Dir(name); d != "/"; d = path.Dir(d) {
+			if _, ok := nodes[d]; ok {
+				break
+			}
+			nodes[d] = node{} // a layer need not list its directories
+		}
+		switch h.Typeflag {
+		case tar.TypeSymlink:
+			nodes[name] = node{link: h.Linkname}
+		case tar.TypeReg, tar.TypeLink:
+			nodes[name] = node{file: true}
+		default:
+			nodes[name] = node{}
+		}
+	}
+	start := path.Join(deploy, "bin", "python3")
+	p, hops := start, 0
+	for {
+		// Resolve the path one component at a time: a link may be any part.
+		parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		cur, moved := "/", false
+		for i, part := range parts {
+			next := path.Join(cur, part)
+			n, ok := nodes[next]
+			if !ok {
+				if base == "" || base == "scratch" {
+					base = "scratch"
+				}
+				return fmt.Errorf("the image's %s leads to %s, which the base image %s does not have (no %s): the image would fail to start. Use a base with the interpreter the venv was built with (package.oci.base)", start, p, base, next)
+			}
+			if n.link != "" {
+				if hops++; hops > 40 {
+					return fmt.Errorf("the image's %s: too many symbolic links", start)
+				}
+				target := n.link
+				if !path.IsAbs(target) {
+					target = path.Join(cur, target)
+				}
+				p, moved = path.Join(append([]string{target}, parts[i+1:]...)...), true
+				break
+			}
+			cur = next
+		}
+		if moved {
+			continue
+		}
+		if !nodes[cur].file {
+			return fmt.Errorf("the image's %s leads to %s, which is no file", start, cur)
+		}
+		return nil
+	}
 }

@@ -2,19 +2,53 @@ package pack_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // TestOCILayers: a change to the project alone changes the project's layer
 // only; the image also goes to a tarball that podman load accepts.
+// TestOCIImageMustRun: no base is an error naming the choices, a base
+// without the venv's interpreter (scratch) is refused before the image is
+// written, and a project with several console scripts must choose one.
+func TestOCIImageMustRun(t *testing.T) {
+	p := built(t, baseConfig)
+	code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "oci")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "package.oci.base is not set")
+	assert.Contains(t, stderr, "debian:bookworm-slim")
+
+	code, _, stderr = runStep(t, p.Dir, map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": "scratch"}, "--format", "oci")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "the image's /opt/hello/bin/python3 leads to /usr/bin/python3, which the base image scratch does not have")
+	assert.NoDirExists(t, filepath.Join(p.Dir, "dist", "oci"), "nothing written")
+
+	// A second console script: the entrypoint must be chosen.
+	bin := filepath.Join(p.Dir, "dist", "root", "opt", "hello", "bin")
+	st := loadState(t, p.Dir)
+	distInfo, err := filepath.Glob(filepath.Join(p.Dir, "dist", "root", "opt", "hello", "lib", "python3*", "site-packages", "hello-*.dist-info", "entry_points.txt"))
+	require.NoError(t, err)
+	require.Len(t, distInfo, 1)
+	require.NoError(t, os.WriteFile(distInfo[0], []byte("[console_scripts]\nhello = hello.cli:main\nhello-admin = hello.cli:main\n"), 0o644))
+	copyInto(t, filepath.Join(bin, "hello"), filepath.Join(bin, "hello-admin"))
+	_ = st
+	env := map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": baseImage(t)}
+	code, _, stderr = runStep(t, p.Dir, env, "--format", "oci")
+	assert.Equal(t, cli.ExitUsage, code)
+	assert.Contains(t, stderr, "the project has 2 console scripts (/opt/hello/bin/hello, /opt/hello/bin/hello-admin)")
+	code, _, stderr = runStep(t, p.Dir, env, "--format", "oci", "--set", "package.oci.entrypoint=[/opt/hello/bin/hello-admin]")
+	require.Equal(t, 0, code, stderr)
+}
+
 func TestOCILayers(t *testing.T) {
 	p := built(t, baseConfig)
-	env := map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": "scratch", "GOPYTHONGO_PACKAGE_OCI_TARBALL": "true"}
+	env := map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": baseImage(t), "GOPYTHONGO_PACKAGE_OCI_TARBALL": "true"}
 	code, _, stderr := runStep(t, p.Dir, env, "--format", "oci")
 	require.Equal(t, 0, code, stderr)
 	dist := filepath.Join(p.Dir, "dist")
@@ -23,8 +57,9 @@ func TestOCILayers(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(sh(t, dist, "skopeo", "inspect", "oci:"+filepath.Join(dist, "oci")+":1.2.3")), &img))
 		return img.Layers
 	}
-	before := layers()
-	require.Len(t, before, 2)
+	all := layers()
+	require.Greater(t, len(all), 2, "the base's layers, then the venv's two")
+	before := all[len(all)-2:]
 
 	// podman load takes the tarball.
 	st := loadState(t, p.Dir)
@@ -41,7 +76,8 @@ func TestOCILayers(t *testing.T) {
 	code, _, stderr = runStep(t, p.Dir, env, "--format", "oci")
 	require.Equal(t, 0, code, stderr)
 	after := layers()
-	require.Len(t, after, 2)
+	require.Len(t, after, len(all))
+	after = after[len(after)-2:]
 	assert.Equal(t, before[0], after[0], "the dependencies' layer is unchanged")
 	assert.NotEqual(t, before[1], after[1], "the project's layer is new")
 }
