@@ -157,6 +157,28 @@ func TestPublishApplication(t *testing.T) {
 	assert.Contains(t, stderr, old)
 	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt", "--overwrite")
 	require.Equal(t, 0, code, stderr)
+
+	// The refusal's advice, followed: the next revision from the store by
+	// the new artifact's sha256, then package and publish again.
+	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "none")
+	deb, err := state.Load(filepath.Join(p.Dir, "dist"))
+	require.NoError(t, err)
+	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
+	require.Equal(t, cli.ExitFailure, code)
+	var debSHA string
+	for _, a := range deb.Artifacts {
+		if a.Format == state.FormatDeb {
+			debSHA = a.SHA256
+		}
+	}
+	advice := "--revision-from apt --artifact-sha256 " + debSHA
+	require.Contains(t, stderr, advice)
+	versionOut := must(t, Version(), p.Dir, env, strings.Fields(advice)...)
+	assert.Contains(t, versionOut, "debian=1.0.0-2\n", "the next free revision")
+	must(t, BuildVenv(), p.Dir, env)
+	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "none")
+	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
+	require.Equal(t, 0, code, stderr)
 }
 
 const libConfig = `schema: 1

@@ -43,6 +43,8 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 	a := &aptDir{cfg: s, root: e.Config.Path(s.Path), name: s.Name, archs: s.Architectures, env: e}
 	var key []byte
 	switch {
+	case e.ReadOnly:
+		// Reading the repository needs no key.
 	case s.SigningKeyFile != "":
 		b, err := os.ReadFile(e.Config.Path(s.SigningKeyFile))
 		if err != nil {

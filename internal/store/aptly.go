@@ -52,8 +52,10 @@ func newAptly(s config.StoreConfig, e Env) (Store, error) {
 	if a.pass, err = e.secret("password_env", s.PasswordEnv); err != nil {
 		return nil, fmt.Errorf("store %s: %w", s.Name, err)
 	}
-	if a.passphrase, err = e.secret("passphrase_env", s.PassphraseEnv); err != nil {
-		return nil, fmt.Errorf("store %s: %w", s.Name, err)
+	if !e.ReadOnly { // the signing passphrase is for publishing only
+		if a.passphrase, err = e.secret("passphrase_env", s.PassphraseEnv); err != nil {
+			return nil, fmt.Errorf("store %s: %w", s.Name, err)
+		}
 	}
 	if a.client, err = e.client(s, u.Hostname()); err != nil {
 		return nil, err

@@ -71,6 +71,9 @@ type Env struct {
 	Log func(format string, args ...any)
 	// Mask hides secrets read from the environment (GitHub ::add-mask::).
 	Mask func(string)
+	// ReadOnly makes a store that is only asked what it holds
+	// (gopythongo-version --revision-from): no signing key is read.
+	ReadOnly bool
 }
 
 // kind is a store implementation: how it is made, what it takes, how it
@@ -164,5 +167,5 @@ func (e Env) client(s config.StoreConfig, host string) (*http.Client, error) {
 
 // conflict is the error of a different artifact under an existing version.
 func conflict(store, what, have, want string) error {
-	return fmt.Errorf("store %s already holds %s with sha256 %s, and this artifact is %s: versions are immutable; bump the revision (gopythongo-version --revision-from %s) or pass --overwrite to replace it", store, what, have, want, store)
+	return fmt.Errorf("store %s already holds %s with sha256 %s, and this artifact is %s: versions are immutable; take the next revision (gopythongo-version --revision-from %s --artifact-sha256 %s, then package and publish again) or pass --overwrite to replace it", store, what, have, want, store, want)
 }

@@ -407,7 +407,7 @@ func (res *Result) revision(ctx context.Context, c *config.Config, env store.Env
 		return nil
 	}
 	sc, _ := c.Store(name) // validated with the configuration
-	env.Config = c
+	env.Config, env.ReadOnly = c, true
 	st, err := store.New(sc, env)
 	if err != nil {
 		return err
@@ -440,7 +440,14 @@ func NextRevision(v version.Version, f version.Format, rels []store.Release, com
 		}
 		rev := max(got.Revision, 1)
 		highest = max(highest, rev)
-		if (commit != "" && r.Commit == commit) || (artifact != "" && (r.SHA256 == artifact || r.Digest == artifact)) {
+		// The content decides when it is known: a rebuild of the same commit
+		// with other bytes needs a new revision. Without it, the commit.
+		switch {
+		case artifact != "":
+			if r.SHA256 == artifact || r.Digest == artifact || "sha256:"+r.SHA256 == artifact {
+				same = max(same, rev)
+			}
+		case commit != "" && r.Commit == commit:
 			same = max(same, rev)
 		}
 	}

@@ -224,6 +224,28 @@ publish:
 	res = versionOf()
 	assert.Equal(t, "1.2.3-3", res.Version.Debian())
 	assert.Contains(t, strings.Join(res.Explain, "\n"), "already holds this build")
+
+	// Repackaged with other content: the advice of the refusal (the new
+	// artifact's sha256) gives the next free revision, and a store with a
+	// signing key needs no secret to be read.
+	r.WriteFile(".gopythongo.yaml", `project: {name: hello}
+version: {revision_from: apt}
+publish:
+  stores:
+    - {name: apt, type: apt-dir, path: repo, distribution: bookworm, component: main, signing_key_env: APT_KEY, passphrase_env: APT_PASS}
+`)
+	r.Git("commit", "-qam", "sign the repository")
+	r.Git("tag", "-f", "v1.2.3")
+	res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64),
+		Stores: store.Env{Getenv: func(string) string { return "" }, Mask: func(string) {}, Log: func(string, ...any) {}}})
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.3-4", res.Version.Debian(), "not a revision already taken")
+	buildDeb(t, pool, "hello", "1.2.3-4", r.Head())
+	aptRepo(t, filepath.Join(r.Dir, "repo"))
+	res, err = Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64),
+		Stores: store.Env{Getenv: func(string) string { return "" }, Mask: func(string) {}, Log: func(string, ...any) {}}})
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.3-5", res.Version.Debian(), "this commit's 1.2.3-4 holds other content")
 }
 
 func TestNextRevision(t *testing.T) {
@@ -251,6 +273,17 @@ func TestNextRevision(t *testing.T) {
 	rev, _ = NextRevision(r, version.FormatOCI, []store.Release{{Version: "1.2.3"}, {Version: "1.2.3_rev.2"}}, "", "sha256:cc")
 	assert.Equal(t, 3, rev)
 	assert.Equal(t, "1.2.3_rev.3", version.Version{Major: 1, Minor: 2, Patch: 3, Revision: rev}.OCITag())
+
+	// The same commit with other content (a rebuild with other packaging)
+	// takes the next revision once the content is known; the commit alone
+	// answers only when it is not.
+	same := []store.Release{{Version: "1.2.3-1", SHA256: "aa", Commit: "c1"}}
+	rev, _ = NextRevision(r, version.FormatDebian, same, "c1", "")
+	assert.Equal(t, 1, rev)
+	rev, why = NextRevision(r, version.FormatDebian, same, "c1", "bb")
+	assert.Equal(t, 2, rev, why)
+	rev, _ = NextRevision(r, version.FormatDebian, same, "c1", "aa")
+	assert.Equal(t, 1, rev)
 }
 
 func TestFetchMissingBranchWithoutRefs(t *testing.T) {
