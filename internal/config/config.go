@@ -196,11 +196,11 @@ type DebConfig struct {
 
 // RPMConfig holds RPM settings.
 type RPMConfig struct {
-	Group       string   `yaml:"group" doc:"Group tag."`
-	Vendor      string   `yaml:"vendor" doc:"Vendor tag."`
-	Requires    []string `yaml:"requires" doc:"Requires (RPM names differ from Debian's), e.g. python3."`
-	PythonPackage string `yaml:"python_package" doc:"The RPM package that provides project.python on the target, added to Requires. Without it, an interpreter of no package of the build system is an error for .rpm."`
-	Compression string   `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Payload compression."`
+	Group         string   `yaml:"group" doc:"Group tag."`
+	Vendor        string   `yaml:"vendor" doc:"Vendor tag."`
+	Requires      []string `yaml:"requires" doc:"Requires (RPM names differ from Debian's), e.g. python3."`
+	PythonPackage string   `yaml:"python_package" doc:"The RPM package that provides project.python on the target, added to Requires. Without it, an interpreter of no package of the build system is an error for .rpm."`
+	Compression   string   `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Payload compression."`
 }
 
 // OCIConfig holds image settings.
