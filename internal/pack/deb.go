@@ -188,6 +188,11 @@ func controlFile(m *Meta, t *Tree, svc *service) ([]byte, error) {
 			depends = append(depends, d)
 		}
 	}
+	if svc != nil {
+		// deb-systemd-helper and deb-systemd-invoke, as dh_installsystemd's
+		// scripts use them.
+		depends = append(depends, "init-system-helpers (>= 1.54~)")
+	}
 	if svc != nil && svc.createUser {
 		depends = append(depends, "passwd")
 	}

@@ -119,35 +119,49 @@ func (s *service) wantsLink() string {
 	return "/etc/systemd/system/" + s.wantedBy + ".wants/" + s.name + ".service"
 }
 
-// The maintainer script parts are idempotent, and do nothing to systemd itself
-// where it does not run (a chroot or a container): the unit is enabled by the
-// symlink systemctl enable would make.
+// The maintainer script parts are those debhelper's dh_installsystemd
+// writes: deb-systemd-helper enables the unit (also where systemd does not
+// run, a chroot or a container, by the symlink systemctl enable would make)
+// and keeps the state that purge undoes; deb-systemd-invoke starts and stops
+// it, honouring policy-rc.d; systemctl only reloads, where systemd runs.
 
 func (s *service) postinst() string {
 	var b strings.Builder
-	unit := s.name + ".service"
-	b.WriteString("if [ \"$1\" = configure ]; then\n")
+	unit := "'" + s.name + ".service'"
+	b.WriteString("if [ \"$1\" = configure ] || [ \"$1\" = abort-upgrade ] || [ \"$1\" = abort-deconfigure ] || [ \"$1\" = abort-remove ]; then\n")
 	if s.createUser {
 		fmt.Fprintf(&b, "\tif ! getent group %s >/dev/null; then groupadd --system %s; fi\n", s.group, s.group)
 		fmt.Fprintf(&b, "\tif ! getent passwd %s >/dev/null; then\n\t\tuseradd --system --gid %s --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin %s\n\tfi\n", s.user, s.group, s.user)
 	}
 	if s.enable {
-		fmt.Fprintf(&b, "\tif [ -z \"$2\" ]; then\n\t\tmkdir -p %s\n\t\tln -sf /%s %s\n\tfi\n", dirOf(s.wantsLink()), s.unitPath(), s.wantsLink())
+		fmt.Fprintf(&b, "\tdeb-systemd-helper unmask %s >/dev/null || true\n", unit)
+		fmt.Fprintf(&b, "\tif deb-systemd-helper --quiet was-enabled %s; then\n\t\tdeb-systemd-helper enable %s >/dev/null || true\n\telse\n\t\tdeb-systemd-helper update-state %s >/dev/null || true\n\tfi\n", unit, unit, unit)
 	}
-	b.WriteString("\tif [ -d /run/systemd/system ]; then\n\t\tsystemctl daemon-reload || true\n")
+	b.WriteString("\tif [ -d /run/systemd/system ]; then\n\t\tsystemctl --system daemon-reload >/dev/null || true\n")
 	if s.start {
-		fmt.Fprintf(&b, "\t\tif [ -n \"$2\" ]; then\n\t\t\tsystemctl try-restart %s || true\n\t\telse\n\t\t\tsystemctl start %s || true\n\t\tfi\n", unit, unit)
+		fmt.Fprintf(&b, "\t\tif [ -n \"$2\" ]; then\n\t\t\t_action=restart\n\t\telse\n\t\t\t_action=start\n\t\tfi\n\t\tdeb-systemd-invoke $_action %s >/dev/null || true\n", unit)
 	}
 	b.WriteString("\tfi\nfi\n")
 	return b.String()
 }
 
 func (s *service) prerm() string {
-	return fmt.Sprintf("if [ \"$1\" = remove ] && [ -d /run/systemd/system ]; then\n\tsystemctl stop %s.service || true\nfi\n", s.name)
+	return fmt.Sprintf("if [ -d /run/systemd/system ] && [ \"$1\" = remove ]; then\n\tdeb-systemd-invoke stop '%s.service' >/dev/null || true\nfi\n", s.name)
 }
 
 func (s *service) postrm() string {
-	return fmt.Sprintf("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n\trm -f %s\n\tif [ -d /run/systemd/system ]; then\n\t\tsystemctl daemon-reload || true\n\tfi\nfi\n", s.wantsLink())
+	unit := "'" + s.name + ".service'"
+	return fmt.Sprintf(`if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+	systemctl --system daemon-reload >/dev/null || true
+fi
+if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
+	deb-systemd-helper mask %s >/dev/null || true
+fi
+if [ "$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
+	deb-systemd-helper purge %s >/dev/null || true
+	deb-systemd-helper unmask %s >/dev/null || true
+fi
+`, unit, unit, unit)
 }
 
 func dirOf(p string) string { return p[:strings.LastIndexByte(p, '/')] }

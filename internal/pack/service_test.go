@@ -34,8 +34,12 @@ func TestServicePackage(t *testing.T) {
 	require.NoError(t, err)
 	sh(t, p.Dir, "sh", "-n", filepath.Join(ctl, "postinst"))
 	assert.Contains(t, string(postinst), "useradd --system --gid hello")
-	out, err := exec.Command("lintian", "--allow-root", "--fail-on", "error", deb).CombinedOutput()
+	out, err := exec.Command("lintian", "--allow-root", "--fail-on", "error,warning", deb).CombinedOutput()
 	assert.NoError(t, err, "lintian: %s", out)
+	assert.NotContains(t, string(out), "W: ", "no warning at all")
+	assert.NotContains(t, string(postinst), "systemctl start")
+	assert.Contains(t, string(postinst), "deb-systemd-helper enable 'hello.service'")
+	assert.Contains(t, sh(t, p.Dir, "dpkg-deb", "--field", deb, "Depends"), "init-system-helpers")
 
 	root := testutil.DebianRoot(t)
 	copyInto(t, deb, filepath.Join(root, "tmp", "hello.deb"))
