@@ -111,7 +111,8 @@ type VenvConfig struct {
 	Compile            bool              `yaml:"compile" default:"true" doc:"Compile bytecode with the target interpreter, with invalidation mode unchecked-hash so that it is reproducible."`
 	Strip              []string          `yaml:"strip" doc:"Globs of files and directories to leave out, relative to the deploy path (** matches any depth), e.g. '**/tests', '**/*.h'."`
 	SystemSitePackages bool              `yaml:"system_site_packages" default:"false" doc:"Let the venv see the interpreter's own site-packages."`
-	PostBuild          [][]string        `yaml:"post_build" doc:"Commands run after the install, each an argv given to the venv's interpreter in the target environment, e.g. [[-m, django, collectstatic, --noinput]]. Never a shell string."`
+	PostBuild          [][]string        `yaml:"post_build" doc:"Commands run after the install, each an argv given to the venv's interpreter in the target environment, e.g. [[-m, django, collectstatic, --noinput]]. Never a shell string. They run in the deploy path with the checkout read-only and off sys.path, so what they make lands in the venv."`
+	PostBuildDir       string            `yaml:"post_build_dir" doc:"Where post_build commands run, relative to the deploy path (default: the deploy path itself)."`
 	ExtraFiles         []ExtraFile       `yaml:"extra_files" doc:"Files copied into the venv after the install."`
 	Env                map[string]string `yaml:"env" doc:"Environment variables for builds and post_build commands, e.g. DJANGO_SETTINGS_MODULE."`
 	WheelLimits        WheelLimits       `yaml:"wheel_limits" doc:"Bounds on what unpacking one wheel may cost; a wheel past them is refused before anything of it is installed."`

@@ -151,6 +151,11 @@ func (c *Config) validateVenv(p *problems) {
 			p.add(fmt.Sprintf("venv.post_build[%d]", i), "an empty command; write the arguments to the venv's interpreter, e.g. [-m, django, collectstatic]")
 		}
 	}
+	if d := c.Venv.PostBuildDir; d != "" {
+		if cl := path.Clean(d); path.IsAbs(d) || cl == ".." || strings.HasPrefix(cl, "../") {
+			p.add("venv.post_build_dir", "%q must be a directory inside the deploy path, relative to it, e.g. share/app", d)
+		}
+	}
 	for _, g := range c.Venv.Strip {
 		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil || g == "" || strings.HasPrefix(g, "/") {
 			p.add("venv.strip", "%q is not a relative glob such as '**/tests' or 'lib/*/site-packages/*.h'", g)

@@ -706,6 +706,13 @@ func (b *build) finish(ctx context.Context) (string, error) {
 	if n := len(c.Venv.ExtraFiles); n > 0 {
 		did = append(did, fmt.Sprintf("%d extra file(s)", n))
 	}
+	// post_build runs in the venv, not the checkout: the deploy path (or
+	// venv.post_build_dir in it) is its working directory, the checkout is
+	// not on sys.path (PYTHONSAFEPATH) and cannot be written, so what it
+	// makes (collectstatic's files) lands in the venv, and a command that
+	// writes into the workspace fails instead of leaving the package short.
+	dir := path.Join(b.deploy, c.Venv.PostBuildDir)
+	env := append(slices.Clone(b.pip.Env), "PYTHONSAFEPATH=1")
 	for _, argv := range c.Venv.PostBuild {
 		full := append([]string{b.venvPython()}, argv...)
 		var out strings.Builder
@@ -713,8 +720,12 @@ func (b *build) finish(ctx context.Context) (string, error) {
 		if b.o.Verbose {
 			w = b.o.Output
 		}
-		if err := b.builder.Run(ctx, Command{Argv: full, Env: b.pip.Env, Dir: c.Dir, Stdout: w, Stderr: w}); err != nil {
-			return "", fmt.Errorf("post_build command failed: %w\n%s", err, tail(out.String(), 40))
+		if err := b.builder.Run(ctx, Command{Argv: full, Env: env, Dir: dir, ReadOnly: []string{c.Dir}, Stdout: w, Stderr: w}); err != nil {
+			hint := ""
+			if strings.Contains(out.String(), "Read-only file system") {
+				hint = fmt.Sprintf("\n(post_build may not write into the checkout %s, which is read-only while it runs: write into the venv, e.g. Django's STATIC_ROOT below %s)", c.Dir, b.deploy)
+			}
+			return "", fmt.Errorf("post_build command failed: %w\n%s%s", err, tail(out.String(), 40), hint)
 		}
 	}
 	if n := len(c.Venv.PostBuild); n > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -311,7 +313,7 @@ func TestBadInputLeavesNoTree(t *testing.T) {
 			[]string{"not pinned", "hello-lib"}, ""},
 		{"failing post_build", "  post_build: [[-c, 'import sys; sys.exit(\"migration failed\")']]\n", nil,
 			[]string{"post_build command failed", "migration failed"}, ""},
-		{"leaked build path", "  post_build: [[-c, 'import os, sys; open(os.path.join(sys.prefix, \"where.txt\"), \"w\").write(os.getcwd())']]\n", nil,
+		{"leaked build path", "  post_build: [[-c, 'import os, sys; open(os.path.join(sys.prefix, \"where.txt\"), \"w\").write(os.environ[\"HOME\"])']]\n", nil,
 			[]string{"names paths of the build machine", "/opt/hello/where.txt"}, ""},
 		{"sdist with no_build", "  packages: [sdist-only==1.0]\n  no_build: true\n",
 			map[string]string{"wheels/sdist-only-1.0.tar.gz": "not really"}, []string{"no_build"}, ""},
@@ -473,4 +475,39 @@ func TestReproducibleCompiledCode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "shlibs:Depends="+strings.Join(first.res.Venv.Depends, ", ")+"\n", string(out))
 	assert.Equal(t, []string{"libc6 (>= 2.4)", "zlib1g (>= 1:1.1.4)"}, first.res.Venv.Depends)
+}
+
+// TestPostBuildRunsInTheVenv: post_build works in the deploy path, with the
+// checkout off sys.path and read-only, so what it makes lands in the venv and
+// a command that writes into the workspace fails, naming why.
+func TestPostBuildRunsInTheVenv(t *testing.T) {
+	probe := `import os, sys, json; json.dump({"cwd": os.getcwd(), "path": sys.path}, open("post_build.json", "w"))`
+	p := testutil.HelloProject(t, helloConfig+fmt.Sprintf("  post_build_dir: share\n  extra_files: [{src: pyproject.toml, dst: share/keep}]\n  post_build:\n    - [-c, %q]\n", probe))
+	run := buildIn(t, p.Dir, t.TempDir())
+	require.NoError(t, run.err, run.log)
+	data, err := os.ReadFile(filepath.Join(p.Dir, "dist", "root", "opt", "hello", "share", "post_build.json"))
+	require.NoError(t, err, "the command's file is in the venv")
+	var got struct {
+		Cwd  string
+		Path []string
+	}
+	require.NoError(t, json.Unmarshal(data, &got))
+	assert.Equal(t, "/opt/hello/share", got.Cwd)
+	for _, e := range got.Path {
+		assert.NotEqual(t, p.Dir, e, "the checkout is not on sys.path")
+		assert.NotEqual(t, "", e, "nor the working directory")
+	}
+	assert.NoFileExists(t, filepath.Join(p.Dir, "post_build.json"))
+
+	p = testutil.HelloProject(t, helloConfig+fmt.Sprintf("  post_build:\n    - [-c, %q]\n", "open("+strconv.Quote(filepath.Join("PLACEHOLDER", "staticfiles.txt"))+", 'w')"))
+	cfgFile := filepath.Join(p.Dir, ".gopythongo.yaml")
+	cfg, err := os.ReadFile(cfgFile)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfgFile, []byte(strings.ReplaceAll(string(cfg), "PLACEHOLDER", p.Dir)), 0o644))
+	p.Git("commit", "-qam", "write into the checkout")
+	run = buildIn(t, p.Dir, t.TempDir())
+	require.Error(t, run.err)
+	assert.Contains(t, run.err.Error(), "Read-only file system")
+	assert.Contains(t, run.err.Error(), "post_build may not write into the checkout")
+	assert.NoFileExists(t, filepath.Join(p.Dir, "staticfiles.txt"))
 }

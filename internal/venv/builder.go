@@ -24,9 +24,11 @@ type Command struct {
 	Argv []string
 	Env  []string // the whole environment; nothing is inherited
 	Dir  string
-	// Mounts are further directories of this machine to make visible at the
-	// same path inside (the project, the wheel cache, find-links), read-only.
-	Mounts         []string
+	// ReadOnly are directories of this machine the command may read but not
+	// change (the checkout, for post_build). The isolated builders show the
+	// shared directories read-only always; the host builder binds these
+	// read-only onto themselves.
+	ReadOnly       []string
 	Stdout, Stderr io.Writer
 }
 
@@ -156,6 +158,9 @@ func (h *host) Run(ctx context.Context, c Command) error {
 		Argv:    c.Argv,
 		Env:     c.Env,
 		Dir:     c.Dir,
+	}
+	for _, d := range c.ReadOnly {
+		spec.Binds = append(spec.Binds, bind{Source: d, Target: d, ReadOnly: true})
 	}
 	// On this machine, the project and caches are already where they are.
 	if err := runInNamespace(ctx, c.Stdout, c.Stderr, spec); err != nil {
