@@ -511,3 +511,17 @@ func TestPostBuildRunsInTheVenv(t *testing.T) {
 	assert.Contains(t, run.err.Error(), "post_build may not write into the checkout")
 	assert.NoFileExists(t, filepath.Join(p.Dir, "staticfiles.txt"))
 }
+
+// TestOfflineBuildSaysWhatToDo: an offline build with build isolation and
+// no backend wheel, and one without isolation on an interpreter without
+// setuptools, each end in pip's failure and what to do about it.
+func TestOfflineBuildSaysWhatToDo(t *testing.T) {
+	p := testutil.HelloProject(t, strings.Replace(helloConfig, "build_isolation: false", "build_isolation: true", 1))
+	run := buildIn(t, p.Dir, t.TempDir())
+	require.Error(t, run.err)
+	assert.Contains(t, run.err.Error(), "pip could not get the build backend setuptools")
+	assert.Contains(t, run.err.Error(), "venv.build_isolation: false")
+
+	assert.Contains(t, pipHint("ModuleNotFoundError: No module named 'setuptools'\n", []string{"wheel", "--no-build-isolation"}), "install python3-setuptools and python3-wheel")
+	assert.Empty(t, pipHint("No matching distribution found for requests==2.0\n", []string{"wheel"}), "a missing dependency is pip's own message")
+}

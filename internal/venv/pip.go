@@ -201,11 +201,38 @@ func (p *Pip) runWith(ctx context.Context, b Builder, dir string, env []string, 
 		// above says what went wrong.
 		var ce *CommandError
 		if errors.As(err, &ce) {
-			return fmt.Errorf("pip %s: %w", args[0], ce.Err)
+			err = fmt.Errorf("pip %s: %w", args[0], ce.Err)
+		}
+		if hint := pipHint(out.String(), args); hint != "" {
+			err = fmt.Errorf("%w\n%s", err, hint)
 		}
 	}
 	return err
 }
+
+// buildBackends are the PEP 517 backends and their helpers that build
+// isolation installs from the index.
+var buildBackends = []string{"setuptools", "wheel", "hatchling", "hatch-vcs", "flit_core", "flit-core", "poetry-core", "poetry_core", "pdm-backend", "pdm_backend", "setuptools_scm", "setuptools-scm", "maturin", "scikit-build-core", "meson-python", "cython"}
+
+// pipHint says what to do about the failures offline and isolated builds
+// run into, which pip's own message does not.
+func pipHint(out string, args []string) string {
+	isolated := !slices.Contains(args, "--no-build-isolation")
+	if m := noDistRE.FindStringSubmatch(out); m != nil && isolated {
+		name := strings.ToLower(m[1])
+		for _, b := range buildBackends {
+			if strings.HasPrefix(name, strings.ReplaceAll(b, "_", "-")) || strings.HasPrefix(name, b) {
+				return fmt.Sprintf("pip could not get the build backend %s: build isolation installs it from the index, and with venv.no_index it must be a wheel in venv.find_links. Add its wheel there, or set venv.build_isolation: false to build with what the interpreter has (Debian: python3-setuptools and python3-wheel; the chroot builder: venv.chroot.install)", m[1])
+			}
+		}
+	}
+	if !isolated && strings.Contains(out, "No module named 'setuptools'") {
+		return "the interpreter has no setuptools, which venv.build_isolation: false builds with: install python3-setuptools and python3-wheel (the chroot builder: add them to venv.chroot.install), or turn build isolation on with the backend's wheel in venv.find_links"
+	}
+	return ""
+}
+
+var noDistRE = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9_.\-]+)`)
 
 // tail keeps the last n lines: the part of pip's output that says what failed.
 func tail(s string, n int) string {
