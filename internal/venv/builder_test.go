@@ -24,6 +24,8 @@ func TestCheckConfig(t *testing.T) {
 			Want: []string{"venv.chroot.mirror", "http://deb.debian.org/debian"}},
 		{Name: "chroot package", YAML: "venv:\n  builder: chroot\n  chroot: {install: [python3, 'gcc libpq-dev']}\n",
 			Want: []string{"venv.chroot.install", `"gcc libpq-dev"`}},
+		{Name: "chroot without setuptools for a build without isolation", YAML: "venv:\n  builder: chroot\n  build_isolation: false\n  chroot: {install: [python3, python3-venv, python3-dev, gcc]}\n",
+			Want: []string{"venv.chroot.install", "add python3-setuptools and python3-wheel"}},
 		{Name: "chroot empty command", YAML: "venv:\n  builder: chroot\n  chroot: {run_after_create: [[]]}\n",
 			Want: []string{"venv.chroot.run_after_create[0]", "empty command"}},
 		{Name: "container without image", YAML: "venv:\n  builder: container\n",

@@ -220,6 +220,19 @@ func checkChroot(c *config.Config, add func(key, format string, args ...any)) {
 			add("venv.chroot.install", "%q is not a Debian package name such as python3-dev", p)
 		}
 	}
+	// Checked here, before a bootstrap of minutes: building the project
+	// without isolation uses the root's setuptools and wheel.
+	if !c.Venv.BuildIsolation && c.Venv.Project {
+		var lack []string
+		for _, p := range []string{"python3-setuptools", "python3-wheel"} {
+			if !slices.Contains(ch.Install, p) {
+				lack = append(lack, p)
+			}
+		}
+		if len(lack) > 0 {
+			add("venv.chroot.install", "venv.build_isolation: false builds the project with the root's own setuptools and wheel: add %s (or turn build isolation on, with the backend's wheels in venv.find_links)", strings.Join(lack, " and "))
+		}
+	}
 	for i, argv := range ch.RunAfterCreate {
 		if len(argv) == 0 || argv[0] == "" {
 			add(fmt.Sprintf("venv.chroot.run_after_create[%d]", i), "an empty command; write an argv such as [update-ca-certificates]")
