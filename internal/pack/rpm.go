@@ -129,7 +129,7 @@ func (rpmPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 // installed instances: 1 on install, 2 on upgrade, 0 on removal.
 func (s *service) rpmScript(name string) string {
 	unit := s.name + ".service"
-	link := "/etc/systemd/system/" + s.wantedBy + ".wants/" + unit
+	link := s.wantsLink()
 	var b strings.Builder
 	switch name {
 	case "post":
