@@ -524,4 +524,15 @@ func TestOfflineBuildSaysWhatToDo(t *testing.T) {
 
 	assert.Contains(t, pipHint("ModuleNotFoundError: No module named 'setuptools'\n", []string{"wheel", "--no-build-isolation"}), "install python3-setuptools and python3-wheel")
 	assert.Empty(t, pipHint("No matching distribution found for requests==2.0\n", []string{"wheel"}), "a missing dependency is pip's own message")
+	// A real compile without a compiler: hello-c with CC pointing nowhere.
+	c := testutil.CProject(t, "schema: 1\nproject: {name: hello-c, deploy_path: /opt/hello-c, python: /usr/bin/python3}\nvenv: {no_index: true, build_isolation: false, env: {CC: /nonexistent/gcc}}\n")
+	run = buildIn(t, c.Dir, t.TempDir())
+	require.Error(t, run.err)
+	assert.Contains(t, run.err.Error(), "add gcc and python3-dev", run.log)
+	for _, out := range []string{
+		"src/speedups.c:1:10: fatal error: Python.h: No such file or directory\n",
+		"error: command 'x86_64-linux-gnu-gcc' failed: No such file or directory\n",
+	} {
+		assert.Contains(t, pipHint(out, []string{"wheel"}), "add gcc and python3-dev", out)
+	}
 }

@@ -226,11 +226,16 @@ func pipHint(out string, args []string) string {
 			}
 		}
 	}
+	if strings.Contains(out, "Python.h: No such file or directory") || compilerMissingRE.MatchString(out) {
+		return "a distribution is compiled from its sdist, and the build system lacks a C compiler or the Python headers: add gcc and python3-dev (the chroot builder: venv.chroot.install; the container builder: the build image), or put a wheel of it in venv.find_links"
+	}
 	if !isolated && strings.Contains(out, "No module named 'setuptools'") {
 		return "the interpreter has no setuptools, which venv.build_isolation: false builds with: install python3-setuptools and python3-wheel (the chroot builder: add them to venv.chroot.install), or turn build isolation on with the backend's wheel in venv.find_links"
 	}
 	return ""
 }
+
+var compilerMissingRE = regexp.MustCompile(`error: command '[^']*(gcc|cc|g\+\+|clang)' failed: No such file or directory|(gcc|cc): (command )?not found|unable to execute '[^']*gcc'`)
 
 var noDistRE = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9_.\-]+)`)
 
