@@ -328,6 +328,10 @@ func normalModes(root string) error {
 	})
 }
 
+// maxImageEntries bounds what interpreterInImage keeps of a base image
+// (Debian's largest images hold a few hundred thousand files).
+const maxImageEntries = 4_000_000
+
 // interpreterInImage follows the venv's interpreter link (bin/python3)
 // through the image's file system, base and venv layers together, and
 // fails unless it ends at a file: an image whose venv points at an
@@ -348,6 +352,9 @@ func interpreterInImage(img v1.Image, deploy, base string) error {
 		}
 		if err != nil {
 			return fmt.Errorf("read the image's file system: %w", err)
+		}
+		if len(nodes) > maxImageEntries {
+			return fmt.Errorf("the image's file system has more than %d entries: a base image that large is not read", maxImageEntries)
 		}
 		name := path.Clean("/" + h.Name)
 		for d := path.Dir(name); d != "/"; d = path.Dir(d) {
