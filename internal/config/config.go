@@ -73,6 +73,7 @@ type TestConfig struct {
 	Requirements       []string             `yaml:"requirements" doc:"Requirements files of the test venv. Default: the project's [project.optional-dependencies] test extra."`
 	Extra              string               `yaml:"extra" default:"test" doc:"The extra of the project that holds its test dependencies."`
 	SystemSitePackages bool                 `yaml:"system_site_packages" default:"true" doc:"Let the test venv see the interpreter's site-packages (pytest from the operating system, for example)."`
+	Builder            string               `yaml:"builder" default:"host" enum:"host,venv" doc:"Where the suites run: host, this machine's project.python; venv, in venv.builder (a chroot or container) with the test venv made there from the same wheels, so that compiled code is tested as it ships."`
 }
 
 // TestSuite is one named test suite.

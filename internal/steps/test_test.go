@@ -151,3 +151,59 @@ func TestInterruptStopsTheSuiteAndItsChildren(t *testing.T) {
 		})
 	}
 }
+
+// TestSuitesRunInTheVenvsBuilder: with test.builder: venv the suites run in
+// the chroot or container the venv is built in, against a test venv made
+// there; the JUnit results and the failure annotations are as on the host.
+func TestSuitesRunInTheVenvsBuilder(t *testing.T) {
+	// A directory of this machine that no builder shows: seen only on the host.
+	probe := fmt.Sprintf(`import os, sys; sys.exit(3 if os.path.exists(%q) else 0)`, testutil.RepoRoot())
+	config := func(where string) string {
+		return fmt.Sprintf(`schema: 1
+project: {name: hello, python: /usr/bin/python3}
+venv: {find_links: [wheels], no_index: true, build_isolation: false}
+test:
+  builder: %s
+  suites:
+    unit-ut:  {runner: unittest, paths: [tests/unit]}
+    isolated: {runner: custom, argv: [python, -c, %q]}
+`, where, probe)
+	}
+	for _, builder := range []string{"chroot", "container"} {
+		t.Run(builder, func(t *testing.T) {
+			p := testutil.HelloProject(t, config("venv"))
+			env := map[string]string{}
+			for _, kv := range testutil.BuilderEnv(t, builder) {
+				k, v, _ := strings.Cut(kv, "=")
+				env[k] = v
+			}
+			code, stdout, stderr := runTest(t, p.Dir, env)
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, stdout, "failures=0\n")
+			assert.Contains(t, stderr, "suite unit-ut 2 passed, 0 failed, 0 errors, 0 skipped")
+			data, err := os.ReadFile(filepath.Join(p.Dir, "dist", "test-results", "unit-ut.xml"))
+			require.NoError(t, err, "the results are where they are on the host")
+			cases, err := testrun.ReadJUnit(bytes.NewReader(data))
+			require.NoError(t, err)
+			assert.Len(t, cases, 2)
+		})
+	}
+	// A failing suite in the builder is a failure, its exit status carried
+	// out of the root, not a suite that could not run.
+	p := testutil.HelloProject(t, strings.Replace(config("venv"), "    isolated:", "    fails: {runner: custom, argv: [python, -c, \"import sys; sys.exit(1)\"]}\n    isolated:", 1))
+	env := map[string]string{}
+	for _, kv := range testutil.BuilderEnv(t, "chroot") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	code, stdout, stderr := runTest(t, p.Dir, env)
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stdout, "failures=1\n")
+	assert.Contains(t, stderr, "suite(s) failed: fails")
+
+	// On the host the probe sees this machine: the suite fails there.
+	p = testutil.HelloProject(t, config("host"))
+	code, _, stderr = runTest(t, p.Dir, map[string]string{})
+	assert.Equal(t, 1, code, stderr)
+	assert.Contains(t, stderr, "suite(s) failed: isolated")
+}

@@ -2,6 +2,7 @@ package testrun
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitread"
+	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/ui"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
@@ -70,9 +72,13 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	extras, reqs := testDeps(c)
-	py, secrets, err := venv.TestEnv(ctx, venv.Options{Config: c, Epoch: req.Epoch, Getenv: req.Getenv, Log: req.Log, Output: req.Log.Writer(), Verbose: req.Verbose}, dir, extras, reqs, c.Test.SystemSitePackages)
-	for _, sec := range secrets {
-		req.Mask(sec)
+	tv, err := venv.TestEnv(ctx, venv.Options{Config: c, Epoch: req.Epoch, Getenv: req.Getenv, Log: req.Log, Output: req.Log.Writer(), Verbose: req.Verbose},
+		dir, extras, reqs, c.Test.SystemSitePackages, c.Test.Builder == "venv")
+	if tv != nil {
+		for _, sec := range tv.Secrets {
+			req.Mask(sec)
+		}
+		defer tv.Close()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("make the test venv: %w", err)
@@ -80,7 +86,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	results := filepath.Join(dist, "test-results")
 	res := &Result{}
 	for _, name := range selected {
-		r, err := runSuite(ctx, req, name, c.Test.Suites[name], py, dir, results)
+		r, err := runSuite(ctx, req, name, c.Test.Suites[name], tv, dir, results)
 		if err != nil {
 			return nil, fmt.Errorf("suite %s: %w", name, err)
 		}
@@ -134,7 +140,7 @@ func testDeps(c *config.Config) (extras, reqs []string) {
 	return extras, c.Test.Requirements
 }
 
-func runSuite(ctx context.Context, req Request, name string, cfg config.TestSuite, py, venvDir, results string) (Report, error) {
+func runSuite(ctx context.Context, req Request, name string, cfg config.TestSuite, tv *venv.TestVenv, venvDir, results string) (Report, error) {
 	runner, err := RunnerFor(cfg.Runner)
 	if err != nil {
 		return Report{}, err
@@ -145,13 +151,25 @@ func runSuite(ctx context.Context, req Request, name string, cfg config.TestSuit
 	ph := req.Log.Phase("suite " + name)
 	defer ph.End()
 	spec := RunSpec{
-		Suite: name, Python: py, Dir: req.Config.Dir, JUnit: filepath.Join(results, name+".xml"),
-		Config: cfg, Output: req.Log.Writer(), Env: testEnv(venvDir, cfg.Env),
+		Suite: name, Python: tv.Python, Dir: req.Config.Dir, JUnit: filepath.Join(results, name+".xml"), Scratch: venvDir,
+		Config: cfg, Output: req.Log.Writer(), Env: testEnv(venvDir, cfg.Env), Exec: tv.Run,
+	}
+	final := spec.JUnit
+	if spec.Exec != nil {
+		// The builder shows the project read-only: the XML is written
+		// beside the test venv and moved to the results after.
+		spec.JUnit = filepath.Join(venvDir, name+".xml")
 	}
 	start := time.Now()
 	cases, err := runner.Run(ctx, spec)
 	if err != nil {
 		return Report{}, err
+	}
+	if final != spec.JUnit {
+		if err := copyFile(spec.JUnit, final); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Report{}, err
+		}
+		spec.JUnit = final
 	}
 	if len(cases) == 0 {
 		// pytest writes its XML even for no tests; others may not.
@@ -172,6 +190,15 @@ func runSuite(ctx context.Context, req Request, name string, cfg config.TestSuit
 	}
 	ph.Done(result)
 	return r, nil
+}
+
+// copyFile copies a results file whole (temporary name, then rename).
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return state.WriteFileAtomic(dst, data, 0o644)
 }
 
 // testEnv is the user's environment with the test venv first on PATH, without

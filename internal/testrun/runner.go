@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
 // RunSpec is one suite's run.
@@ -26,9 +27,15 @@ type RunSpec struct {
 	Python string // the test venv's interpreter
 	Dir    string // the project root, where tests run
 	Env    []string
-	JUnit  string // where the JUnit XML goes
-	Config config.TestSuite
-	Output io.Writer
+	JUnit  string // where the JUnit XML goes, visible where the suite runs
+	// Scratch is a directory the runner may write, visible where the suite
+	// runs (helper scripts).
+	Scratch string
+	Config  config.TestSuite
+	Output  io.Writer
+	// Exec runs a command where the test venv works (its builder); nil
+	// means this machine.
+	Exec func(ctx context.Context, c venv.Command) error
 }
 
 // Runner runs a suite and returns its cases.
@@ -63,6 +70,19 @@ func (s RunSpec) command(ctx context.Context, argv ...string) *exec.Cmd {
 	return cmd
 }
 
+// run runs argv where the suite runs, with extra variables, and returns
+// its exit code (-1 when it did not run to an exit).
+func (s RunSpec) run(ctx context.Context, extra []string, argv ...string) (int, error) {
+	if s.Exec == nil {
+		cmd := s.command(ctx, argv...)
+		cmd.Env = append(cmd.Env, extra...)
+		err := cmd.Run()
+		return exitCode(err), err
+	}
+	err := s.Exec(ctx, venv.Command{Argv: argv, Env: append(slices.Clone(s.Env), extra...), Dir: s.Dir, Stdout: s.Output, Stderr: s.Output})
+	return exitCode(err), err
+}
+
 func exitCode(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -74,7 +94,7 @@ func exitCode(err error) int {
 type pytestRunner struct{}
 
 func (pytestRunner) Run(ctx context.Context, s RunSpec) ([]Case, error) {
-	if err := s.command(ctx, s.Python, "-c", "import pytest").Run(); err != nil {
+	if _, err := s.run(ctx, nil, s.Python, "-c", "import pytest"); err != nil {
 		return nil, fmt.Errorf("pytest is not importable in the test venv: add it to the project's test extra or to test.requirements (or let the venv see a system pytest with test.system_site_packages)")
 	}
 	// xunit1 records each test's file and line, for annotations.
@@ -84,8 +104,8 @@ func (pytestRunner) Run(ctx context.Context, s RunSpec) ([]Case, error) {
 	}
 	argv = append(argv, s.Config.Argv...)
 	argv = append(argv, s.Config.Paths...)
-	err := s.command(ctx, argv...).Run()
-	switch code := exitCode(err); {
+	code, err := s.run(ctx, nil, argv...)
+	switch {
 	case err == nil, code == 1:
 	case code == 5:
 		return nil, nil // no tests collected
@@ -191,7 +211,7 @@ with open(out, "w") as f:
 type unittestRunner struct{}
 
 func (unittestRunner) Run(ctx context.Context, s RunSpec) ([]Case, error) {
-	tmp, err := os.MkdirTemp("", "gopythongo-unittest-")
+	tmp, err := os.MkdirTemp(s.Scratch, "unittest-")
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +225,7 @@ func (unittestRunner) Run(ctx context.Context, s RunSpec) ([]Case, error) {
 		pattern = "test*.py"
 	}
 	argv := append([]string{s.Python, script, out, pattern, s.Dir}, s.Config.Paths...)
-	if err := s.command(ctx, argv...).Run(); err != nil {
+	if _, err := s.run(ctx, nil, argv...); err != nil {
 		return nil, fmt.Errorf("unittest could not run the suite (its message is above): %w", err)
 	}
 	data, err := os.ReadFile(out)
@@ -223,10 +243,8 @@ type customRunner struct{}
 
 func (customRunner) Run(ctx context.Context, s RunSpec) ([]Case, error) {
 	os.Remove(s.JUnit)
-	cmd := s.command(ctx, s.Config.Argv...)
-	cmd.Env = append(cmd.Env, "GOPYTHONGO_JUNIT_XML="+s.JUnit)
-	runErr := cmd.Run()
-	if runErr != nil && exitCode(runErr) < 0 {
+	code, runErr := s.run(ctx, []string{"GOPYTHONGO_JUNIT_XML=" + s.JUnit}, s.Config.Argv...)
+	if runErr != nil && code < 0 {
 		return nil, fmt.Errorf("run %s: %w", s.Config.Argv[0], runErr)
 	}
 	if _, err := os.Stat(s.JUnit); err == nil {

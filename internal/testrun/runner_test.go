@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/config"
 )
 
 func TestUnknownRunnerNamesTheChoices(t *testing.T) {

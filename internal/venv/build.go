@@ -287,23 +287,64 @@ func (b *build) target() string {
 	return b.builder.Name()
 }
 
-// TestEnv builds a throwaway venv for tests at dir, on this machine and outside
-// any namespace: the project with the given extras, and the requirements files,
-// through the same wheel cache as the production build. It returns the venv's
-// interpreter.
-func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []string, systemSite bool) (string, []string, error) {
+// TestVenv is a throwaway venv for the test suites, made where they run.
+type TestVenv struct {
+	Python  string   // its interpreter, where Run runs it
+	Secrets []string // of the index configuration, to mask in the CI's log
+	// Run runs a command where the venv works; nil means this machine, as
+	// it is.
+	Run   func(ctx context.Context, c Command) error
+	close func() error
+}
+
+// Close removes what making the venv needed (a builder's container, its
+// scratch directory).
+func (t *TestVenv) Close() error {
+	if t == nil || t.close == nil {
+		return nil
+	}
+	return t.close()
+}
+
+// TestEnv makes a throwaway venv at dir with the project, the given extras
+// and requirements, through the same wheel cache as Build. On this machine
+// by default; inBuilder makes it in venv.builder (a chroot or container, dir
+// at the same path inside), so that the suites run where the venv is built
+// and compiled code is tested as it ships.
+func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []string, systemSite, inBuilder bool) (*TestVenv, error) {
 	c := *o.Config
 	c.Venv.Extras, c.Venv.Requirements, c.Venv.Packages = extras, requirements, nil
 	c.Venv.SystemSitePackages, c.Venv.Pip, c.Venv.Project = systemSite, false, true
 	o.Config = &c
 	tmp, err := os.MkdirTemp(c.DistDir(), ".test-build-")
 	if err != nil {
-		return "", nil, fmt.Errorf("create a build directory in %s: %w", c.DistDir(), err)
+		return nil, fmt.Errorf("create a build directory in %s: %w", c.DistDir(), err)
 	}
-	defer os.RemoveAll(tmp)
+	tv := &TestVenv{close: func() error { return os.RemoveAll(tmp) }}
+	ok := false
+	defer func() {
+		if !ok {
+			tv.Close()
+		}
+	}()
 	b := &build{o: o, c: &c, tmp: tmp, deploy: dir, res: &Result{}}
-	if err := b.setup(ctx, &plain{python: c.Project.Python}); err != nil {
-		return "", nil, err
+	var builder Builder = &plain{python: c.Project.Python}
+	if inBuilder {
+		if err := os.MkdirAll(b.cacheDir(), 0o755); err != nil {
+			return nil, fmt.Errorf("create the wheel cache %s: %w", b.cacheDir(), err)
+		}
+		built, err := NewBuilder(c.Venv.Builder, BuilderOptions{Python: c.Project.Python, Staging: dir, DeployPath: dir, Scratch: b.scratch("ns"),
+			Shared: b.shared(), Cache: b.cacheDir(), Chroot: c.Venv.Chroot, Container: c.Venv.Container, Dir: c.Dir, Log: b.o.Log.Printf})
+		if err != nil {
+			return nil, err
+		}
+		builder, tv.Run = built, built.Run
+		if cl, isCloser := built.(io.Closer); isCloser {
+			tv.close = func() error { err := cl.Close(); os.RemoveAll(tmp); return err }
+		}
+	}
+	if err := b.setup(ctx, builder); err != nil {
+		return nil, err
 	}
 	var wheels []WheelFile
 	for _, s := range []struct {
@@ -315,10 +356,11 @@ func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []
 		{"install", func() (string, error) { return b.install(ctx, wheels) }},
 	} {
 		if err := b.phase(s.name, s.f); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 	}
-	return b.venvPython(), b.res.Secrets, nil
+	tv.Python, tv.Secrets, ok = b.venvPython(), b.res.Secrets, true
+	return tv, nil
 }
 
 // venvPython is the venv's interpreter at the deploy path.

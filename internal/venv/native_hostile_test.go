@@ -362,8 +362,8 @@ func TestTestVenvRefusesHostileWheels(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(cfg.DistDir(), 0o755)) // the test step makes it
 	var log bytes.Buffer
-	_, _, err = TestEnv(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log},
-		filepath.Join(t.TempDir(), "test-venv"), nil, []string{"requirements-test.txt"}, false)
+	_, err = TestEnv(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log},
+		filepath.Join(t.TempDir(), "test-venv"), nil, []string{"requirements-test.txt"}, false, false)
 	require.Error(t, err, log.String())
 	assert.Contains(t, err.Error(), "would replace bin/python3")
 	after, err := os.ReadFile(py)
