@@ -155,6 +155,16 @@ func TestInterruptStopsTheSuiteAndItsChildren(t *testing.T) {
 // TestSuitesRunInTheVenvsBuilder: with test.builder: venv the suites run in
 // the chroot or container the venv is built in, against a test venv made
 // there; the JUnit results and the failure annotations are as on the host.
+// builderEnv is testutil.BuilderEnv as the map a step's environment is.
+func builderEnv(t *testing.T, builder string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range testutil.BuilderEnv(t, builder) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return env
+}
+
 func TestSuitesRunInTheVenvsBuilder(t *testing.T) {
 	// A directory of this machine that no builder shows: seen only on the host.
 	probe := fmt.Sprintf(`import os, sys; sys.exit(3 if os.path.exists(%q) else 0)`, testutil.RepoRoot())
@@ -172,12 +182,7 @@ test:
 	for _, builder := range []string{"chroot", "container"} {
 		t.Run(builder, func(t *testing.T) {
 			p := testutil.HelloProject(t, config("venv"))
-			env := map[string]string{}
-			for _, kv := range testutil.BuilderEnv(t, builder) {
-				k, v, _ := strings.Cut(kv, "=")
-				env[k] = v
-			}
-			code, stdout, stderr := runTest(t, p.Dir, env)
+			code, stdout, stderr := runTest(t, p.Dir, builderEnv(t, builder))
 			require.Equal(t, 0, code, stderr)
 			assert.Contains(t, stdout, "failures=0\n")
 			assert.Contains(t, stderr, "suite unit-ut 2 passed, 0 failed, 0 errors, 0 skipped")
@@ -191,12 +196,7 @@ test:
 	// A failing suite in the builder is a failure, its exit status carried
 	// out of the root, not a suite that could not run.
 	p := testutil.HelloProject(t, strings.Replace(config("venv"), "    isolated:", "    fails: {runner: custom, argv: [python, -c, \"import sys; sys.exit(1)\"]}\n    isolated:", 1))
-	env := map[string]string{}
-	for _, kv := range testutil.BuilderEnv(t, "chroot") {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	code, stdout, stderr := runTest(t, p.Dir, env)
+	code, stdout, stderr := runTest(t, p.Dir, builderEnv(t, "chroot"))
 	assert.Equal(t, 1, code, stderr)
 	assert.Contains(t, stdout, "failures=1\n")
 	assert.Contains(t, stderr, "suite(s) failed: fails")
