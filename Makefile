@@ -17,6 +17,7 @@ build:
 deps:
 	@scripts/install-deps $(DEBS)
 	@scripts/install-pytools
+	@scripts/fetch-corpus
 
 test: deps
 	$(GO) vet ./...

@@ -125,7 +125,7 @@ type VenvConfig struct {
 type WheelLimits struct {
 	MaxEntrySize string `yaml:"max_entry_size" default:"4GiB" doc:"The largest file one wheel may unpack, in bytes or with a unit (KiB, MiB, GiB, KB, MB, GB)."`
 	MaxSize      string `yaml:"max_size" default:"16GiB" doc:"The most all files of one wheel may unpack to together."`
-	MaxRatio     int    `yaml:"max_ratio" default:"200" doc:"The highest compression ratio (unpacked : packed) of a file of 1 MiB or more, and of a whole wheel: a higher one is a compression bomb."`
+	MaxRatio     int    `yaml:"max_ratio" default:"200" doc:"The highest compression ratio (unpacked : packed) of a file of 16 MiB or more, and of a whole wheel of 16 MiB or more: a higher one is a compression bomb."`
 }
 
 // ChrootConfig configures the root the chroot builder builds in.
