@@ -24,6 +24,11 @@ type Interpreter struct {
 	Implementation string `json:"implementation"` // cpython
 	// Tags are the wheel tags it accepts, most specific first.
 	Tags []Tag `json:"tags"`
+	// Markers are its PEP 508 marker variables, for lock files and
+	// requirements with markers.
+	Markers Environment `json:"markers"`
+	// Libc is its C library as it reports it ("glibc 2.36", "" unknown).
+	Libc string `json:"libc"`
 }
 
 // Tag is one wheel compatibility tag.
@@ -54,7 +59,7 @@ func (t *Tag) UnmarshalJSON(b []byte) error {
 // interpreter has it (or pip's copy), and otherwise works them out the way
 // packaging does for CPython on glibc Linux.
 const probe = `
-import json, os, sys, sysconfig
+import json, os, platform, sys, sysconfig
 tags = None
 for mod in ("packaging.tags", "pip._vendor.packaging.tags"):
     try:
@@ -79,12 +84,22 @@ if tags is None:
     tags = ["%s%s-%s-%s" % (impl, v, a, p) for a in (abi, "abi3", "none") for p in plats]
     tags += ["py%s-none-%s" % (v, p) for p in plats]
     tags += ["%s%s-none-any" % (impl, v), "py%s-none-any" % v, "py%s-none-any" % sys.version_info[0]]
+iv = sys.implementation.version
+iver = "%d.%d.%d" % iv[:3] + ("" if iv.releaselevel == "final" else iv.releaselevel[0] + str(iv.serial))
+markers = {
+    "implementation_name": sys.implementation.name, "implementation_version": iver,
+    "os_name": os.name, "platform_machine": platform.machine(), "platform_release": platform.release(),
+    "platform_system": platform.system(), "platform_version": platform.version(),
+    "python_full_version": platform.python_version(), "platform_python_implementation": platform.python_implementation(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform,
+}
+libc = " ".join(platform.libc_ver())
 print(json.dumps({
     "executable": os.path.realpath(sys.executable),
     "version": "%d.%d.%d" % sys.version_info[:3],
     "major": sys.version_info[0], "minor": sys.version_info[1],
     "implementation": sys.implementation.name,
-    "tags": tags,
+    "tags": tags, "markers": markers, "libc": libc.strip(),
 }))
 `
 
