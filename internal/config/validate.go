@@ -161,6 +161,16 @@ func (c *Config) validateVenv(p *problems) {
 			p.add("venv.strip", "%q is not a relative glob such as '**/tests' or 'lib/*/site-packages/*.h'", g)
 		}
 	}
+	if c.Venv.Lock != "" {
+		for _, other := range []struct {
+			key string
+			set bool
+		}{{"venv.requirements", len(c.Venv.Requirements) > 0}, {"venv.packages", len(c.Venv.Packages) > 0}, {"venv.constraints", len(c.Venv.Constraints) > 0}} {
+			if other.set {
+				p.add("venv.lock", "a lock is the whole set of distributions, so %s cannot be used with it: add those to the project and lock again", other.key)
+			}
+		}
+	}
 	for _, h := range c.Venv.TrustedHosts {
 		if strings.ContainsAny(h, "*?/") || h == "" {
 			p.add("venv.trusted_hosts", "%q: name each host exactly, without wildcards or paths", h)

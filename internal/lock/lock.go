@@ -192,4 +192,3 @@ func applies(r python.Requirement, env python.Environment, extras []string) (boo
 	}
 	return false, nil
 }
-

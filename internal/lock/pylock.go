@@ -21,9 +21,9 @@ type pylockFile struct {
 			Path     string `toml:"path"`
 			Editable bool   `toml:"editable"`
 		} `toml:"directory"`
-		VCS     any          `toml:"vcs"`
-		Archive any          `toml:"archive"`
-		Sdist   *pylockFileT `toml:"sdist"`
+		VCS     any           `toml:"vcs"`
+		Archive any           `toml:"archive"`
+		Sdist   *pylockFileT  `toml:"sdist"`
 		Wheels  []pylockFileT `toml:"wheels"`
 	} `toml:"packages"`
 }

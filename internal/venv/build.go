@@ -97,6 +97,8 @@ type build struct {
 	cache   *Cache
 	// project is the project's wheel, once built.
 	project *WheelFile
+	// wheels are what the install put into the venv.
+	wheels []WheelFile
 	srcDone bool
 	srcEnv  []string
 }
@@ -136,6 +138,11 @@ func (b *build) shared() []Shared {
 	for _, f := range append(slices.Clone(c.Venv.Requirements), c.Venv.Constraints...) {
 		if p := c.Path(f); !strings.HasPrefix(p, c.Dir+"/") {
 			out = append(out, Shared{Path: filepath.Dir(p), ReadOnly: true})
+		}
+	}
+	if b.usesUV() {
+		if uv, err := b.uvPath(); err == nil { // else the first uv run says what is missing
+			out = append(out, Shared{Path: filepath.Dir(uv), ReadOnly: true})
 		}
 	}
 	return out
@@ -379,6 +386,23 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 		project, b.res.ProjectCached = &w, cached
 		b.project = project
 	}
+	if c.Venv.Lock != "" || c.Venv.Resolver == "uv" {
+		lockPath := c.Path(c.Venv.Lock)
+		if c.Venv.Lock == "" {
+			var err error
+			if lockPath, err = b.uvCompile(ctx, project); err != nil {
+				return "", err
+			}
+		}
+		ws, summary, err := b.resolveLock(ctx, lockPath, c.Venv.Extras, project)
+		if err != nil {
+			return "", err
+		}
+		slices.SortFunc(ws, func(a, b WheelFile) int { return strings.Compare(a.File, b.File) })
+		*out = ws
+		b.res.ResolutionCached = strings.Contains(summary, "from the cache")
+		return summary, nil
+	}
 	hashMode, err := requiresHashes(c, c.Venv.Requirements)
 	if err != nil {
 		return "", err
@@ -431,6 +455,12 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.whl"))
 	var ws []WheelFile
 	for _, f := range files {
+		// pip chose for the interpreter it ran; held against the target's
+		// own tags all the same, so that a wheel that cannot run there
+		// never reaches the venv.
+		if choice := b.interp.ChooseWheel([]string{filepath.Base(f)}); choice.File == "" {
+			return "", fmt.Errorf("pip chose %s, which does not run on the target: %s", filepath.Base(f), strings.Join(choice.Refused, "; "))
+		}
 		w, err := b.cache.Put(f)
 		if err != nil {
 			return "", err
@@ -688,9 +718,12 @@ var installers = map[string]func(b *build) Installer{
 	"native": func(b *build) Installer {
 		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits()}
 	},
-	"pip": func(b *build) Installer {
-		return &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install"), staging: b.stagingVenv(), layout: b.layout(), limits: b.limits()}
-	},
+	"pip": func(b *build) Installer { return b.pipInstaller() },
+	"uv":  func(b *build) Installer { return &uvInstaller{b: b, check: b.pipInstaller()} },
+}
+
+func (b *build) pipInstaller() *pipInstaller {
+	return &pipInstaller{pip: b.pip, venvPython: b.venvPython(), dir: b.scratch("install"), staging: b.stagingVenv(), layout: b.layout(), limits: b.limits()}
 }
 
 func (b *build) layout() layout {
@@ -715,6 +748,7 @@ func (b *build) stagingVenv() string {
 }
 
 func (b *build) install(ctx context.Context, wheels []WheelFile) (string, error) {
+	b.wheels = wheels
 	inst := installers[b.c.Venv.Installer](b)
 	if err := inst.Install(ctx, b.builder, wheels); err != nil {
 		return "", err

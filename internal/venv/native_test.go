@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,25 +111,29 @@ func treeFiles(t *testing.T, root string) map[string]string {
 	return out
 }
 
-// TestNativeInstallerMakesPipsTree holds the native installer against pip on
-// the example project and on a wheel using every corner of the format.
+// TestNativeInstallerMakesPipsTree holds the native and uv installers
+// against pip on the example project and on a wheel using every corner of
+// the format.
 func TestNativeInstallerMakesPipsTree(t *testing.T) {
 	p := testutil.HelloProject(t, helloConfig+"  packages: [fancy==1.0]\n  compile: false\n")
 	craftWheel(t, filepath.Join(p.Dir, "wheels"), "fancy", "1.0", slices.Clone(fancy), false)
 	cache := t.TempDir()
 	trees := map[string]map[string]string{}
-	for _, inst := range []string{"pip", "native"} {
-		run := buildIn(t, p.Dir, cache, "GOPYTHONGO_VENV_INSTALLER="+inst)
+	for _, inst := range []string{"pip", "native", "uv"} {
+		run := buildIn(t, p.Dir, cache, "GOPYTHONGO_VENV_INSTALLER="+inst, "GOPYTHONGO_VENV_UV="+testutil.PyTool(t, "uv"))
 		require.NoError(t, run.err, run.log)
 		trees[inst] = treeFiles(t, filepath.Join(p.Dir, "dist", "root"))
 	}
 	require.NotEmpty(t, trees["pip"])
-	for f := range trees["pip"] {
-		assert.Equal(t, trees["pip"][f], trees["native"][f], f)
-	}
-	for f := range trees["native"] {
-		_, ok := trees["pip"][f]
-		assert.True(t, ok, "only the native installer made %s", f)
+	want := map[string]map[string]string{"native": trees["pip"], "uv": uvOwn(t, trees["uv"], trees["pip"], []string{"hello", "fancy", "fancy-extra", "fancy-gui"})}
+	for _, other := range []string{"native", "uv"} {
+		for f := range want[other] {
+			assert.Equal(t, want[other][f], trees[other][f], "%s: %s", other, f)
+		}
+		for f := range trees[other] {
+			_, ok := want[other][f]
+			assert.True(t, ok, "only the %s installer made %s", other, f)
+		}
 	}
 	root := filepath.Join(p.Dir, "dist", "root")
 	assert.Equal(t, "fancy\n", inNamespace(t, root, "/opt/hello", "/opt/hello/bin/fancy"))
@@ -170,4 +175,54 @@ func TestNativeInstallerRefusesBadWheels(t *testing.T) {
 	err := n.Install(t.Context(), nil, []WheelFile{{Path: a, File: filepath.Base(a)}, {Path: b, File: filepath.Base(b)}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "a file of aaa-1.0-py3-none-any.whl")
+}
+
+// uvOwn takes out of uv's tree what uv does its own way, by design, after
+// checking it: its entry-point scripts (another template, the same
+// interpreter line and function) with their RECORD lines, and the
+// executable bit it gives every script of bin/. It returns pip's tree as uv
+// is to match it.
+func uvOwn(t *testing.T, uv, pipTree map[string]string, scripts []string) map[string]string {
+	t.Helper()
+	pip := maps.Clone(pipTree)
+	for f, content := range uv {
+		switch {
+		case strings.HasSuffix(f, "/RECORD"):
+			var keep []string
+			for _, l := range strings.Split(content, "\n") {
+				if !isScriptLine(l, scripts) {
+					keep = append(keep, l)
+				}
+			}
+			uv[f] = strings.Join(keep, "\n")
+			var pipKeep []string
+			for _, l := range strings.Split(pip[f], "\n") {
+				if !isScriptLine(l, scripts) {
+					pipKeep = append(pipKeep, l)
+				}
+			}
+			pip[f] = strings.Join(pipKeep, "\n")
+		}
+	}
+	for _, s := range scripts {
+		f := "opt/hello/bin/" + s
+		require.Contains(t, uv, f)
+		assert.Equal(t, strings.SplitN(pip[f], "\n", 2)[0], strings.SplitN(uv[f], "\n", 2)[0], f)
+		uv[f] = pip[f]
+	}
+	for _, f := range []string{"opt/hello/bin/fancy-run", "opt/hello/bin/plain.sh"} { // the wheel's .data/scripts
+		if strings.HasPrefix(pip[f], "644 ") {
+			pip[f] = "755 " + pip[f][4:]
+		}
+	}
+	return pip
+}
+
+func isScriptLine(l string, scripts []string) bool {
+	for _, s := range scripts {
+		if strings.HasPrefix(strings.TrimPrefix(l, "644 "), "../../../bin/"+s+",") {
+			return true
+		}
+	}
+	return false
 }

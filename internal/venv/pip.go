@@ -306,21 +306,11 @@ func (i *pipInstaller) Install(ctx context.Context, b Builder, wheels []WheelFil
 	if err := i.check(ctx, wheels); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(i.dir, 0o755); err != nil {
+	dir, reqs, err := i.linkWheels(wheels)
+	if err != nil {
 		return err
 	}
-	var reqs []string
-	for _, w := range wheels {
-		if err := os.Symlink(w.Path, filepath.Join(i.dir, w.File)); err != nil && !os.IsExist(err) {
-			return err
-		}
-		pw, err := python.ParseWheelName(w.File)
-		if err != nil {
-			return err
-		}
-		reqs = append(reqs, python.Normalize(pw.Name)+"=="+pw.Version)
-	}
-	args := append([]string{"--python", i.venvPython, "install", "--no-index", "--no-deps", "--no-compile", "--no-warn-script-location", "--find-links", i.dir}, reqs...)
+	args := append([]string{"--python", i.venvPython, "install", "--no-index", "--no-deps", "--no-compile", "--no-warn-script-location", "--find-links", dir}, reqs...)
 	if err := i.pip.run(ctx, b, "/", args...); err != nil {
 		return fmt.Errorf("install %d wheel(s): %w", len(wheels), err)
 	}

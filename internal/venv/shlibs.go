@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	debversion "pault.ag/go/debian/version"
+
+	"github.com/gopythongo/gopythongo/internal/python"
 )
 
 // walkELF calls fn for each regular ELF file below root.
@@ -94,10 +96,29 @@ func unstripped(root string) ([]string, error) {
 
 // stripDebug strips the unstripped ELF files of the venv as dh_strip does,
 // with the build system's strip, which knows the target's architecture.
+//
+// Only what was compiled here is stripped: the ELF files of wheels tagged for
+// plain linux_* (built from source by this build). A manylinux or musllinux
+// wheel is shipped as its maintainers built it, and auditwheel has rewritten
+// its libraries with patchelf, which strip corrupts (numpy's OpenBLAS then
+// fails to load: "ELF load command address/offset not page-aligned").
 func (b *build) stripDebug(ctx context.Context) (int, error) {
-	files, err := unstripped(b.staging)
-	if err != nil || len(files) == 0 {
+	all, err := unstripped(b.staging)
+	if err != nil || len(all) == 0 {
 		return 0, err
+	}
+	own, err := b.builtHere()
+	if err != nil {
+		return 0, err
+	}
+	var files []string
+	for _, f := range all {
+		if own[f] {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return 0, nil
 	}
 	argv := []string{"strip", "--remove-section=.comment", "--remove-section=.note", "--strip-unneeded", "--"}
 	for _, f := range files {
@@ -276,4 +297,46 @@ func fromShlibs(lines []string, soname, pkg string) string {
 		}
 	}
 	return pkg
+}
+
+// builtHere lists the venv's files (relative to it) that come from wheels
+// built by this build: those tagged for plain linux_* platforms, which no
+// repair tool has touched.
+func (b *build) builtHere() (map[string]bool, error) {
+	out := map[string]bool{}
+	site := filepath.Join(b.staging, filepath.FromSlash(b.layout().site()))
+	for _, w := range b.wheels {
+		pw, err := python.ParseWheelName(w.File)
+		if err != nil {
+			return nil, err
+		}
+		local := !pw.IsPure()
+		for _, t := range pw.Tags {
+			if !strings.HasPrefix(t.Platform, "linux_") {
+				local = false
+			}
+		}
+		if !local {
+			continue
+		}
+		info := python.FindDistInfo(site, pw.Name, pw.Version)
+		if info == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(info, "RECORD"))
+		if err != nil {
+			return nil, fmt.Errorf("read the RECORD of %s: %w", pw.Name, err)
+		}
+		entries, err := python.ParseRecord(data)
+		if err != nil {
+			return nil, fmt.Errorf("the RECORD of %s: %w", pw.Name, err)
+		}
+		for _, e := range entries {
+			rel, err := filepath.Rel(b.staging, filepath.Join(site, filepath.FromSlash(e.Path)))
+			if err == nil && !strings.HasPrefix(rel, "..") {
+				out[rel] = true
+			}
+		}
+	}
+	return out, nil
 }
