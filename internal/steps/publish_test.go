@@ -186,39 +186,51 @@ project: {name: hello-lib, python: /usr/bin/python3}
 venv: {find_links: [/usr/share/python-wheels], no_index: true, build_isolation: false}
 publish:
   stores:
-    - {name: pypi, type: pypi, url: @PYPI@/legacy/, index_url: @PYPI@/simple/, password_env: PYPI_TOKEN}
+    - {name: pypi, type: pypi, url: @UPLOAD@, index_url: @PYPI@, username: ci, password_env: PYPI_TOKEN}
     - {name: local, type: pypi-dir, path: @INDEX@}
 `
 
-// TestPublishLibrary builds hello-lib with --dist-only, publishes it to a
-// PyPI-like server and to a pypi-dir, and builds the application against the
-// pypi-dir: the library built by the pipeline is what the app installs.
+// TestPublishLibrary builds hello-lib with --dist-only, publishes it to
+// pypiserver (with a password) and to a pypi-dir, and builds the application
+// against both as its index and extra index, the credentials in ${VAR}s: the
+// library built by the pipeline is what the app installs.
 func TestPublishLibrary(t *testing.T) {
-	srv := testutil.NewPyPI(t, "tok-123")
+	ix := testutil.StartPypiserver(t, true)
 	index := filepath.Join(t.TempDir(), "pypi")
-	lib := testutil.LibProject(t, strings.NewReplacer("@PYPI@", srv.URL, "@INDEX@", index).Replace(libConfig))
+	lib := testutil.LibProject(t, strings.NewReplacer("@UPLOAD@", ix.Upload, "@PYPI@", ix.URL, "@INDEX@", index).Replace(libConfig))
 	env := pipelineEnv(t)
 	must(t, Version(), lib.Dir, env)
 	must(t, BuildVenv(), lib.Dir, env, "--dist-only")
-	env["PYPI_TOKEN"] = "tok-123"
+	env["PYPI_TOKEN"] = ix.Pass
 	stdout := must(t, Publish(), lib.Dir, env)
 	assert.Contains(t, stdout, "local_wheel_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
-	assert.Len(t, srv.Uploads(), 2, "wheel and sdist")
+	uploaded, _ := filepath.Glob(filepath.Join(ix.Dir, "hello*"))
+	assert.Len(t, uploaded, 2, "wheel and sdist")
+	again := must(t, Publish(), lib.Dir, env)
+	assert.NotContains(t, again, ix.Pass)
+	uploaded, _ = filepath.Glob(filepath.Join(ix.Dir, "hello*"))
+	assert.Len(t, uploaded, 2, "a rerun uploads nothing")
 
-	// The application, built from the pypi-dir instead of find_links.
+	// The application, built from the indexes instead of find_links.
 	p := testutil.HelloProject(t, "schema: 1\nproject: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}\nvenv: {build_isolation: false}\n")
 	os.RemoveAll(filepath.Join(p.Dir, "wheels"))
-	env["GOPYTHONGO_VENV_INDEX_URL"] = "file://" + index + "/simple/"
+	env["GOPYTHONGO_VENV_INDEX_URL"] = "http://${IDX_USER}:${IDX_PASS}@" + strings.TrimPrefix(ix.URL, "http://")
+	env["GOPYTHONGO_VENV_EXTRA_INDEX_URLS"] = "file://" + index + "/simple/"
+	env["IDX_USER"], env["IDX_PASS"] = ix.User, ix.Pass
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = t.TempDir()
 	must(t, Version(), p.Dir, env)
-	must(t, BuildVenv(), p.Dir, env)
+	out := must(t, BuildVenv(), p.Dir, env)
+	assert.NotContains(t, out, ix.Pass)
 	st, err := state.Load(filepath.Join(p.Dir, "dist"))
 	require.NoError(t, err)
 	versions := map[string]string{}
 	for _, d := range st.Venv.Distributions {
 		versions[d.Name] = d.Version
 	}
-	assert.Equal(t, "1.2.0", versions["hello-lib"], "installed from the pypi-dir")
+	assert.Equal(t, "1.2.0", versions["hello-lib"], "installed from the indexes")
+	data, err := os.ReadFile(filepath.Join(p.Dir, "dist", state.FileName))
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), ix.Pass, "no secret in the state file")
 }
 
 func TestPublishErrors(t *testing.T) {

@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -56,8 +54,6 @@ func newPyPI(s config.StoreConfig, e Env) (Store, error) {
 	return p, nil
 }
 
-var anchorRE = regexp.MustCompile(`<a [^>]*href="([^"]+)"[^>]*>([^<]+)</a>`)
-
 func (p *pypi) Existing(ctx context.Context, name string) ([]Release, error) {
 	if p.index == "" {
 		return nil, nil
@@ -83,6 +79,9 @@ func (p *pypi) Existing(ctx context.Context, name string) ([]Release, error) {
 	if err != nil {
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return nil, fmt.Errorf("ask %s: %s: the index refused the credentials (username %s and the password in $%s)", u, resp.Status, p.user, p.cfg.PasswordEnv)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("ask %s: %s", u, resp.Status)
 	}
@@ -93,24 +92,16 @@ func (p *pypi) Existing(ctx context.Context, name string) ([]Release, error) {
 	return out, nil
 }
 
-// parseSimple reads a project page of the simple API: PEP 691 JSON or PEP 503
-// HTML, as the Content-Type says.
+// parseSimple reads a project page of the simple API (python.ParseSimplePage)
+// as releases.
 func parseSimple(body []byte, contentType, name string) ([]Release, error) {
-	var out []Release
-	if strings.Contains(contentType, "json") {
-		var page simplePage
-		if err := json.Unmarshal(body, &page); err != nil {
-			return nil, fmt.Errorf("not PEP 691 JSON: %w", err)
-		}
-		for _, f := range page.Files {
-			out = append(out, Release{Name: name, Version: fileVersion(f.Filename), File: f.Filename, SHA256: f.Hashes["sha256"]})
-		}
-		return out, nil
+	files, err := python.ParseSimplePage(body, contentType, nil)
+	if err != nil {
+		return nil, err
 	}
-	for _, m := range anchorRE.FindAllStringSubmatch(string(body), -1) {
-		_, frag, _ := strings.Cut(m[1], "#sha256=")
-		file := strings.TrimSpace(m[2])
-		out = append(out, Release{Name: name, Version: fileVersion(file), File: file, SHA256: frag})
+	var out []Release
+	for _, f := range files {
+		out = append(out, Release{Name: name, Version: fileVersion(f.File), File: f.File, SHA256: f.SHA256})
 	}
 	return out, nil
 }
