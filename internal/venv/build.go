@@ -320,6 +320,10 @@ func (t *TestVenv) Close() error {
 // and compiled code is tested as it ships.
 func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []string, systemSite, inBuilder bool) (*TestVenv, error) {
 	c := *o.Config
+	if c.Venv.Lock != "" && len(requirements) > 0 {
+		// The tests install from the build's lock, like the build.
+		return nil, c.Errorf("test.requirements", "test.requirements cannot be used with venv.lock: the test venv installs from the same lock as the build; put the test dependencies into the project's test extra (test.extra) and lock again")
+	}
 	c.Venv.Extras, c.Venv.Requirements, c.Venv.Packages = extras, requirements, nil
 	c.Venv.SystemSitePackages, c.Venv.Pip, c.Venv.Project = systemSite, false, true
 	o.Config = &c

@@ -3,12 +3,15 @@ package venv
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gopythongo/gopythongo/internal/ui"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -106,6 +109,19 @@ func TestLockedBuildFromAnIndexWithCredentials(t *testing.T) {
 		assert.True(t, strings.HasPrefix(got[i], want[i]), "%s, want %s", got[i], want[i])
 	}
 	assert.Equal(t, "42\n", inNamespace(t, run.res.Root, "/opt/locked-app", "/opt/locked-app/bin/python", "-c", "import locked_app; print(locked_app.answer())"))
+
+	// The test venv comes from the same lock: pytest of the test extra.
+	cfg := run.cfg
+	tv, err := TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
+		filepath.Join(t.TempDir(), "test-venv"), []string{"test"}, nil, false, false)
+	require.NoError(t, err)
+	out, err := exec.Command(tv.Python, "-c", "import pytest, numpy; print(pytest.__version__, numpy.__version__)").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `^9\.\d+\.\d+ 2\.4\.6\n$`, string(out))
+	require.NoError(t, tv.Close())
+	_, err = TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
+		filepath.Join(t.TempDir(), "test-venv"), []string{"test"}, []string{"requirements-test.txt"}, false, false)
+	assert.ErrorContains(t, err, "test.requirements cannot be used with venv.lock")
 
 	again := buildIn(t, p.Dir, cache)
 	require.NoError(t, again.err, again.log)
