@@ -16,8 +16,9 @@ import (
 
 // TestRoot is the root every isolated-builder test builds in: Debian 12 with
 // the interpreter, setuptools (build_isolation: false) and a C tool chain with
-// zlib for examples/hello-c. It is bootstrapped once into dist/fixtures/roots.
-var TestRoot = []string{"python3", "python3-venv", "python3-setuptools", "python3-wheel", "python3-dev", "gcc", "libc6-dev", "zlib1g-dev"}
+// zlib for examples/hello-c and libpq for psycopg2 of the corpus. It is
+// bootstrapped once into dist/fixtures/roots.
+var TestRoot = []string{"python3", "python3-venv", "python3-setuptools", "python3-wheel", "python3-dev", "gcc", "libc6-dev", "zlib1g-dev", "libpq-dev"}
 
 // RootsDir is where the chroot builder's tests cache their roots.
 func RootsDir() string { return filepath.Join(FixtureDir(), "roots") }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -235,4 +236,24 @@ func TestUVResolverAndInstaller(t *testing.T) {
 	assert.Contains(t, run.log, "uv installer")
 	assert.Contains(t, installedDists(t, run.res.Root), "numpy==2.4.6")
 	assert.Equal(t, "42\n", inNamespace(t, run.res.Root, "/opt/locked-app", "/opt/locked-app/bin/python", "-c", "import locked_app; print(locked_app.answer())"))
+}
+
+// TestLockedBuildInTheChroot builds the app from a requirements lock in the
+// chroot builder, offline: the wheels chosen for the chroot's interpreter,
+// psycopg2 compiled there from its sdist against the root's libpq-dev, and
+// the venv importing everything in a fresh copy of the root.
+func TestLockedBuildInTheChroot(t *testing.T) {
+	env := testutil.BuilderEnv(t, "chroot")
+	p := lockedApp(t, "  lock: requirements.lock.txt\n  no_index: true\n  find_links: ["+testutil.Corpus(t)+"]\n")
+	uvTool(t, p.Dir, nil, "pip", "compile", "-q", "--generate-hashes", "--no-index", "--find-links", testutil.Corpus(t), "-p", testutil.DebianPython, "-o", "requirements.lock.txt", "pyproject.toml")
+	p.Git("add", "-A")
+	p.Commit("lock")
+	run := buildIn(t, p.Dir, t.TempDir(), env...)
+	require.NoError(t, run.err, run.log)
+	assert.Equal(t, "chroot", run.res.Venv.Builder)
+	assert.Regexp(t, `psycopg2 2\.9\.\d+: built from psycopg2-2\.9\.\d+\.tar\.gz`, run.log)
+	assert.True(t, slices.ContainsFunc(run.res.Venv.Depends, func(d string) bool { return strings.HasPrefix(d, "libpq5") }),
+		"the compiled psycopg2 needs libpq5: %v", run.res.Venv.Depends)
+	assert.Equal(t, "42 True\n", inTarget(t, "chroot", env, run.res.Root, "/opt/locked-app", "/opt/locked-app/bin/python", "-c",
+		"import locked_app, psycopg2; print(locked_app.answer(), psycopg2.__libpq_version__ > 0)"))
 }
