@@ -98,7 +98,7 @@ type build struct {
 	// project is the project's wheel, once built.
 	project *WheelFile
 	// wheels are what the install put into the venv.
-	wheels []WheelFile
+	wheels  []WheelFile
 	srcDone bool
 	srcEnv  []string
 }
