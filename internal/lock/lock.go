@@ -184,11 +184,8 @@ func (l *Lock) CheckProject(pyproject string, t Target, selected []Package) erro
 // applies evaluates a requirement's marker with no extra and with each extra
 // asked for.
 func applies(r python.Requirement, env python.Environment, extras []string) (bool, error) {
-	for _, e := range append([]string{""}, extras...) {
-		ok, err := r.Applies(env.With("extra", e))
-		if err != nil || ok {
-			return ok, err
-		}
+	if r.Marker == nil {
+		return true, nil
 	}
-	return false, nil
+	return evalAnyExtra(r.Marker, env, extras)
 }

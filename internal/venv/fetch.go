@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/httpx"
@@ -272,6 +273,16 @@ func (f *fetcher) urlsFor(ctx context.Context, p lock.Package, file lock.File) [
 	}
 	if file.URL != "" {
 		out = append(out, withCredentials(file.URL, f.indexes))
+	}
+	// poetry.lock names only the source index of each package.
+	if ix := strings.TrimSuffix(p.Index, "/"); file.URL == "" && ix != "" && !slices.Contains(redactAll(f.indexes), ix) {
+		if files, err := f.page(ctx, withCredentials(ix, f.indexes), p.Name); err == nil {
+			for _, x := range files {
+				if x.File == file.Name {
+					out = append(out, withCredentials(x.URL, f.indexes))
+				}
+			}
+		}
 	}
 	return out
 }
