@@ -227,6 +227,13 @@ func TestReadmeSnippetsLoad(t *testing.T) {
 	n := 0
 	for i, block := range strings.Split(string(data), "```yaml\n")[1:] {
 		block, _, _ = strings.Cut(block, "```")
+		// A block inside a list item is indented as the item is.
+		indent := block[:len(block)-len(strings.TrimLeft(block, " "))]
+		var lines []string
+		for _, l := range strings.Split(block, "\n") {
+			lines = append(lines, strings.TrimPrefix(l, indent))
+		}
+		block = strings.Join(lines, "\n")
 		ours := true
 		for _, l := range strings.Split(block, "\n") {
 			if l != "" && l[0] != ' ' && l[0] != '#' && !slices.ContainsFunc(sections, func(s string) bool { return strings.HasPrefix(l, s) }) {
