@@ -62,8 +62,22 @@ func buildIn(t *testing.T, dir, cacheDir string, env ...string) buildRun {
 	cfg, err := config.Load(config.Options{Dir: dir, Environ: append(env, "GOPYTHONGO_VENV_CACHE_DIR="+cacheDir)})
 	require.NoError(t, err)
 	var log bytes.Buffer
-	res, err := Build(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(&log, "test", nil), Output: &log})
+	res, err := Build(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: envWith(env), Log: ui.New(&log, "test", nil), Output: &log})
 	return buildRun{res: res, err: err, log: log.String(), cfg: cfg}
+}
+
+// envWith is os.Getenv with the KEY=value entries of env first: the
+// variables a build expands (index credentials) without t.Setenv, so that
+// the tests using them can run in parallel.
+func envWith(env []string) func(string) string {
+	return func(k string) string {
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				return v
+			}
+		}
+		return os.Getenv(k)
+	}
 }
 
 // inNamespace runs a command where the built tree is mounted at its deploy path.

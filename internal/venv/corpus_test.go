@@ -37,6 +37,7 @@ func corpusWheels(t *testing.T, in python.Interpreter) []WheelFile {
 // same path, and compares the trees: paths, modes, links, contents, RECORD,
 // scripts and metadata files.
 func TestNativeInstallerEqualsPipOnTheCorpus(t *testing.T) {
+	t.Parallel()
 	in, err := python.Probe(t.Context(), nil, testutil.DebianPython)
 	require.NoError(t, err)
 	wheels := corpusWheels(t, in)
@@ -124,7 +125,7 @@ func installedTree(t *testing.T, root string) map[string]string {
 				return err
 			}
 			// Large files by their hash: the corpus' trees hold 600 MiB.
-			if len(b) > 64<<10 {
+			if len(b) > 64<<10 && d.Name() != "RECORD" {
 				sum := sha256.Sum256(b)
 				b = []byte(fmt.Sprintf("%d bytes, sha256 %x", len(b), sum))
 			}

@@ -85,6 +85,7 @@ func installedDists(t *testing.T, root string) []string {
 // ones, psycopg2 compiled from its sdist against libpq-dev; a rebuild takes
 // everything from the cache.
 func TestLockedBuildFromAnIndexWithCredentials(t *testing.T) {
+	t.Parallel()
 	ix := testutil.StartPypiserver(t, true, testutil.Corpus(t))
 	p := lockedApp(t, "  lock: uv.lock\n  index_url: http://${IDX_USER}:${IDX_PASS}@"+strings.TrimPrefix(ix.URL, "http://")+"\n")
 	uvTool(t, p.Dir, []string{"UV_DEFAULT_INDEX=" + ix.AuthURL()}, "lock", "-p", testutil.DebianPython)
@@ -94,10 +95,9 @@ func TestLockedBuildFromAnIndexWithCredentials(t *testing.T) {
 	require.Contains(t, string(lockText), "numpy-2.4.6-cp311-cp311-musllinux_1_2_x86_64.whl", "the lock holds wheels for other targets")
 	p.Git("add", "uv.lock")
 	p.Commit("lock")
-	t.Setenv("IDX_USER", ix.User)
-	t.Setenv("IDX_PASS", ix.Pass)
+	creds := []string{"IDX_USER=" + ix.User, "IDX_PASS=" + ix.Pass}
 	cache := t.TempDir()
-	run := buildIn(t, p.Dir, cache)
+	run := buildIn(t, p.Dir, cache, creds...)
 	require.NoError(t, run.err, run.log)
 	assert.NotContains(t, run.log, ix.Pass)
 	assert.Regexp(t, `numpy 2\.4\.6: numpy-2\.4\.6-cp311-cp311-manylinux_2_27_x86_64\.manylinux_2_28_x86_64\.whl, cp311-cp311-manylinux_2_\d+_x86_64; 4 other wheel\(s\) refused`, run.log)
@@ -113,18 +113,18 @@ func TestLockedBuildFromAnIndexWithCredentials(t *testing.T) {
 
 	// The test venv comes from the same lock: pytest of the test extra.
 	cfg := run.cfg
-	tv, err := TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
+	tv, err := TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: envWith(creds), Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
 		filepath.Join(t.TempDir(), "test-venv"), []string{"test"}, nil, false, false)
 	require.NoError(t, err)
 	out, err := exec.Command(tv.Python, "-c", "import pytest, numpy; print(pytest.__version__, numpy.__version__)").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Regexp(t, `^9\.\d+\.\d+ 2\.4\.6\n$`, string(out))
 	require.NoError(t, tv.Close())
-	_, err = TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: os.Getenv, Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
+	_, err = TestEnv(t.Context(), Options{Config: cfg, Epoch: epoch, Getenv: envWith(creds), Log: ui.New(io.Discard, "test", nil), Output: io.Discard},
 		filepath.Join(t.TempDir(), "test-venv"), []string{"test"}, []string{"requirements-test.txt"}, false, false)
 	assert.ErrorContains(t, err, "test.requirements cannot be used with venv.lock")
 
-	again := buildIn(t, p.Dir, cache)
+	again := buildIn(t, p.Dir, cache, creds...)
 	require.NoError(t, again.err, again.log)
 	assert.Contains(t, again.log, "from the cache, nothing downloaded")
 	assert.Equal(t, run.res.Venv.Digest, again.res.Venv.Digest)
@@ -133,7 +133,7 @@ func TestLockedBuildFromAnIndexWithCredentials(t *testing.T) {
 	numpy, err := os.ReadFile(filepath.Join(testutil.Corpus(t), "numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "uv.lock"), []byte(strings.Replace(string(lockText), sha256Hex(numpy), strings.Repeat("0", 64), 1)), 0o644))
-	bad := buildIn(t, p.Dir, t.TempDir())
+	bad := buildIn(t, p.Dir, t.TempDir(), creds...)
 	require.Error(t, bad.err)
 	assert.Contains(t, bad.err.Error(), "numpy 2.4.6: numpy-2.4.6-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl from http://")
 	assert.Contains(t, bad.err.Error(), "the lock pins "+strings.Repeat("0", 64))
@@ -167,6 +167,7 @@ func zeroHashes(lock, pin string) string {
 // lock made by uv pip compile: it works as made, and fails naming the package
 // when a hash is wrong, the lock is stale, or no locked wheel runs here.
 func TestLockedBuildRefusesWhatItCannotTrust(t *testing.T) {
+	t.Parallel()
 	p := lockedApp(t, "  lock: requirements.lock.txt\n  no_index: true\n  find_links: ["+testutil.Corpus(t)+"]\n")
 	uvTool(t, p.Dir, nil, "pip", "compile", "-q", "--generate-hashes", "--no-index", "--find-links", testutil.Corpus(t), "-p", testutil.DebianPython, "-o", "requirements.lock.txt", "pyproject.toml")
 	p.Git("add", "-A")
@@ -226,11 +227,10 @@ func TestLockedBuildRefusesWhatItCannotTrust(t *testing.T) {
 // TestUVResolver resolves the app with uv for the target instead of pip, and
 // installs it with uv.
 func TestUVResolverAndInstaller(t *testing.T) {
+	t.Parallel()
 	ix := testutil.StartPypiserver(t, true, testutil.Corpus(t))
 	p := lockedApp(t, "  resolver: uv\n  installer: uv\n  uv: "+testutil.PyTool(t, "uv")+"\n  index_url: http://${IDX_USER}:${IDX_PASS}@"+strings.TrimPrefix(ix.URL, "http://")+"\n")
-	t.Setenv("IDX_USER", ix.User)
-	t.Setenv("IDX_PASS", ix.Pass)
-	run := buildIn(t, p.Dir, t.TempDir())
+	run := buildIn(t, p.Dir, t.TempDir(), "IDX_USER="+ix.User, "IDX_PASS="+ix.Pass)
 	require.NoError(t, run.err, run.log)
 	assert.Contains(t, run.log, "uv-requirements.txt")
 	assert.Contains(t, run.log, "uv installer")
@@ -243,6 +243,7 @@ func TestUVResolverAndInstaller(t *testing.T) {
 // psycopg2 compiled there from its sdist against the root's libpq-dev, and
 // the venv importing everything in a fresh copy of the root.
 func TestLockedBuildInTheChroot(t *testing.T) {
+	t.Parallel()
 	env := testutil.BuilderEnv(t, "chroot")
 	p := lockedApp(t, "  lock: requirements.lock.txt\n  no_index: true\n  find_links: ["+testutil.Corpus(t)+"]\n")
 	uvTool(t, p.Dir, nil, "pip", "compile", "-q", "--generate-hashes", "--no-index", "--find-links", testutil.Corpus(t), "-p", testutil.DebianPython, "-o", "requirements.lock.txt", "pyproject.toml")
