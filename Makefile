@@ -11,8 +11,11 @@ DEBS := git gcc python3-dev libpq-dev xz-utils dpkg-dev python3 python3-packagin
 
 all: build
 
+# Static, stamped binaries: --version names the release (git describe), the
+# commit and the Go that built them.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 build:
-	$(GO) build -trimpath -ldflags "-s -w" -o $(BIN)/ ./steps/...
+	CGO_ENABLED=0 $(GO) build -buildvcs=true -trimpath -ldflags "-s -w -X github.com/gopythongo/gopythongo/internal/cli.stamp=$(VERSION)" -o $(BIN)/ ./steps/...
 
 deps:
 	@scripts/install-deps $(DEBS)

@@ -39,7 +39,9 @@ func Actions() []Action {
 type input struct {
 	name, doc, def string
 	// env is the variable the input reaches the binary through: a
-	// GOPYTHONGO_ configuration variable, or INPUT_<NAME> for a flag.
+	// GOPYTHONGO_INPUT_ configuration variable (which leaves the caller's
+	// GOPYTHONGO_ one alone when the input is not given), or INPUT_<NAME>
+	// for a flag.
 	env string
 	// kind is how run.sh turns an INPUT_ variable into flags: value, bool,
 	// words (space or comma separated, one flag each) or lines.
@@ -57,9 +59,10 @@ func inputs(st cli.Step) ([]input, error) {
 	if st.Flags != nil {
 		st.Flags(fs)
 	}
-	// config and dist are inputs of their own; the version step's --format
-	// is stdout's, and an action's results come from its outputs.
-	skip := []string{"print-config", "dist", "config"}
+	// config and dist are inputs of their own, and an action's results come
+	// from its outputs.
+	skip := []string{"print-config", "dist", "config", "version"}
+	// The version step's --format is stdout's.
 	if st.Section == "version" {
 		skip = append(skip, "format")
 	}
@@ -83,7 +86,7 @@ func inputs(st cli.Step) ([]input, error) {
 			doc += fmt.Sprintf(" Default: %s.", k.Default)
 		}
 		doc += fmt.Sprintf(" (%s, %s)", k.Path, k.TypeName())
-		keyIns = append(keyIns, input{name: strings.NewReplacer(".", "-", "_", "-").Replace(name), doc: doc, env: k.EnvName()})
+		keyIns = append(keyIns, input{name: strings.NewReplacer(".", "-", "_", "-").Replace(name), doc: doc, env: k.InputEnvName()})
 	}
 	ins := []input{
 		{name: "working-directory", doc: "The directory to run in: the project root.", def: "."},
@@ -151,6 +154,10 @@ func WriteGitHubAction(w io.Writer, a Action) error {
 	if err != nil {
 		return err
 	}
+	// The package action has the formats input (package.formats, a list);
+	// a format input beside it would be one input too many. The orb has no
+	// configuration inputs and keeps format.
+	ins = slices.DeleteFunc(ins, func(in input) bool { return st.Section == "package" && in.name == "format" })
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Generated from the step's flags, outputs and configuration keys by\n")
 	p("#   go test ./internal/cigen -run TestGitHubActions -update\n")

@@ -99,8 +99,13 @@ func TestGitHubActionsOnHello(t *testing.T) {
 
 	img, err := fixture.BaseImage(context.Background(), testutil.FixtureDir())
 	require.NoError(t, err)
-	out, err = r.use(filepath.Join(root, "actions/package"), map[string]string{"formats": "deb,oci", "oci-base": "oci-layout:" + img + ":" + fixture.Suite, "oci-tarball": "false"}, nil)
+	// The base image comes from the job's env, not an input: an input not
+	// given leaves the caller's GOPYTHONGO_ variable alone.
+	r.env["GOPYTHONGO_PACKAGE_OCI_BASE"] = "oci-layout:" + img + ":" + fixture.Suite
+	out, err = r.use(filepath.Join(root, "actions/package"), map[string]string{"formats": "deb,oci", "oci-tarball": "false"}, nil)
 	require.NoError(t, err, r.log.String())
+	delete(r.env, "GOPYTHONGO_PACKAGE_OCI_BASE")
+	assert.NotContains(t, r.log.String(), "names no configuration key", "empty inputs warn about nothing")
 	assert.Equal(t, "dist/hello_1.0.0-1_all.deb", out["deb"])
 	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, out["oci_digest"])
 

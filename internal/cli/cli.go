@@ -98,6 +98,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	configFile := fs.String("config", "", "configuration file (default .gopythongo.yaml in the working directory)")
 	printConfig := fs.Bool("print-config", false, "print each effective configuration value and where it came from, then exit")
 	force := fs.Bool("force", false, "use a state file made for another commit than the one being built")
+	showVersion := fs.Bool("version", false, "print which GoPythonGo this is (version, commit, Go) and exit")
 	fs.Func("set", "set any configuration key, e.g. --set venv.no_index=true (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
@@ -140,6 +141,10 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected argument %q; this step takes flags only (see --help)\n", step.Name, fs.Arg(0))
 		return ExitUsage
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, VersionLine(step.Name))
+		return ExitOK
 	}
 
 	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides, Checks: step.Checks})

@@ -145,6 +145,40 @@ func TestEnvAndFlagsOverride(t *testing.T) {
 	assert.Contains(t, cfg.Warnings[0], "GOPYTHONGO_VERSION_SORCE names no configuration key; did you mean GOPYTHONGO_VERSION_SOURCE?")
 }
 
+// TestActionInputsLeaveTheCallersVariables: a composite action passes every
+// input as GOPYTHONGO_INPUT_<KEY>, "" when not given; the caller's
+// GOPYTHONGO_<KEY> (workflow, job, step env) then reaches the step, a given
+// input wins, and empty variables warn about nothing.
+func TestActionInputsLeaveTheCallersVariables(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    []string
+		want   string
+		origin string
+	}{
+		{"job env, input not given", []string{"GOPYTHONGO_PACKAGE_OCI_BASE=debian:12", "GOPYTHONGO_INPUT_PACKAGE_OCI_BASE="}, "debian:12", "env GOPYTHONGO_PACKAGE_OCI_BASE"},
+		{"input given", []string{"GOPYTHONGO_PACKAGE_OCI_BASE=debian:12", "GOPYTHONGO_INPUT_PACKAGE_OCI_BASE=python:3.11"}, "python:3.11", "env GOPYTHONGO_INPUT_PACKAGE_OCI_BASE"},
+		{"only the input", []string{"GOPYTHONGO_INPUT_PACKAGE_OCI_BASE=python:3.11"}, "python:3.11", "env GOPYTHONGO_INPUT_PACKAGE_OCI_BASE"},
+		{"neither", []string{"GOPYTHONGO_PACKAGE_OCI_BASE=", "GOPYTHONGO_INPUT_PACKAGE_OCI_BASE="}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := append(slices.Clone(tt.env), "GOPYTHONGO_VENV_CACHE_DIR=", "GOPYTHONGO_INPUT_VENV_INDEX_URL=", "GOPYTHONGO_VENV_CAHCE_DIR=")
+			cfg, err := load(t, "", env)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg.Package.OCI.Base)
+			if tt.origin != "" {
+				assert.Equal(t, tt.origin, cfg.Origins["package.oci.base"].String())
+			}
+			assert.Empty(t, cfg.Warnings, "empty variables are unset, misspelt or not")
+		})
+	}
+	cfg, err := load(t, "", []string{"GOPYTHONGO_VENV_CAHCE_DIR=/cache"})
+	require.NoError(t, err)
+	require.Len(t, cfg.Warnings, 1)
+	assert.Contains(t, cfg.Warnings[0], "GOPYTHONGO_VENV_CAHCE_DIR names no configuration key; did you mean GOPYTHONGO_VENV_CACHE_DIR?")
+}
+
 func TestOverrideErrors(t *testing.T) {
 	_, err := load(t, "", []string{"GOPYTHONGO_VERSION_SOURCE=gti"})
 	require.Error(t, err)

@@ -123,26 +123,24 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 		}
 	}
 	var errs []error
-	used := map[string]bool{}
-	for _, k := range LeafKeys() {
-		name := k.EnvName()
-		// An empty variable is unset: CI systems pass empty values for
-		// inputs nobody set (a GitHub composite action maps every input).
-		val, ok := env[name]
-		if !ok || val == "" {
-			continue
-		}
-		used[name] = true
-		errs = append(errs, c.set(root, k, val, Origin{Kind: OriginEnv, Name: name})...)
-	}
-	// GOPYTHONGO_ variables are also used for step outputs (GOPYTHONGO_SEMVER),
-	// so only near misses of a key's variable are reported, as likely typos.
+	known := map[string]bool{}
 	var names []string
 	for _, k := range LeafKeys() {
 		names = append(names, k.EnvName())
+		// An empty variable is unset: CI systems pass empty values for
+		// inputs nobody set. An action's input, given, wins.
+		for _, name := range []string{k.EnvName(), k.InputEnvName()} {
+			known[name] = true
+			if val := env[name]; val != "" {
+				errs = append(errs, c.set(root, k, val, Origin{Kind: OriginEnv, Name: name})...)
+			}
+		}
 	}
-	for name := range env {
-		if used[name] {
+	// GOPYTHONGO_ variables are also used for step outputs (GOPYTHONGO_SEMVER),
+	// so only near misses of a key's variable are reported, as likely typos,
+	// and an empty one is silent like any unset variable.
+	for name, val := range env {
+		if known[name] || val == "" {
 			continue
 		}
 		if s := suggest(name, names); s != "" {

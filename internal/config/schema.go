@@ -61,6 +61,13 @@ func (k Key) EnvName() string {
 	return "GOPYTHONGO_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Path))
 }
 
+// InputEnvName is the variable a CI integration passes an input given for
+// the key through (GOPYTHONGO_INPUT_VENV_CACHE_DIR). It wins over EnvName
+// when it is not empty, and an empty one leaves EnvName alone: a GitHub
+// composite action sets every input's variable, "" for those not given,
+// and its own env would otherwise hide the workflow's and the job's.
+func (k Key) InputEnvName() string { return "GOPYTHONGO_INPUT_" + strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_") }
+
 // TypeName describes the key's type for people.
 func (k Key) TypeName() string { return typeName(k.Type) }
 

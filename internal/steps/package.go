@@ -59,7 +59,9 @@ func Package() cli.Step {
 		Outputs: []cli.Output{
 			{Name: "deb", Doc: "the .deb, e.g. dist/hello_1.2.3-1_all.deb"},
 			{Name: "rpm", Doc: "the .rpm"},
-			{Name: "tar_gz", Doc: "the .tar.gz (and tar_zst, tar_xz)"},
+			{Name: "tar_gz", Doc: "the .tar.gz"},
+			{Name: "tar_zst", Doc: "the .tar.zst"},
+			{Name: "tar_xz", Doc: "the .tar.xz"},
 			{Name: "oci", Doc: "the OCI image layout directory, dist/oci"},
 			{Name: "oci_digest", Doc: "the image's manifest digest"},
 		},
