@@ -19,7 +19,7 @@ sums=()
 for p in "${platforms[@]}"; do
   os=${p%/*} arch=${p#*/}
   dir=$(mktemp -d)
-  (cd "$root" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -ldflags "-s -w -buildid=" -o "$dir/" ./steps/...)
+  (cd "$root" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -buildvcs=true -trimpath -ldflags "-s -w -buildid= -X github.com/gopythongo/gopythongo/internal/cli.stamp=v$version" -o "$dir/" ./steps/...)
   archive=gopythongo_${version}_${os}_${arch}.tar.gz
   (cd "$dir" && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -cf - gopythongo-*) | gzip -9n > "$out/$archive"
   rm -rf "$dir"

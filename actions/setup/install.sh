@@ -68,4 +68,4 @@ echo "$cache" >> "${GITHUB_PATH:?GITHUB_PATH is not set: run this as a GitHub Ac
   echo "version=$version"
   echo "path=$cache"
 } >> "${GITHUB_OUTPUT:?}"
-echo "GoPythonGo $version installed: $("$cache/gopythongo-version" --help | sed -n 1p)"
+echo "GoPythonGo $version installed: $("$cache/gopythongo-version" --version)"

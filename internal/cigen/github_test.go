@@ -160,6 +160,7 @@ func TestSetupFromRelease(t *testing.T) {
 	require.NoError(t, err, r.log.String())
 	assert.Equal(t, "1.2.0", outs["version"], "the release the action's sums name")
 	assert.FileExists(t, filepath.Join(outs["path"], "gopythongo-publish"))
+	assert.Contains(t, r.log.String(), "GoPythonGo 1.2.0 installed: gopythongo-version v1.2.0 (commit ", "the setup says what it installed, from the binary")
 	_, err = r.use(action, map[string]string{"download-url": srv.URL}, nil)
 	require.NoError(t, err)
 	assert.Contains(t, r.log.String(), "from the tool cache")

@@ -21,4 +21,4 @@ else
   GOBIN=$bin go install "github.com/gopythongo/gopythongo/steps/...@${PARAM_SOURCE:-latest}"
 fi
 echo "export PATH=\"$bin:\$PATH\"" >> "${BASH_ENV:?BASH_ENV is not set}"
-"$bin/gopythongo-version" --help | sed -n 1p
+echo "GoPythonGo installed: $("$bin/gopythongo-version" --version)"
