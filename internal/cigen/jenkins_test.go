@@ -200,7 +200,10 @@ func TestJenkinsLibrary(t *testing.T) {
 	assert.Contains(t, res["publishBadCredential"].Error, "use usernamePassword, file or string")
 
 	assert.Contains(t, res["setupNoSum"].Error, "version needs sha256")
-	assert.Equal(t, []string{"sh:build GoPythonGo", "stash:gopythongo-bin"}, res["setupSource"].steps())
+	assert.Equal(t, []string{"sh:build GoPythonGo", "dir:/ws", "stash:gopythongo-bin"}, res["setupSource"].steps(), "the binaries are stashed from the workspace's root, where PATH+GOPYTHONGO looks")
+	assert.Contains(t, res["setupSource"].sh(t, "build GoPythonGo").Env, "GOPY_BIN=/ws/.gopythongo/bin", "installed where PATH+GOPYTHONGO looks, also inside dir()")
+	assert.Contains(t, res["pipelineDevelop"].sh(t, "gopythongo-version").Env, "GIT_COMMIT=c0ffee0000000000000000000000000000000000", "checkout's result reaches the version step")
+	assert.Contains(t, res["pipelineDevelop"].sh(t, "gopythongo-version").Env, "GIT_URL=https://git.example.com/hello.git")
 
 	stages := func(r jenkinsResult) []string {
 		var out []string
@@ -237,12 +240,12 @@ func TestJenkinsSetupRelease(t *testing.T) {
 	run := func(sha string) ([]byte, error) {
 		var env []string
 		for _, e := range script.Env {
-			if !strings.HasPrefix(e, "PATH+") && !strings.HasPrefix(e, "GOPY_SHA256=") && !strings.HasPrefix(e, "GOPY_URL=") {
+			if !strings.HasPrefix(e, "PATH+") && !strings.HasPrefix(e, "GOPY_SHA256=") && !strings.HasPrefix(e, "GOPY_URL=") && !strings.HasPrefix(e, "GOPY_BIN=") {
 				env = append(env, e)
 			}
 		}
 		cmd := exec.Command("bash", "-c", script.Script)
-		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GOPY_SHA256="+sha, "GOPY_URL="+srv.URL)
+		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GOPY_SHA256="+sha, "GOPY_URL="+srv.URL, "GOPY_BIN="+filepath.Join(ws, ".gopythongo/bin"))
 		return cmd.CombinedOutput()
 	}
 	out, err := run(strings.Repeat("ab", 32))
@@ -252,4 +255,5 @@ func TestJenkinsSetupRelease(t *testing.T) {
 	out, err = run(sum)
 	require.NoError(t, err, "%s", out)
 	assert.FileExists(t, filepath.Join(ws, ".gopythongo/bin/gopythongo-publish"))
+	assert.Contains(t, string(out), "GoPythonGo installed: gopythongo-version v1.2.0")
 }

@@ -1,6 +1,6 @@
 // Runs the vars of the shared library against a stub of the pipeline steps
 // (sh, withEnv, withCredentials, junit, stash, unstash, archiveArtifacts,
-// readProperties, node, stage, checkout, error) and prints, per scenario, the
+// readProperties, node, stage, checkout, dir, error) and prints, per scenario, the
 // calls they made as JSON; internal/cigen's tests assert them and run the sh
 // scripts with bash. It also compiles the example Jenkinsfile.
 //
@@ -40,7 +40,11 @@ binding.setVariable('withCredentials', { List l, Closure c ->
     binding.setVariable(step, { Map m -> record([step: step] + m) })
 }
 binding.setVariable('unstash', { String name -> record([step: 'unstash', name: name]) })
-binding.setVariable('checkout', { s -> record([step: 'checkout']) })
+binding.setVariable('checkout', { s ->
+    record([step: 'checkout'])
+    return [GIT_COMMIT: 'c0ffee0000000000000000000000000000000000', GIT_BRANCH: 'origin/' + (pipelineEnv.BRANCH_NAME ?: 'main'), GIT_URL: 'https://git.example.com/hello.git']
+})
+binding.setVariable('dir', { String path, Closure c -> record([step: 'dir', name: path]); c() })
 binding.setVariable('readProperties', { Map m ->
     record([step: 'readProperties', file: m.file])
     return [GOPYTHONGO_SEMVER: '1.3.0-dev.4+gabc']

@@ -19,34 +19,41 @@ def call(Map config = [:]) {
     boolean publishing = !pr && (env.TAG_NAME || publishOn.any { String p -> Step.branchMatches(env.BRANCH_NAME ?: '', p) })
     def version
     node(config.agent ?: '') {
+        Map scmVars
         stage('Checkout') {
-            checkout scm
+            scmVars = checkout scm
         }
-        stage('Setup') {
-            gopythongoSetup(config.setup ?: [:])
-        }
-        stage('Version') {
-            version = gopythongoVersion((config.version ?: [:]) + [explain: true])
-            currentBuild.displayName = "#${env.BUILD_NUMBER} ${version.GOPYTHONGO_SEMVER}"
-        }
-        stage('Test') {
-            gopythongoTest(config.test ?: [:])
-        }
-        if (!pr) {
-            stage('Build') {
-                gopythongoBuildVenv(config.build ?: [:])
+        // A scripted checkout sets no GIT_COMMIT, GIT_BRANCH or GIT_URL in
+        // the environment; the version step reads them.
+        withEnv(Step.scmEnv(scmVars)) {
+            stage('Setup') {
+                gopythongoSetup(config.setup ?: [:])
             }
-            stage('Package') {
-                gopythongoPackage(config.package ?: [:])
+            stage('Version') {
+                version = gopythongoVersion((config.version ?: [:]) + [explain: true])
+                currentBuild.displayName = "#${env.BUILD_NUMBER} ${version.GOPYTHONGO_SEMVER}"
+            }
+            stage('Test') {
+                gopythongoTest(config.test ?: [:])
+            }
+            if (!pr) {
+                stage('Build') {
+                    gopythongoBuildVenv(config.build ?: [:])
+                }
+                stage('Package') {
+                    gopythongoPackage(config.package ?: [:])
+                }
             }
         }
     }
     if (publishing) {
         stage('Publish') {
             node(config.agent ?: '') {
-                checkout scm
-                gopythongoSetup(unstash: true)
-                gopythongoPublish(config.publish ?: [:])
+                Map scmVars = checkout scm
+                withEnv(Step.scmEnv(scmVars)) {
+                    gopythongoSetup(unstash: true)
+                    gopythongoPublish(config.publish ?: [:])
+                }
             }
         }
     }

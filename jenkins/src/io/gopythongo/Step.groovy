@@ -33,6 +33,18 @@ class Step implements Serializable {
         return out
     }
 
+    // scmEnv lists the GIT_ variables of checkout's result (GIT_COMMIT,
+    // GIT_BRANCH, GIT_URL, …) as withEnv entries.
+    static List<String> scmEnv(Map scmVars) {
+        List<String> out = []
+        (scmVars ?: [:]).keySet().sort().each { k ->
+            if (k.toString().startsWith('GIT_') && scmVars[k] != null) {
+                out << "${k}=${scmVars[k]}".toString()
+            }
+        }
+        return out
+    }
+
     // variable is the GOPYTHONGO_ variable of a configuration key.
     static String variable(String key) {
         if (!(key ==~ /[a-z_]+(\.[a-z_]+)*/)) {
