@@ -92,6 +92,7 @@ func TestGitLabExample(t *testing.T) {
 	for k, v := range top.Variables {
 		env[k] = v
 	}
+	env["GOPY_RELEASE"] = "1.2.0"
 	env["GOPY_RELEASE_SHA256"] = sums["gopythongo_1.2.0_linux_amd64.tar.gz"]
 	env["GOPY_DOWNLOAD_URL"] = srv.URL
 	outputs := map[string]string{}
