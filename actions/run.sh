@@ -10,7 +10,9 @@
 #   RUN_STEP=STEP RUN_FLAGS="NAME:KIND ..." run.sh    (the orb: includes take no arguments)
 set -euo pipefail
 if [ $# -eq 0 ]; then
-  read -r -a args <<<"${RUN_STEP:?run.sh: name the step} ${RUN_FLAGS:-}"
+  # No here-strings in this file: CircleCI's compiler reads << in an
+  # included script as the start of a parameter.
+  read -r -a args < <(printf '%s\n' "${RUN_STEP:?run.sh: name the step} ${RUN_FLAGS:-}")
   set -- "${args[@]}"
 fi
 step=$1
@@ -45,12 +47,12 @@ for spec in "$@"; do
         *) fail "input $name must be true or false, not '$val'" 2 ;;
       esac ;;
     words)
-      read -r -a words <<<"$(printf '%s' "$val" | tr ',\n' '  ')"
+      read -r -a words < <(printf '%s\n' "$val" | tr ',\n' '  '; echo)
       for w in "${words[@]}"; do argv+=("--$name" "$w"); done ;;
     lines)
       while IFS= read -r line; do
         [ -n "$line" ] && argv+=("--$name" "$line")
-      done <<<"$val" ;;
+      done < <(printf '%s\n' "$val") ;;
     *) argv+=("--$name" "$val") ;;
   esac
 done

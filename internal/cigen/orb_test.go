@@ -337,3 +337,20 @@ func TestReadmeCircleCISnippet(t *testing.T) {
 	}
 	assert.Greater(t, n, 2)
 }
+
+// TestOrbScriptsHaveNoParameterSyntax: CircleCI's compiler reads every << of
+// an included script as the start of a parameter, unless escaped (\<<).
+func TestOrbScriptsHaveNoParameterSyntax(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testutil.RepoRoot(), "orb", "src", "scripts", "*.sh"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(strings.ReplaceAll(line, `\<<`, ""), "<<") {
+				t.Errorf("%s:%d holds << unescaped, which CircleCI takes for a parameter: %s", filepath.Base(f), i+1, line)
+			}
+		}
+	}
+}
