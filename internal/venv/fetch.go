@@ -222,6 +222,15 @@ func redactURL(raw string) string {
 
 // fetch gets one file, verified, into the cache; it returns its path there.
 func (f *fetcher) fetch(ctx context.Context, p lock.Package, file lock.File) (string, error) {
+	// The name comes from the lock or an index: it is joined to directories
+	// below, so it must be a distribution file of this package and nothing
+	// else (no path, no "..").
+	if strings.ContainsAny(file.Name, "/\\\x00") || strings.HasPrefix(file.Name, ".") || !fileOf(file.Name, p) {
+		return "", fmt.Errorf("%s %s: %q is not a file name of a wheel or sdist of %s %s; the lock or the index is wrong", p.Name, p.Version, file.Name, p.Name, p.Version)
+	}
+	if len(file.SHA256) != 64 {
+		return "", fmt.Errorf("%s %s: %s has no sha256 to verify it by", p.Name, p.Version, file.Name)
+	}
 	if path, ok := f.cache.Find(file.SHA256, file.Name); ok {
 		return path, nil
 	}
