@@ -244,6 +244,7 @@ func TestBadLocksAreRefused(t *testing.T) {
 		{"uv no root", "uv.lock", "version = 1\n", "names no project"},
 		{"uv newer", "uv.lock", "version = 2\n", "uv.lock version 1"},
 		{"uv no hash", "uv.lock", "version = 1\n[[package]]\nname = \"app\"\nversion = \"1\"\nsource = { editable = \".\" }\ndependencies = [{ name = \"x\" }]\n[[package]]\nname = \"x\"\nversion = \"1\"\nsource = { registry = \"https://pypi.org/simple\" }\nwheels = [{ url = \"https://h/x-1-py3-none-any.whl\" }]\n", "no sha256 hash"},
+		{"uv extras that name each other", "uv.lock", "version = 1\n[[package]]\nname = \"app\"\nversion = \"1\"\nsource = { editable = \".\" }\n[package.optional-dependencies]\ntest = [{ name = \"app\", extra = [\"all\"] }]\nall = [{ name = \"app\", extra = [\"test\"] }, { name = \"x\" }]\n", "x is a dependency but not in the lock"},
 		{"pylock version", "pylock.toml", "lock-version = \"2.0\"\n", "lock-version 1.x"},
 		{"pylock vcs", "pylock.toml", "lock-version = \"1.0\"\n[[packages]]\nname = \"x\"\nvcs = { type = \"git\", url = \"u\" }\n", "VCS or an archive"},
 		{"poetry old", "poetry.lock", "[metadata]\nlock-version = \"1.1\"\n", "poetry.lock 2.x"},
@@ -253,7 +254,7 @@ func TestBadLocksAreRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			lk, err := lock.Read(write(tt.file, tt.content))
 			if err == nil {
-				_, err = lk.Select(lock.Target{Env: python.Environment{"os_name": "posix"}})
+				_, err = lk.Select(lock.Target{Env: python.Environment{"os_name": "posix"}, Extras: []string{"test"}})
 			}
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)

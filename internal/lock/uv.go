@@ -172,8 +172,12 @@ func (l *uvLock) selectFor(t Target) ([]Package, error) {
 			if err != nil {
 				return nil, err
 			}
-			if p == l.root {
-				queue = append(queue, item{p, d.Extra}) // the project's extras of itself
+			key := p.Name + "@" + p.Version + "[" + strings.Join(d.Extra, ",") + "]"
+			if p == l.root { // the project's extras of itself
+				if !seen[key] {
+					seen[key] = true
+					queue = append(queue, item{p, d.Extra})
+				}
 				continue
 			}
 			if !taken[p] {
@@ -184,7 +188,6 @@ func (l *uvLock) selectFor(t Target) ([]Package, error) {
 				}
 				out = append(out, pkg)
 			}
-			key := p.Name + "@" + p.Version + "[" + strings.Join(d.Extra, ",") + "]"
 			if !seen[key] {
 				seen[key] = true
 				queue = append(queue, item{p, d.Extra})
