@@ -46,3 +46,14 @@ func PyTool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// CITool is a program of dist/tools/citools (bin/act,
+// node_modules/.bin/gitlab-ci-local, jpu/), installed by make deps.
+func CITool(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(), "dist", "tools", "citools", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is missing (%v): run make deps, which runs scripts/install-citools", name, err)
+	}
+	return p
+}
