@@ -66,7 +66,9 @@ func (k Key) EnvName() string {
 // when it is not empty, and an empty one leaves EnvName alone: a GitHub
 // composite action sets every input's variable, "" for those not given,
 // and its own env would otherwise hide the workflow's and the job's.
-func (k Key) InputEnvName() string { return "GOPYTHONGO_INPUT_" + strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_") }
+func (k Key) InputEnvName() string {
+	return "GOPYTHONGO_INPUT_" + strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_")
+}
 
 // TypeName describes the key's type for people.
 func (k Key) TypeName() string { return typeName(k.Type) }
