@@ -63,17 +63,43 @@ func TestImage(t testing.TB) string {
 }
 
 var importTestRoot = sync.OnceValues(func() (string, error) {
+	return importRoot("gopythongo-test-root", TestRoot)
+})
+
+// RunnerRoot is the root of the runner image act's jobs run in: what
+// GitHub's ubuntu images hold that the example workflow uses, and
+// setuptools for examples/hello's build_isolation: false.
+var RunnerRoot = []string{"bash", "ca-certificates", "curl", "git", "jq", "python3", "python3-venv", "python3-pytest", "python3-setuptools", "python3-wheel"}
+
+// RunnerImage is RunnerRoot imported into podman, once per test binary.
+func RunnerImage(t testing.TB) string {
+	t.Helper()
+	tag, err := importRunnerRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag
+}
+
+var importRunnerRoot = sync.OnceValues(func() (string, error) {
+	return importRoot("gopythongo-act-runner", RunnerRoot)
+})
+
+// importRoot bootstraps (or takes from the cache) a Debian root with the
+// default distribution and the packages of install, and imports it into
+// podman as localhost/<name>:<key>.
+func importRoot(name string, install []string) (string, error) {
 	defaults, err := config.Load(config.Options{Dir: os.TempDir()})
 	if err != nil {
 		return "", err
 	}
 	cc := defaults.Venv.Chroot
-	spec := rootfs.Spec{Distribution: cc.Distribution, Mirror: cc.Mirror, Variant: cc.Variant, Install: TestRoot}
+	spec := rootfs.Spec{Distribution: cc.Distribution, Mirror: cc.Mirror, Variant: cc.Variant, Install: install}
 	r, err := rootfs.Cache{Dir: RootsDir(), Log: os.Stderr}.Ensure(context.Background(), spec, false)
 	if err != nil {
 		return "", err
 	}
-	tag := "localhost/gopythongo-test-root:" + r.Key
+	tag := "localhost/" + name + ":" + r.Key
 	if exec.Command("podman", append(PodmanArgs(), "image", "exists", tag)...).Run() == nil {
 		return tag, nil
 	}
@@ -81,7 +107,7 @@ var importTestRoot = sync.OnceValues(func() (string, error) {
 		return "", fmt.Errorf("podman import: %w\n%s", err, out)
 	}
 	return tag, nil
-})
+}
 
 // PodmanContainers lists the containers, running or not, that carry label.
 func PodmanContainers(t testing.TB, label string) string {
