@@ -92,7 +92,7 @@ func TestGitHubExampleUnderAct(t *testing.T) {
 	args := []string{"push", "--workflows", ".github/workflows/gopythongo.yml",
 		"--platform", "ubuntu-24.04=" + image, "--pull=false", "--matrix", "python:3.11",
 		"--local-repository", "gopythongo/gopythongo@v1=" + action,
-		"--action-cache-path", t.TempDir(), "--no-cache-server", "--container-daemon-socket", "-",
+		"--action-cache-path", t.TempDir(), "--no-cache-server", "--container-daemon-socket", "-", "--rm",
 		// Containers here need runc's lowered limits (../shared/reference/ci.md);
 		// the fixtures hold the OCI base, /artifacts the stand-ins' uploads.
 		"--container-options", fmt.Sprintf("--privileged --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 -v %s:/artifacts -v %s:%s:ro", artifacts, testutil.FixtureDir(), testutil.FixtureDir()),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,8 @@ var (
 func jenkinsHarness(t *testing.T) (map[string]jenkinsResult, bool) {
 	t.Helper()
 	harnessOnce.Do(func() {
-		cmd := exec.Command("groovy", "-cp", "jenkins/src", "jenkins/test/harness.groovy")
+		// groovy-cps (from JenkinsPipelineUnit's dependencies) gives @NonCPS.
+		cmd := exec.Command("groovy", "-cp", "jenkins/src:"+testutil.CITool(t, "jpu/groovy-cps-1.12.jar"), "jenkins/test/harness.groovy")
 		cmd.Dir = testutil.RepoRoot()
 		harnessOut, harnessErr = cmd.Output()
 		if ee, ok := harnessErr.(*exec.ExitError); ok {
@@ -98,7 +100,7 @@ func (r jenkinsResult) sh(t *testing.T, label string) jenkinsCall {
 	return jenkinsCall{}
 }
 
-// runSh runs a recorded sh script with bash, its withEnv entries and fake
+// runSh runs a recorded sh script with dash, its withEnv entries and fake
 // values for its credentials, against stub binaries that record their argv
 // and GOPYTHONGO_ environment. It returns both.
 func runSh(t *testing.T, c jenkinsCall, extraEnv ...string) ([]string, map[string]string) {
@@ -122,7 +124,8 @@ func runSh(t *testing.T, c jenkinsCall, extraEnv ...string) ([]string, map[strin
 			}
 		}
 	}
-	cmd := exec.Command("bash", "-eu", "-c", c.Script)
+	// Jenkins agents run sh scripts with /bin/sh: dash on Debian and Ubuntu.
+	cmd := exec.Command("dash", "-eu", "-c", c.Script)
 	cmd.Dir, cmd.Env = dir, append(env, extraEnv...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
@@ -142,7 +145,8 @@ func runSh(t *testing.T, c jenkinsCall, extraEnv ...string) ([]string, map[strin
 }
 
 // TestJenkinsLibrary runs the vars against the stub pipeline with groovy,
-// asserts the steps they call, and runs the sh scripts they produce with bash.
+// asserts the steps they call, and runs the sh scripts they produce with dash,
+// the /bin/sh of Debian and Ubuntu agents.
 func TestJenkinsLibrary(t *testing.T) {
 	res, jenkinsfile := jenkinsHarness(t)
 	assert.True(t, jenkinsfile, "the example Jenkinsfile compiles")
@@ -190,9 +194,9 @@ func TestJenkinsLibrary(t *testing.T) {
 	pub := res["publish"]
 	assert.Equal(t, []string{"unstash:dist", "withCredentials", "sh:gopythongo-publish", "readProperties"}, pub.steps())
 	assert.Equal(t, []map[string]string{
-		{"type": "usernamePassword", "credentialsId": "registry", "usernameVariable": "REGISTRY_USER", "passwordVariable": "REGISTRY_PASSWORD"},
-		{"type": "file", "credentialsId": "apt-key", "variable": "APT_SIGNING_KEY_FILE"},
-		{"type": "string", "credentialsId": "pypi", "variable": "PYPI_TOKEN"},
+		{"$class": "UsernamePasswordMultiBinding", "credentialsId": "registry", "usernameVariable": "REGISTRY_USER", "passwordVariable": "REGISTRY_PASSWORD"},
+		{"$class": "FileBinding", "credentialsId": "apt-key", "variable": "APT_SIGNING_KEY_FILE"},
+		{"$class": "StringBinding", "credentialsId": "pypi", "variable": "PYPI_TOKEN"},
 	}, pub.Calls[1].Bindings)
 	argv, vars = runSh(t, pub.sh(t, "gopythongo-publish"))
 	assert.Equal(t, []string{"--force", "--overwrite", "--store", "registry", "--store", "apt"}, argv)
@@ -244,7 +248,7 @@ func TestJenkinsSetupRelease(t *testing.T) {
 				env = append(env, e)
 			}
 		}
-		cmd := exec.Command("bash", "-c", script.Script)
+		cmd := exec.Command("dash", "-c", script.Script)
 		cmd.Dir, cmd.Env = ws, append(env, "PATH=/usr/bin:/bin", "GOPY_SHA256="+sha, "GOPY_URL="+srv.URL, "GOPY_BIN="+filepath.Join(ws, ".gopythongo/bin"))
 		return cmd.CombinedOutput()
 	}
@@ -256,4 +260,86 @@ func TestJenkinsSetupRelease(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.FileExists(t, filepath.Join(ws, ".gopythongo/bin/gopythongo-publish"))
 	assert.Contains(t, string(out), "GoPythonGo installed: gopythongo-version v1.2.0")
+}
+
+// TestJenkinsLibraryUnderPipelineUnit loads the shared library with
+// @Library('gopythongo@v1') under JenkinsPipelineUnit's CPS mode
+// (jenkins/test/pipelineunit.groovy), runs gopythongoPipeline on develop, a
+// feature branch, a pull request and a tag, the vars inside dir() and with
+// credentials, and runs every gopythongo- sh script it produced with dash.
+func TestJenkinsLibraryUnderPipelineUnit(t *testing.T) {
+	t.Parallel()
+	jpu := testutil.CITool(t, "jpu")
+	libs := t.TempDir()
+	require.NoError(t, os.Symlink(filepath.Join(testutil.RepoRoot(), "jenkins"), filepath.Join(libs, "gopythongo@v1")))
+	cmd := exec.Command("groovy", "-cp", jpu+"/*", "jenkins/test/pipelineunit.groovy", libs)
+	cmd.Dir = testutil.RepoRoot()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var res map[string]jenkinsResult
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "%s", out)
+
+	stages := func(r jenkinsResult) []string {
+		var out []string
+		for _, c := range r.Calls {
+			if c.Step == "stage" {
+				out = append(out, c.Name)
+			}
+		}
+		return out
+	}
+	all := []string{"Checkout", "Setup", "Version", "Test", "Build", "Package", "Publish"}
+	for name, want := range map[string][]string{"pipelineDevelop": all, "pipelineTag": all, "pipelineFeature": all[:6], "pipelinePR": all[:4]} {
+		require.Empty(t, res[name].Error, name)
+		assert.Equal(t, want, stages(res[name]), name)
+	}
+	assert.Equal(t, "#7 1.3.0-dev.4+gabc", res["pipelineDevelop"].DisplayName)
+
+	// Every GoPythonGo step sees checkout's GIT_ variables and the binaries
+	// first on PATH, and its script runs under dash.
+	ran := 0
+	for _, name := range []string{"pipelineDevelop", "pipelineTag", "publishCredentials"} {
+		for _, c := range res[name].Calls {
+			if c.Step != "sh" || !strings.HasPrefix(c.Label, "gopythongo-") {
+				continue
+			}
+			assert.Contains(t, c.Env, "PATH=/ws/.gopythongo/bin:/usr/bin:/bin", "%s %s", name, c.Label)
+			if name != "publishCredentials" {
+				for _, v := range []string{"GIT_COMMIT=c0ffee0000000000000000000000000000000000", "GIT_BRANCH=origin/", "GIT_URL=https://git.example.com/hello.git"} {
+					assert.True(t, slices.ContainsFunc(c.Env, func(e string) bool { return strings.HasPrefix(e, v) }), "%s %s sees %s", name, c.Label, v)
+				}
+			}
+			runSh(t, withoutPath(c))
+			ran++
+		}
+	}
+	assert.Equal(t, 11, ran, "the scripts of two pipelines and a publish")
+
+	pub := res["publishCredentials"]
+	require.Empty(t, pub.Error)
+	assert.Equal(t, []map[string]string{
+		{"$class": "UsernamePasswordMultiBinding", "credentialsId": "registry", "usernameVariable": "REGISTRY_USER", "passwordVariable": "REGISTRY_PASSWORD"},
+		{"$class": "FileBinding", "credentialsId": "apt-key", "variable": "APT_SIGNING_KEY_FILE"},
+		{"$class": "StringBinding", "credentialsId": "pypi", "variable": "PYPI_TOKEN"},
+	}, pub.Calls[2].Bindings)
+	argv, vars := runSh(t, withoutPath(pub.sh(t, "gopythongo-publish")))
+	assert.Equal(t, []string{"--store", "registry", "--store", "apt"}, argv)
+	assert.Equal(t, "****", vars["REGISTRY_PASSWORD"], "withCredentials bound the secret for the step")
+	assert.Contains(t, res["publishBadCredential"].Error, "use usernamePassword, file or string")
+	assert.NotContains(t, res["publishBadCredential"].steps(), "unstash:dist", "a bad credential stops before anything is fetched")
+
+	inDir := res["insideDir"]
+	require.Empty(t, inDir.Error)
+	assert.Contains(t, inDir.sh(t, "build GoPythonGo").Env, "GOPY_BIN=/ws/.gopythongo/bin", "installed at the workspace's root inside dir()")
+	assert.Contains(t, inDir.sh(t, "gopythongo-version").Env, "PATH=/ws/.gopythongo/bin:/usr/bin:/bin", "and found there")
+	assert.Contains(t, res["testFails"].Error, "exit code 1")
+	assert.Equal(t, []string{"node", "sh:gopythongo-test", "junit"}, res["testFails"].steps(), "test results are recorded when a test fails")
+}
+
+// withoutPath drops PATH from a recorded sh call's environment, so that
+// runSh's stub binaries are found.
+func withoutPath(c jenkinsCall) jenkinsCall {
+	c.Env = slices.DeleteFunc(slices.Clone(c.Env), func(e string) bool { return strings.HasPrefix(e, "PATH=") })
+	return c
 }

@@ -4,7 +4,7 @@
 // calls they made as JSON; internal/cigen's tests assert them and run the sh
 // scripts with bash. It also compiles the example Jenkinsfile.
 //
-//   groovy -cp jenkins/src jenkins/test/harness.groovy
+//   groovy -cp jenkins/src:dist/tools/citools/jpu/groovy-cps-1.12.jar jenkins/test/harness.groovy
 import groovy.json.JsonOutput
 
 def calls = []
@@ -33,9 +33,6 @@ binding.setVariable('withCredentials', { List l, Closure c ->
     credStack.push(l)
     try { c() } finally { credStack.pop() }
 })
-['usernamePassword', 'file', 'string'].each { String type ->
-    binding.setVariable(type, { Map m -> [type: type] + m })
-}
 ['junit', 'stash', 'archiveArtifacts'].each { String step ->
     binding.setVariable(step, { Map m -> record([step: step] + m) })
 }

@@ -16,7 +16,7 @@ import io.gopythongo.Step
 def call(Map config = [:]) {
     List publishOn = config.publishBranches ?: ['main', 'master', 'develop', 'release/*', 'hotfix/*']
     boolean pr = env.CHANGE_ID as boolean
-    boolean publishing = !pr && (env.TAG_NAME || publishOn.any { String p -> Step.branchMatches(env.BRANCH_NAME ?: '', p) })
+    boolean publishing = !pr && (env.TAG_NAME || Step.branchMatchesAny(env.BRANCH_NAME ?: '', publishOn))
     def version
     node(config.agent ?: '') {
         Map scmVars

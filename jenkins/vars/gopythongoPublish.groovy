@@ -18,20 +18,9 @@ def call(Map config = [:]) {
     if (c.stores instanceof List) {
         c.stores = c.stores.join(' ')
     }
+    def bindings = Step.credentialBindings(config.credentials ?: [])
     if (config.unstash != false) {
         unstash 'dist'
-    }
-    def bindings = (config.credentials ?: []).collect { Map cred ->
-        switch (cred.type) {
-            case 'usernamePassword':
-                return usernamePassword(credentialsId: cred.id, usernameVariable: cred.usernameVariable, passwordVariable: cred.passwordVariable)
-            case 'file':
-                return file(credentialsId: cred.id, variable: cred.variable)
-            case 'string':
-                return string(credentialsId: cred.id, variable: cred.variable)
-            default:
-                error "gopythongoPublish: credential type ${cred.type} of ${cred.id}: use usernamePassword, file or string"
-        }
     }
     withCredentials(bindings) {
         withEnv(Step.env(env.WORKSPACE, c, [stores: 'GOPY_STORES', force: 'GOPY_FORCE', overwrite: 'GOPY_OVERWRITE'])) {
