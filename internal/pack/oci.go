@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -133,7 +134,13 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	}{{"dependencies", false}, {"project", true}} {
 		f := filepath.Join(tmp, l.what+".tar.gz")
 		project := l.project
-		if err := writeLayer(ctx, f, t, m, func(e Entry) bool { return e.Project == project }); err != nil {
+		// The dependencies' layer must be the same bytes whatever the app's
+		// commit, or every app-only change re-sends it: its times are fixed.
+		epoch := time.Unix(dependencyLayerEpoch, 0).UTC()
+		if project {
+			epoch = m.Epoch
+		}
+		if err := writeLayer(ctx, f, t, epoch, func(e Entry) bool { return e.Project == project }); err != nil {
 			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
 		}
 		layer, err := tarball.LayerFromFile(f, tarball.WithMediaType(types.OCILayer))
@@ -216,7 +223,12 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 }
 
 // writeLayer writes the selected entries as a gzip layer rooted at /.
-func writeLayer(ctx context.Context, path string, t *Tree, m *Meta, keep func(Entry) bool) error {
+// dependencyLayerEpoch is the time (Unix seconds) of every entry of the
+// dependencies' layer: 1970-01-01, as ko and Bazel give layers that must
+// not depend on the build.
+const dependencyLayerEpoch = 0
+
+func writeLayer(ctx context.Context, path string, t *Tree, epoch time.Time, keep func(Entry) bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -226,7 +238,7 @@ func writeLayer(ctx context.Context, path string, t *Tree, m *Meta, keep func(En
 	if err != nil {
 		return err
 	}
-	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: m.Epoch, Keep: keep, Ctx: ctx}); err != nil {
+	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: epoch, Keep: keep, Ctx: ctx}); err != nil {
 		zw.Close()
 		return err
 	}

@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -69,7 +73,14 @@ func TestOCILayers(t *testing.T) {
 	out := sh(t, dist, "podman", "--root", filepath.Join(storage, "root"), "--runroot", filepath.Join(storage, "run"), "--storage-driver", "vfs", "load", "-i", tarball)
 	assert.Contains(t, out, "Loaded image: localhost/hello:1.2.3")
 
-	// Change the project only and build again.
+	// Published through a proxy that counts what the registry receives.
+	reg := testutil.StartRegistry(t, false)
+	proxy := testutil.NewFaultProxy(t, "http://"+reg.Host)
+	pubEnv := map[string]string{"GOPYTHONGO_PUBLISH_STORES": "[{name: reg, type: registry, repository: " + strings.TrimPrefix(proxy.URL, "http://") + "/team/hello}]"}
+	code, _, stderr = steptest.Run(t, steps.Publish(), p.Dir, pubEnv)
+	require.Equal(t, 0, code, stderr)
+
+	// Change the project only, commit later, and build again.
 	p.WriteFile("src/hello/cli.py", strings.Replace(readFile(t, filepath.Join(p.Dir, "src/hello/cli.py")), "Say hello.", "Say hello!", 1))
 	p.Git("commit", "-qam", "change the project")
 	buildVenv(t, p)
@@ -78,6 +89,37 @@ func TestOCILayers(t *testing.T) {
 	after := layers()
 	require.Len(t, after, len(all))
 	after = after[len(after)-2:]
-	assert.Equal(t, before[0], after[0], "the dependencies' layer is unchanged")
+	assert.Equal(t, before[0], after[0], "the dependencies' layer is unchanged, though the commit's time is not")
 	assert.NotEqual(t, before[1], after[1], "the project's layer is new")
+
+	// The second push sends the project's layer, the config and the manifest:
+	// not one byte of the dependencies' layer.
+	var manifest struct {
+		Config struct{ Digest string }
+		Layers []struct {
+			Digest string
+			Size   int64
+		}
+	}
+	var index struct{ Manifests []struct{ Digest string } }
+	require.NoError(t, json.Unmarshal([]byte(readFile(t, filepath.Join(dist, "oci", "index.json"))), &index))
+	blob := func(d string) string {
+		return filepath.Join(dist, "oci", "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
+	}
+	require.NoError(t, json.Unmarshal([]byte(readFile(t, blob(index.Manifests[0].Digest))), &manifest))
+	size := func(d string) int64 {
+		fi, err := os.Stat(blob(d))
+		require.NoError(t, err)
+		return fi.Size()
+	}
+	project := manifest.Layers[len(manifest.Layers)-1]
+	proxy.BytesIn.Store(0)
+	// Under the same version (the test's state file names one): --overwrite.
+	code, stdout, stderr := steptest.Run(t, steps.Publish(), p.Dir, pubEnv, "--overwrite")
+	require.Equal(t, 0, code, stderr)
+	tags := regexp.MustCompile(`(?m)^reg_tags=(.*)$`).FindStringSubmatch(stdout)
+	require.NotNil(t, tags, stdout)
+	manifests := int64(len(strings.Split(tags[1], ",")))
+	assert.Equal(t, project.Size+size(manifest.Config.Digest)+manifests*size(index.Manifests[0].Digest), proxy.BytesIn.Load(),
+		"the registry received the project's layer (%d bytes), the config and the manifest once per tag (%s), and no more", project.Size, tags[1])
 }
