@@ -525,6 +525,19 @@ func requiresHashes(c *config.Config, files []string) (bool, error) {
 	return false, nil
 }
 
+// pipIdentity names the pip that builds, for cache keys: a pip unpacked
+// into the cache by its path inside the cache (content-addressed by the
+// wheel's sha256), so that a cache restored at another path stays warm.
+func (b *build) pipIdentity() []string {
+	out := slices.Clone(b.pip.Base[1:])
+	for i, a := range out {
+		if rel, err := filepath.Rel(b.cache.Dir, a); err == nil && filepath.IsLocal(rel) {
+			out[i] = "cache:" + filepath.ToSlash(rel)
+		}
+	}
+	return out
+}
+
 // projectWheel builds the project into a wheel (PEP 517) from a copy of its
 // source, or takes it from the cache when that source was built before.
 func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
@@ -534,7 +547,7 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
 	}
 	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
-		"tag": firstTag(b.interp), "target": b.target(), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pip.Base[1:],
+		"tag": firstTag(b.interp), "target": b.target(), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pipIdentity(),
 		"set_version": b.setVersion()})
 	if ws, ok := b.cache.Lookup("projects", key); ok && !b.o.NoCache {
 		return ws[0], true, nil

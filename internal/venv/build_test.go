@@ -550,3 +550,24 @@ func TestOfflineBuildSaysWhatToDo(t *testing.T) {
 		assert.Contains(t, pipHint(out, []string{"wheel"}), "add gcc and python3-dev", out)
 	}
 }
+
+// TestCacheRestoredElsewhereIsWarm: a CI cache restored at another path
+// (another runner, another workspace) spares the same work: the keys name
+// contents, never the cache's own path.
+func TestCacheRestoredElsewhereIsWarm(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	first := filepath.Join(t.TempDir(), "cache")
+	run := buildIn(t, p.Dir, first)
+	require.NoError(t, run.err, run.log)
+	require.False(t, run.res.ProjectCached, "a cold cache builds the project")
+
+	moved := filepath.Join(t.TempDir(), "restored", "elsewhere")
+	require.NoError(t, os.MkdirAll(filepath.Dir(moved), 0o755))
+	require.NoError(t, os.Rename(first, moved))
+	again := buildIn(t, p.Dir, moved)
+	require.NoError(t, again.err, again.log)
+	assert.True(t, again.res.ProjectCached, "the project's wheel comes from the moved cache:\n%s", again.log)
+	assert.True(t, again.res.ResolutionCached, "so does the resolution:\n%s", again.log)
+	assert.Equal(t, run.res.Venv.Digest, again.res.Venv.Digest, "the same tree")
+}
