@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin
 
 # Debian packages that the tests and the demo run for real.
-DEBS := git gcc python3-dev libpq-dev xz-utils dpkg-dev python3 python3-packaging python3-venv python3-setuptools python3-wheel python3-pytest python3-pip python3-pip-whl python3-setuptools-whl python3-wheel-whl groovy default-jre-headless lintian rpm skopeo podman mmdebstrap debian-archive-keyring zstd time gnupg aptly docker-registry twine apache2-utils shellcheck runc debootstrap rsync
+DEBS := git gcc python3-dev libpq-dev xz-utils dpkg-dev python3 python3-packaging python3-venv python3-setuptools python3-wheel python3-pytest python3-pip python3-pip-whl python3-setuptools-whl python3-wheel-whl groovy default-jre-headless lintian rpm skopeo podman mmdebstrap debian-archive-keyring zstd time gnupg aptly docker-registry twine apache2-utils shellcheck runc debootstrap rsync pigz
 
 .PHONY: all build deps test demo bench fuzz clean
 

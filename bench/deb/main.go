@@ -29,9 +29,15 @@ func main() {
 	bin := flag.String("bin", "bin/gopythongo-package", "the gopythongo-package binary")
 	example := flag.String("example", "", "a project whose dist/ holds a built venv and state file (default: none)")
 	keep := flag.String("dir", "", "keep the trees in this directory and reuse them (default: a temporary directory)")
+	base := flag.String("base", "oci-layout:dist/fixtures/debian-bookworm-amd64-python3-passwd-oci:bookworm", "the OCI base image (make test caches this one)")
 	flag.Parse()
 	ours, err := filepath.Abs(*bin)
 	benchutil.Must(err)
+	if dir, ok := strings.CutPrefix(*base, "oci-layout:"); ok && !filepath.IsAbs(dir) {
+		abs, err := filepath.Abs(dir)
+		benchutil.Must(err)
+		*base = "oci-layout:" + abs
+	}
 	work := *keep
 	if work == "" {
 		work, err = os.MkdirTemp("", "gpg-bench-deb-")
@@ -73,6 +79,45 @@ func main() {
 		}
 	}
 	fmt.Println("targets: at most 1.0x with zstd, 0.5x with gzip; memory that does not grow with the package")
+
+	// The other archives against the tar pipelines a user would write: the
+	// same tree, sorted, at gzip's default level.
+	fmt.Printf("\n%-34s %-8s %9s %9s %7s %11s %11s\n", "tree", "format", "ours", "peer", "ratio", "ours size", "peer size")
+	for _, tr := range trees {
+		root := filepath.Join(tr.project, "dist", "root")
+		peers := []struct{ format, peer, out string }{
+			{"tar.gz", "tar --sort=name --owner=0 --group=0 --numeric-owner -C " + root + " -cf - . | gzip -6", "bench_1.0.0_amd64.tar.gz"},
+			{"oci", "tar --sort=name --owner=0 --group=0 --numeric-owner -C " + root + " -cf - . | pigz -6", "oci"},
+		}
+		for _, pc := range peers {
+			args := []string{"--format", pc.format}
+			if pc.format == "oci" {
+				args = append(args, "--set", "package.oci.base="+*base, "--set", "package.oci.tarball=false")
+			}
+			o := benchutil.Median(*runs, func() { runRSS(tr.project, ours, args...) })
+			peerOut := filepath.Join(work, "peer.tar.gz")
+			p := benchutil.Median(*runs, func() {
+				benchutil.Must(exec.Command("bash", "-c", "set -o pipefail; "+pc.peer+" > "+peerOut).Run())
+			})
+			fmt.Printf("%-34s %-8s %9s %9s %6.2fx %7d MiB %7d MiB\n", tr.name, pc.format, o.Round(time.Millisecond), p.Round(time.Millisecond),
+				float64(o)/float64(p), duSize(filepath.Join(tr.project, "dist", pc.out))>>20, duSize(peerOut)>>20)
+		}
+	}
+	fmt.Println("targets: tar.gz at most 1.0x at the same size, oci at most 1.2x (the base image's check included)")
+}
+
+// duSize is the size of a file, or of the files under a directory.
+func duSize(p string) int64 {
+	var n int64
+	filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // runRSS runs a command and returns its peak resident memory in KiB, as GNU
@@ -111,6 +156,13 @@ func peerDir(project, work string) string {
 // size and count asked for, in nested packages as a venv has them.
 func generate(project string, total, files int) (int64, error) {
 	root := filepath.Join(project, "dist", "root", "opt", "bench")
+	// The venv's interpreter link, which an image's base must resolve.
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.Symlink(benchutil.DebianPython, filepath.Join(root, "bin", "python3")); err != nil && !os.IsExist(err) {
+		return 0, err
+	}
 	if b, err := os.ReadFile(filepath.Join(project, "size")); err == nil {
 		var n int64
 		fmt.Sscan(string(b), &n)
@@ -167,7 +219,7 @@ func generate(project string, total, files int) (int64, error) {
 	if err := os.WriteFile(filepath.Join(project, "size"), []byte(fmt.Sprint(size)), 0o644); err != nil {
 		return 0, err
 	}
-	cfg := "schema: 1\nproject: {name: bench, deploy_path: /opt/bench}\npackage:\n  architecture: amd64\n  deb: {maintainer: \"Bench <bench@example.com>\"}\n"
+	cfg := "schema: 1\nproject: {name: bench, deploy_path: /opt/bench}\npackage:\n  architecture: amd64\n  deb: {maintainer: \"Bench <bench@example.com>\", python_package: python3}\n"
 	if err := os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(cfg), 0o644); err != nil {
 		return 0, err
 	}

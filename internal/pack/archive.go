@@ -19,6 +19,12 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
+// The gzip levels: dpkg-deb's for a .deb, gzip's default elsewhere.
+const (
+	debGzipLevel     = 9
+	defaultGzipLevel = 6
+)
+
 // Compression names a compressor.
 type Compression string
 
@@ -51,10 +57,13 @@ func (nopCloser) Close() error { return nil }
 // compressor wraps w. Every compressor is deterministic: the output depends on
 // the input alone, not on the number of cores (gzip and zstd compress blocks in
 // parallel with fixed block sizes; the gzip header carries no name or time).
-func compressor(c Compression, w io.Writer) (io.WriteCloser, error) {
+//
+// gzipLevel is gzip's level: 9 where dpkg-deb uses 9 (the .deb's members),
+// gzip's own default 6 for tar.gz and OCI layers, as tar -z and pigz give.
+func compressor(c Compression, gzipLevel int, w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case Gzip:
-		gz, err := pgzip.NewWriterLevel(w, 9)
+		gz, err := pgzip.NewWriterLevel(w, gzipLevel)
 		if err != nil {
 			return nil, err
 		}

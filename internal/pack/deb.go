@@ -64,7 +64,7 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	member := "data.tar" + comp.Ext()
 	name := m.debFile()
 	writeData := func(w io.Writer, sums func(name, md5 string)) error {
-		zw, err := compressor(comp, w)
+		zw, err := compressor(comp, debGzipLevel, w)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func controlTar(m *Meta, all, t *Tree, svc *service, md5sums []byte) ([]byte, er
 		return nil, err
 	}
 	var ctar bytes.Buffer
-	zc, _ := compressor(Gzip, &ctar)
+	zc, _ := compressor(Gzip, debGzipLevel, &ctar)
 	ctree := &Tree{Entries: generated(nil, ctl, modes)}
 	sortEntries(ctree.Entries)
 	if err := writeTar(zc, ctree, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch}); err != nil {

@@ -3,6 +3,8 @@ package pack
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -122,17 +125,37 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	if m.Arch != "all" && baseCfg.Architecture != "" && baseCfg.Architecture != m.Arch {
 		return state.Artifact{}, fmt.Errorf("the venv holds %s binaries, but the base image is %s/%s", m.Arch, baseCfg.OS, baseCfg.Architecture)
 	}
+	// Checked before anything is written: the base's file system with the
+	// venv's entries over it.
+	if err := interpreterInImage(base, t, m.Venv.DeployPath, oc.Base); err != nil {
+		return state.Artifact{}, err
+	}
 	tmp, err := os.MkdirTemp(m.Out, ".oci-")
 	if err != nil {
 		return state.Artifact{}, err
 	}
 	defer os.RemoveAll(tmp)
+	// The layout is written to a temporary directory and renamed into place.
+	// The venv's layers are written straight into its blobs, and a base from
+	// a layout on this file system is linked, not copied: the layout writer
+	// skips blobs that are there.
+	staging := filepath.Join(tmp, "layout")
+	lp, err := layout.Write(staging, empty.Index)
+	if err != nil {
+		return state.Artifact{}, err
+	}
+	blobs := filepath.Join(staging, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return state.Artifact{}, err
+	}
+	if dir, ok := baseLayoutDir(oc.Base, c.Dir); ok {
+		linkBaseBlobs(base, dir, blobs)
+	}
 	var adds []mutate.Addendum
 	for _, l := range []struct {
 		what    string
 		project bool
 	}{{"dependencies", false}, {"project", true}} {
-		f := filepath.Join(tmp, l.what+".tar.gz")
 		project := l.project
 		// The dependencies' layer must be the same bytes whatever the app's
 		// commit, or every app-only change re-sends it: its times are fixed.
@@ -140,12 +163,9 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		if project {
 			epoch = m.Epoch
 		}
-		if err := writeLayer(ctx, f, t, epoch, func(e Entry) bool { return e.Project == project }); err != nil {
-			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
-		}
-		layer, err := tarball.LayerFromFile(f, tarball.WithMediaType(types.OCILayer))
+		layer, err := writeLayer(ctx, blobs, t, epoch, func(e Entry) bool { return e.Project == project })
 		if err != nil {
-			return state.Artifact{}, err
+			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
 		}
 		adds = append(adds, mutate.Addendum{Layer: layer, History: v1.History{
 			Created: v1.Time{Time: m.Epoch}, CreatedBy: "gopythongo-package: the venv's " + l.what, Comment: m.Venv.DeployPath}})
@@ -172,9 +192,6 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	if img, err = mutate.CreatedAt(img, v1.Time{Time: m.Epoch}); err != nil {
 		return state.Artifact{}, err
 	}
-	if err := interpreterInImage(img, m.Venv.DeployPath, oc.Base); err != nil {
-		return state.Artifact{}, err
-	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	digest, err := img.Digest()
@@ -182,23 +199,11 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		return state.Artifact{}, err
 	}
 
-	// The layout goes to a temporary directory and is renamed into place.
 	dir := filepath.Join(m.Out, OCIDir)
-	staging := filepath.Join(tmp, "layout")
-	lp, err := layout.Write(staging, empty.Index)
-	if err != nil {
-		return state.Artifact{}, err
-	}
 	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": m.Version.OCITag})); err != nil {
 		return state.Artifact{}, fmt.Errorf("write the image layout: %w", err)
 	}
 	if err := normalModes(staging); err != nil {
-		return state.Artifact{}, err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return state.Artifact{}, err
-	}
-	if err := os.Rename(staging, dir); err != nil {
 		return state.Artifact{}, err
 	}
 	raw, err := img.RawManifest()
@@ -206,6 +211,8 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		return state.Artifact{}, err
 	}
 	art := state.Artifact{Path: OCIDir, Format: "oci", SHA256: digest.Hex, Size: int64(len(raw)), Digest: digest.String(), Arch: cfg.Architecture}
+	// The tarball reads the layers from the staging layout: it is written
+	// before the layout moves into place.
 	if oc.Tarball {
 		tag, err := name.NewTag(m.Name + ":" + m.Version.OCITag)
 		if err != nil {
@@ -219,33 +226,116 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		}
 		art.Tarball = file
 	}
+	if err := os.RemoveAll(dir); err != nil {
+		return state.Artifact{}, err
+	}
+	if err := os.Rename(staging, dir); err != nil {
+		return state.Artifact{}, err
+	}
 	return art, nil
 }
 
-// writeLayer writes the selected entries as a gzip layer rooted at /.
 // dependencyLayerEpoch is the time (Unix seconds) of every entry of the
 // dependencies' layer: 1970-01-01, as ko and Bazel give layers that must
 // not depend on the build.
 const dependencyLayerEpoch = 0
 
-func writeLayer(ctx context.Context, path string, t *Tree, epoch time.Time, keep func(Entry) bool) error {
-	f, err := os.Create(path)
+// fileLayer is a gzip layer in a file whose digests were taken while it was
+// written, so that nothing reads or decompresses it again to learn them.
+type fileLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+}
+
+func (l fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l fileLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+// writeLayer writes the selected entries as a gzip layer rooted at / into
+// dir, named by its digest.
+func writeLayer(ctx context.Context, dir string, t *Tree, epoch time.Time, keep func(Entry) bool) (v1.Layer, error) {
+	f, err := os.CreateTemp(dir, ".layer-")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer os.Remove(f.Name()) // gone once renamed
 	defer f.Close()
-	zw, err := compressor(Gzip, f)
+	compressed, uncompressed := sha256.New(), sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(f, compressed)}
+	zw, err := compressor(Gzip, defaultGzipLevel, counted)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := writeTar(zw, t, tarOptions{Parents: true, Epoch: epoch, Keep: keep, Ctx: ctx}); err != nil {
+	if err := writeTar(io.MultiWriter(zw, uncompressed), t, tarOptions{Parents: true, Epoch: epoch, Keep: keep, Ctx: ctx}); err != nil {
 		zw.Close()
-		return err
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	l := fileLayer{
+		digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))},
+		diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))},
+		size:   counted.n,
+	}
+	l.path = filepath.Join(dir, l.digest.Hex)
+	if err := os.Rename(f.Name(), l.path); err != nil {
+		return nil, err
+	}
+	return partial.CompressedToLayer(l)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// baseLayoutDir is the directory of an oci-layout: base.
+func baseLayoutDir(ref, dir string) (string, bool) {
+	rest, ok := strings.CutPrefix(ref, "oci-layout:")
+	if !ok {
+		return "", false
+	}
+	p, _, _ := strings.Cut(rest, ":")
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	return filepath.Join(p, "blobs", "sha256"), true
+}
+
+// linkBaseBlobs hard-links the base image's layers from its layout into
+// blobs. A link that cannot be made (another file system) is left to the
+// layout writer, which copies.
+func linkBaseBlobs(base v1.Image, from, blobs string) {
+	layers, err := base.Layers()
+	if err != nil {
+		return
+	}
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil || d.Algorithm != "sha256" {
+			continue
+		}
+		// Only a regular file that already has the layout's mode: the
+		// staging tree's modes are normalized, which must not touch the base.
+		src := filepath.Join(from, d.Hex)
+		if fi, err := os.Lstat(src); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() == 0o644 {
+			os.Link(src, filepath.Join(blobs, d.Hex))
+		}
+	}
 }
 
 // imageConfig sets what the image runs and says about itself.
@@ -345,10 +435,12 @@ func normalModes(root string) error {
 const maxImageEntries = 4_000_000
 
 // interpreterInImage follows the venv's interpreter link (bin/python3)
-// through the image's file system, base and venv layers together, and
-// fails unless it ends at a file: an image whose venv points at an
-// interpreter the base lacks fails at its first start with "no such file".
-func interpreterInImage(img v1.Image, deploy, base string) error {
+// through the image's file system, the base's layers with the venv's tree
+// over them, and fails unless it ends at a file: an image whose venv points
+// at an interpreter the base lacks fails at its first start with "no such
+// file". The venv's own layers are never read back: their entries are the
+// tree's.
+func interpreterInImage(img v1.Image, t *Tree, deploy, base string) error {
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	type node struct {
@@ -382,6 +474,23 @@ func interpreterInImage(img v1.Image, deploy, base string) error {
 			nodes[name] = node{file: true}
 		default:
 			nodes[name] = node{}
+		}
+	}
+	for _, e := range t.Entries {
+		name := path.Clean("/" + e.Path)
+		for d := path.Dir(name); d != "/"; d = path.Dir(d) {
+			if _, ok := nodes[d]; ok {
+				break
+			}
+			nodes[d] = node{}
+		}
+		switch {
+		case e.IsSymlink():
+			nodes[name] = node{link: e.Link}
+		case e.IsDir():
+			nodes[name] = node{}
+		default:
+			nodes[name] = node{file: true}
 		}
 	}
 	start := path.Join(deploy, "bin", "python3")

@@ -113,6 +113,15 @@ func TestOCILayers(t *testing.T) {
 		return fi.Size()
 	}
 	project := manifest.Layers[len(manifest.Layers)-1]
+	// The base's layers are linked from its layout, not copied, and keep
+	// their mode.
+	baseDir := strings.SplitN(strings.TrimPrefix(baseImage(t), "oci-layout:"), ":", 2)[0]
+	src, err := os.Stat(filepath.Join(baseDir, "blobs", "sha256", strings.TrimPrefix(manifest.Layers[0].Digest, "sha256:")))
+	require.NoError(t, err)
+	dst, err := os.Stat(blob(manifest.Layers[0].Digest))
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(src, dst), "the base layer is a link to the base layout's blob")
+	assert.Equal(t, os.FileMode(0o644), src.Mode().Perm())
 	proxy.BytesIn.Store(0)
 	// Under the same version (the test's state file names one): --overwrite.
 	code, stdout, stderr := steptest.Run(t, steps.Publish(), p.Dir, pubEnv, "--overwrite")

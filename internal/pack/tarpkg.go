@@ -18,7 +18,7 @@ func (p tarPacker) Format() state.Format { return state.Format("tar" + p.c.Ext()
 func (p tarPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, error) {
 	name := fmt.Sprintf("%s_%s_%s.tar%s", m.Name, m.Version.OCITag, m.Arch, p.c.Ext())
 	return writeAtomic(m.Out, name, p.Format(), m.Arch, func(f *os.File) error {
-		zw, err := compressor(p.c, f)
+		zw, err := compressor(p.c, defaultGzipLevel, f)
 		if err != nil {
 			return err
 		}
