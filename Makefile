@@ -17,7 +17,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo deve
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=true -trimpath -ldflags "-s -w -X github.com/gopythongo/gopythongo/internal/cli.stamp=$(VERSION)" -o $(BIN)/ ./steps/...
 
+# dist/ holds Debian roots and podman's storage, whose files include Go
+# sources (git's contrib docs); a go.mod of its own keeps it out of ./...
 deps:
+	@mkdir -p dist && printf 'module gopythongo.invalid/dist\n' > dist/go.mod
 	@scripts/install-deps $(DEBS)
 	@scripts/install-pytools
 	@scripts/install-citools
