@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,8 +32,9 @@ type Root struct {
 	dir string
 	fd  int
 	// walk forces the component-by-component fallback (for tests, and on
-	// kernels without openat2).
-	walk bool
+	// kernels without openat2). Atomic: Open may be called from several
+	// goroutines.
+	walk atomic.Bool
 	// made are the directories Create has made or found: it makes them
 	// once. Safety does not rest on it: every open still resolves the
 	// whole path beneath the root through no link.
@@ -56,7 +58,7 @@ func Open(dir string) (*Root, error) {
 func OpenWalking(dir string) (*Root, error) {
 	r, err := Open(dir)
 	if r != nil {
-		r.walk = true
+		r.walk.Store(true)
 	}
 	return r, err
 }
@@ -146,7 +148,7 @@ func (r *Root) MkdirAll(rel string, perm fs.FileMode) error {
 // open opens rel beneath the root without following any link.
 func (r *Root) open(rel string, parts []string, flags int, perm fs.FileMode) (*os.File, error) {
 	flags |= unix.O_CLOEXEC | unix.O_NOFOLLOW
-	if !r.walk {
+	if !r.walk.Load() {
 		how := &unix.OpenHow{Flags: uint64(flags), Mode: uint64(perm.Perm()),
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
 		for range 8 { // EAGAIN: a rename raced the lookup
@@ -155,7 +157,7 @@ func (r *Root) open(rel string, parts []string, flags int, perm fs.FileMode) (*o
 				return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
 			}
 			if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
-				r.walk = true // no openat2 here (or a seccomp filter refuses it)
+				r.walk.Store(true) // no openat2 here (or a seccomp filter refuses it)
 				break
 			}
 			if !errors.Is(err, unix.EAGAIN) {
@@ -195,6 +197,28 @@ func (r *Root) Create(rel string, perm fs.FileMode) (*os.File, error) {
 	}
 	// The umask must not decide the mode.
 	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Open opens the regular file rel for reading, beneath the root and through
+// no link. Unlike Create it may be called from several goroutines at once.
+func (r *Root) Open(rel string) (*os.File, error) {
+	parts, err := Clean(rel)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.open(rel, parts, unix.O_RDONLY|unix.O_NONBLOCK, 0) // a FIFO must not block the open
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: rel, Err: errors.New("not a regular file")}
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}

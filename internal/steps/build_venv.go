@@ -153,6 +153,8 @@ func BuildVenv() cli.Step {
 
 func cacheNote(res *venv.Result) string {
 	switch {
+	case res.TreeCached:
+		return "the whole tree from the cache"
 	case res.ResolutionCached:
 		return "all wheels from the cache"
 	case res.ProjectCached:

@@ -49,8 +49,9 @@ type Result struct {
 	Venv    state.Venv
 	Wheels  []WheelFile
 	Secrets []string
-	// Cached says which steps the wheel cache spared.
-	ProjectCached, ResolutionCached bool
+	// Cached says which steps the caches spared: TreeCached means the whole
+	// tree came from the tree cache (nothing installed, compiled or checked).
+	ProjectCached, ResolutionCached, TreeCached bool
 	Stripped                        int
 	// Dists are the project's wheel and sdist in dist/python (venv.dists).
 	Dists []state.Artifact
@@ -101,6 +102,8 @@ type build struct {
 	wheels  []WheelFile
 	srcDone bool
 	srcEnv  []string
+	// srcHash is the project's source hash, once computed.
+	srcHash string
 }
 
 func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scratch", name) }
@@ -165,28 +168,45 @@ func (b *build) run(ctx context.Context) error {
 		return err
 	}
 	var wheels []WheelFile
-	steps := []struct {
-		name string
-		f    func() (string, error)
-	}{
-		{"resolve", func() (string, error) { return b.resolve(ctx, &wheels) }},
-		{"venv", func() (string, error) { return b.createVenv(ctx) }},
-		{"install", func() (string, error) { return b.install(ctx, wheels) }},
-		{"finish", func() (string, error) { return b.finish(ctx) }},
+	if err := b.phase("resolve", func() (string, error) { return b.resolve(ctx, &wheels) }); err != nil {
+		return err
 	}
-	if c.Venv.Dists && c.Venv.Project {
-		steps = append(steps, struct {
-			name string
-			f    func() (string, error)
-		}{"dists", func() (string, error) { return b.dists(ctx) }})
+	b.res.Wheels = wheels
+	key, err := b.treeKey(wheels)
+	if err != nil {
+		return err
 	}
-	for _, s := range steps {
-		if err := b.phase(s.name, s.f); err != nil {
+	restored := false
+	if rec, ok := b.cache.lookupTree(key); ok && !b.o.NoCache {
+		if restored, err = b.restore(key, rec); err != nil {
 			return err
 		}
 	}
-	b.res.Wheels = wheels
-	return b.seal(ctx, wheels)
+	if !restored {
+		for _, s := range []struct {
+			name string
+			f    func() (string, error)
+		}{
+			{"venv", func() (string, error) { return b.createVenv(ctx) }},
+			{"install", func() (string, error) { return b.install(ctx, wheels) }},
+			{"finish", func() (string, error) { return b.finish(ctx) }},
+		} {
+			if err := b.phase(s.name, s.f); err != nil {
+				return err
+			}
+		}
+		if err := b.seal(ctx, key, wheels); err != nil {
+			return err
+		}
+	}
+	// The builders mount the tree at the deploy path for the sdist's
+	// backend too, so it moves to dist/root last.
+	if c.Venv.Dists && c.Venv.Project {
+		if err := b.phase("dists", func() (string, error) { return b.dists(ctx) }); err != nil {
+			return err
+		}
+	}
+	return b.place(filepath.Join(b.tmp, RootDir))
 }
 
 // BuildDists builds only the project's wheel and sdist into dist/python
@@ -546,6 +566,7 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 	if err != nil {
 		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
 	}
+	b.srcHash = src
 	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
 		"tag": firstTag(b.interp), "target": b.target(), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pipIdentity(),
 		"set_version": b.setVersion()})
@@ -898,14 +919,14 @@ func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 }
 
 // seal checks the tree for leaked build paths, sets every time stamp, records
-// what it holds, and moves it to dist/root.
-func (b *build) seal(ctx context.Context, wheels []WheelFile) error {
+// what it holds and keeps it in the tree cache.
+func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error {
 	c := b.c
 	ph := b.o.Log.Phase("check")
 	defer ph.End()
 	needles := []string{b.tmp, c.Dir, c.DistDir(), b.cache.Dir}
 	root := filepath.Join(b.tmp, RootDir)
-	leaks, err := findLeaks(root, needles)
+	entries, leaks, err := scanTree(root, needles)
 	if err != nil {
 		return err
 	}
@@ -923,11 +944,11 @@ func (b *build) seal(ctx context.Context, wheels []WheelFile) error {
 	if err := setTimes(root, b.o.Epoch); err != nil {
 		return err
 	}
-	dists, err := distributions(b.staging, wheels, c.Project.Name)
-	if err != nil {
-		return err
+	for i := range entries {
+		entries[i].MTime = b.o.Epoch.UnixNano()
 	}
-	info, err := Inspect(root)
+	info := summarize(entries)
+	dists, err := distributions(b.staging, wheels, c.Project.Name)
 	if err != nil {
 		return err
 	}
@@ -941,14 +962,6 @@ func (b *build) seal(ctx context.Context, wheels []WheelFile) error {
 		if depends, err = b.libraryDepends(ctx, libs); err != nil {
 			return err
 		}
-	}
-	final := b.res.Root
-	old := filepath.Join(b.tmp, "old-root")
-	if err := os.Rename(final, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("move the old tree aside: %w", err)
-	}
-	if err := os.Rename(root, final); err != nil {
-		return fmt.Errorf("move the tree into place: %w", err)
 	}
 	b.res.Venv = state.Venv{
 		DeployPath:    b.deploy,
@@ -964,8 +977,70 @@ func (b *build) seal(ctx context.Context, wheels []WheelFile) error {
 	if t, ok := b.builder.(isolatedBuilder); ok {
 		b.res.Venv.Target = t.Target()
 	}
-	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s", info.Files, humanSize(info.Size), info.Digest[:12]))
+	kept := ", kept in the cache"
+	if err := b.cache.keepTree(key, root, treeRecord{Venv: b.res.Venv, Stripped: b.res.Stripped, Entries: entries}); err != nil {
+		// A tree not kept costs the next build its time, not its result.
+		b.o.Log.Warnf("the finished tree was not kept in the cache (the next build makes it again): %v", err)
+		kept = ""
+	}
+	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s%s", info.Files, humanSize(info.Size), info.Digest[:12], kept))
 	return nil
+}
+
+// place moves the finished tree to dist/root, the old one aside.
+func (b *build) place(root string) error {
+	old := filepath.Join(b.tmp, "old-root")
+	if err := os.Rename(b.res.Root, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("move the old tree aside: %w", err)
+	}
+	if err := os.Rename(root, b.res.Root); err != nil {
+		return fmt.Errorf("move the tree into place: %w", err)
+	}
+	return nil
+}
+
+// restore makes the tree from the tree cache, when a build with the same
+// inputs finished it before: nothing is installed, compiled or checked
+// again, every file is checked against its hash. A tree that cannot be
+// restored is removed and the build goes on without it (restored is false).
+func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) {
+	ph := b.o.Log.Phase("tree")
+	defer ph.End()
+	root := filepath.Join(b.tmp, RootDir)
+	copied, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true)
+	if err != nil {
+		// A tree that cannot be restored once cannot be restored again:
+		// it goes, and this build keeps its own in its place.
+		b.o.Log.Warnf("the cached tree %s cannot be used, so the venv is built again: %v", key[:12], err)
+		if err := forceRemoveAll(b.cache.treeDir(key)); err != nil {
+			return false, fmt.Errorf("remove the unusable cached tree: %w", err)
+		}
+		if err := forceRemoveAll(root); err != nil {
+			return false, err
+		}
+		return false, os.MkdirAll(b.staging, 0o755)
+	}
+	if err := setTimes(root, b.o.Epoch); err != nil {
+		return false, err
+	}
+	entries := slices.Clone(rec.Entries)
+	for i := range entries {
+		entries[i].MTime = b.o.Epoch.UnixNano()
+	}
+	info := summarize(entries)
+	b.cache.usedTree(key)
+	b.res.TreeCached = true
+	b.res.Venv, b.res.Stripped = rec.Venv, rec.Stripped
+	b.res.Venv.Digest, b.res.Venv.Root = info.Digest, filepath.ToSlash(filepath.Join(b.c.Project.Dist, RootDir))
+	if b.res.Venv.Interpreter.Package == "" {
+		b.warnNoPackage()
+	}
+	how := "linked"
+	if copied > 0 {
+		how = "copied (the cache is on another file system) or linked"
+	}
+	ph.Done(fmt.Sprintf("from the cache: %d files %s, each checked against its sha256, tree %s (%s)", info.Files, how, info.Digest[:12], humanSize(info.Size)))
+	return true, nil
 }
 
 func humanSize(n int64) string { return ui.Size(n) }
@@ -977,9 +1052,13 @@ func (b *build) interpreterPackage(ctx context.Context) string {
 	var out strings.Builder
 	err := b.builder.Run(ctx, Command{Argv: []string{"dpkg-query", "-S", b.interp.Executable}, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: io.Discard})
 	if err != nil {
-		b.o.Log.Warnf("%s belongs to no Debian package: gopythongo-package refuses a .deb or .rpm of this venv (it would not run where installed) unless package.deb.python_package / package.rpm.python_package names the package that provides it on the target", b.interp.Executable)
+		b.warnNoPackage()
 		return ""
 	}
 	pkg, _, _ := strings.Cut(out.String(), ":")
 	return strings.TrimSuffix(strings.TrimSpace(pkg), "-minimal")
+}
+
+func (b *build) warnNoPackage() {
+	b.o.Log.Warnf("%s belongs to no Debian package: gopythongo-package refuses a .deb or .rpm of this venv (it would not run where installed) unless package.deb.python_package / package.rpm.python_package names the package that provides it on the target", b.interp.Executable)
 }

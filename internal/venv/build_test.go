@@ -59,10 +59,16 @@ type buildRun struct {
 
 func buildIn(t *testing.T, dir, cacheDir string, env ...string) buildRun {
 	t.Helper()
+	return buildWith(t, dir, cacheDir, epoch, false, env...)
+}
+
+// buildWith builds at a commit time, with the caches' records or without.
+func buildWith(t *testing.T, dir, cacheDir string, at time.Time, noCache bool, env ...string) buildRun {
+	t.Helper()
 	cfg, err := config.Load(config.Options{Dir: dir, Environ: append(env, "GOPYTHONGO_VENV_CACHE_DIR="+cacheDir)})
 	require.NoError(t, err)
 	var log bytes.Buffer
-	res, err := Build(context.Background(), Options{Config: cfg, Epoch: epoch, Getenv: envWith(env), Log: ui.New(&log, "test", nil), Output: &log})
+	res, err := Build(context.Background(), Options{Config: cfg, Epoch: at, NoCache: noCache, Getenv: envWith(env), Log: ui.New(&log, "test", nil), Output: &log})
 	return buildRun{res: res, err: err, log: log.String(), cfg: cfg}
 }
 
@@ -569,5 +575,6 @@ func TestCacheRestoredElsewhereIsWarm(t *testing.T) {
 	require.NoError(t, again.err, again.log)
 	assert.True(t, again.res.ProjectCached, "the project's wheel comes from the moved cache:\n%s", again.log)
 	assert.True(t, again.res.ResolutionCached, "so does the resolution:\n%s", again.log)
+	assert.True(t, again.res.TreeCached, "and the whole tree:\n%s", again.log)
 	assert.Equal(t, run.res.Venv.Digest, again.res.Venv.Digest, "the same tree")
 }

@@ -5,13 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,14 +26,56 @@ import (
 type TreeInfo struct {
 	Files  int
 	Size   int64
-	Digest string // sha256 over every path, mode, time and content or link target
+	Digest string // sha256 over every path, mode, time and content hash or link target
+}
+
+// Entry is one path of a tree, as the digest and the tree cache see it.
+type Entry struct {
+	Path   string      `json:"path"` // slash path below the root; "." is the root
+	Mode   fs.FileMode `json:"mode"`
+	Size   int64       `json:"size,omitempty"`
+	SHA256 string      `json:"sha256,omitempty"` // a regular file's content
+	Link   string      `json:"link,omitempty"`   // a symbolic link's target
+	MTime  int64       `json:"-"`                // nanoseconds
 }
 
 // Inspect walks a tree in sorted order and digests it: two trees with the same
 // digest have the same bytes, modes and times.
 func Inspect(root string) (TreeInfo, error) {
+	entries, _, err := scanTree(root, nil)
+	if err != nil {
+		return TreeInfo{}, err
+	}
+	return summarize(entries), nil
+}
+
+// summarize counts and digests a tree's entries (in walk order).
+func summarize(entries []Entry) TreeInfo {
 	var info TreeInfo
 	h := sha256.New()
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%s%s\x00", e.Path, e.Mode, e.MTime, e.SHA256, e.Link)
+		if e.Mode.IsRegular() || e.Mode&fs.ModeSymlink != 0 {
+			info.Files++
+			info.Size += e.Size
+		}
+	}
+	info.Digest = hex.EncodeToString(h.Sum(nil))
+	return info
+}
+
+// scanTree lists a tree in walk order with every file's hash, reading each
+// file once, on every CPU; it looks for needles in each file and link target
+// at the same time.
+func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
+	var bs [][]byte
+	for _, n := range needles {
+		if n != "" && n != "/" {
+			bs = append(bs, []byte(n))
+		}
+	}
+	var entries []Entry
+	var files []int
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -41,33 +85,87 @@ func Inspect(root string) (TreeInfo, error) {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(h, "%s\x00%o\x00%d\x00", filepath.ToSlash(rel), fi.Mode(), fi.ModTime().UnixNano())
+		e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode(), MTime: fi.ModTime().UnixNano()}
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
-			t, err := os.Readlink(p)
-			if err != nil {
+			if e.Link, err = os.Readlink(p); err != nil {
 				return err
 			}
-			io.WriteString(h, t)
-			info.Files++
+			e.Size = int64(len(e.Link))
 		case fi.Mode().IsRegular():
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			n, err := io.Copy(h, f)
-			f.Close()
-			if err != nil {
-				return err
-			}
-			info.Files++
-			info.Size += n
+			files = append(files, len(entries))
 		}
-		h.Write([]byte{0})
+		entries = append(entries, e)
 		return nil
 	})
-	info.Digest = hex.EncodeToString(h.Sum(nil))
-	return info, err
+	if err != nil {
+		return nil, nil, err
+	}
+	leakOf := make([]string, len(entries))
+	err = parallel(len(files), func(i int) error {
+		e := &entries[files[i]]
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(e.Path)))
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
+		for j, b := range bs {
+			if bytes.Contains(data, b) {
+				leakOf[files[i]] = needles[j]
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var leaks []Leak
+	for i, e := range entries {
+		needle := leakOf[i]
+		if needle == "" && e.Link != "" {
+			for j, b := range bs {
+				if bytes.Contains([]byte(e.Link), b) {
+					needle = needles[j]
+					break
+				}
+			}
+		}
+		if needle != "" {
+			leaks = append(leaks, Leak{File: "/" + e.Path, Needle: needle})
+		}
+	}
+	return entries, leaks, nil
+}
+
+// parallel runs f for 0..n-1 on every CPU and returns the first error.
+func parallel(n int, f func(i int) error) error {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range min(runtime.NumCPU(), max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n)) // the others stop at their next item
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // setTimes gives every file, link and directory of a tree the same time,
@@ -161,38 +259,7 @@ type Leak struct {
 // tree, .pyc files included: a venv that names its build directory breaks when
 // it is deployed.
 func findLeaks(root string, needles []string) ([]Leak, error) {
-	var bs [][]byte
-	for _, n := range needles {
-		if n != "" && n != "/" {
-			bs = append(bs, []byte(n))
-		}
-	}
-	var leaks []Leak
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		var data []byte
-		if d.Type()&fs.ModeSymlink != 0 {
-			t, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			data = []byte(t)
-		} else if d.Type().IsRegular() {
-			if data, err = os.ReadFile(p); err != nil {
-				return err
-			}
-		}
-		for i, b := range bs {
-			if bytes.Contains(data, b) {
-				rel, _ := filepath.Rel(root, p)
-				leaks = append(leaks, Leak{File: "/" + filepath.ToSlash(rel), Needle: needles[i]})
-				break
-			}
-		}
-		return nil
-	})
+	_, leaks, err := scanTree(root, needles)
 	return leaks, err
 }
 

@@ -1,0 +1,375 @@
+package venv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gopythongo/gopythongo/internal/fsroot"
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// The tree cache keeps finished trees, so that a build whose inputs are
+// unchanged installs, compiles and checks nothing:
+//
+//	trees/<key>/record.json  what the build found in the tree (state.Venv, every entry's hash)
+//	trees/<key>/root/        the tree, hard-linked with the dist/root it was made in
+//
+// A restore links every file again (a copy across file systems), each one
+// checked against its sha256 on the way. Times are not part of the cached
+// tree: the restore sets SOURCE_DATE_EPOCH, so one tree serves every commit.
+const (
+	treeCacheFormat = 1
+	// keptTrees is how many trees the cache keeps, the most recently used.
+	keptTrees = 3
+	// maxTreeRecord bounds the record read from the cache.
+	maxTreeRecord = 256 << 20
+)
+
+// treeRecord is a finished tree in the cache.
+type treeRecord struct {
+	Format   int        `json:"format"`
+	Venv     state.Venv `json:"venv"`
+	Stripped int        `json:"stripped"`
+	Entries  []Entry    `json:"entries"`
+}
+
+func (c *Cache) treeDir(key string) string { return filepath.Join(c.Dir, "trees", key) }
+
+// lookupTree reads the record of a tree; ok is false when there is none or
+// it does not describe a tree that can be restored.
+func (c *Cache) lookupTree(key string) (*treeRecord, bool) {
+	f, err := os.Open(filepath.Join(c.treeDir(key), "record.json"))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	var rec treeRecord
+	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&rec); err != nil || rec.Format != treeCacheFormat {
+		return nil, false
+	}
+	if validEntries(rec.Entries) != nil {
+		return nil, false
+	}
+	return &rec, true
+}
+
+// validEntries checks that entries describe a tree that can be made beneath
+// a root: the root first, clean paths, each once, every parent a directory
+// listed before its children, only files, directories and links.
+func validEntries(entries []Entry) error {
+	if len(entries) == 0 || entries[0].Path != "." || !entries[0].Mode.IsDir() {
+		return errors.New("the record does not start with the tree's root")
+	}
+	dirs := map[string]bool{".": true}
+	seen := map[string]bool{".": true}
+	for _, e := range entries[1:] {
+		if _, err := fsroot.Clean(e.Path); err != nil {
+			return err
+		}
+		if seen[e.Path] {
+			return fmt.Errorf("%s is listed twice", e.Path)
+		}
+		seen[e.Path] = true
+		if !dirs[path.Dir(e.Path)] {
+			return fmt.Errorf("%s comes before its directory", e.Path)
+		}
+		switch {
+		case e.Mode.IsDir():
+			dirs[e.Path] = true
+		case e.Mode.IsRegular():
+			if b, err := hex.DecodeString(e.SHA256); err != nil || len(b) != sha256.Size {
+				return fmt.Errorf("%s has no sha256", e.Path)
+			}
+		case e.Mode.Type() == fs.ModeSymlink:
+			if e.Link == "" {
+				return fmt.Errorf("%s is a link to nothing", e.Path)
+			}
+		default:
+			return fmt.Errorf("%s is neither a file, a directory nor a link", e.Path)
+		}
+	}
+	return nil
+}
+
+// restoreTree makes the tree of entries at to (which may exist, empty but for
+// the directories of the deploy path) from the cached tree at from: every
+// file linked, or copied across file systems, after its content was checked.
+// It returns how many files were copied rather than linked. verify is off
+// only for a tree this build has just hashed.
+func restoreTree(entries []Entry, from, to string, verify bool) (int, error) {
+	src, err := fsroot.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	var files []int
+	for i, e := range entries {
+		dst := filepath.Join(to, filepath.FromSlash(e.Path))
+		switch {
+		case e.Mode.IsDir():
+			// 0700 while it is filled: a read-only directory gets its mode last.
+			if err := os.Mkdir(dst, 0o700); err != nil && !(errors.Is(err, fs.ErrExist) && isDir(dst)) {
+				return 0, err
+			}
+		case e.Mode.IsRegular():
+			files = append(files, i)
+		default:
+			if err := os.Symlink(e.Link, dst); err != nil {
+				return 0, err
+			}
+		}
+	}
+	copied := make([]bool, len(files))
+	err = parallel(len(files), func(i int) error {
+		e := entries[files[i]]
+		var err error
+		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := setDirModes(entries, to); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range copied {
+		if c {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// errTreeChanged means a cached file is not what the record says.
+var errTreeChanged = errors.New("the cached tree was changed")
+
+// restoreFile checks one cached file and links it to dst (copies it when the
+// cache is on another file system); it reports whether it copied.
+func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool) (bool, error) {
+	f, err := src.Open(e.Path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if verify {
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return false, err
+		}
+		if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 || fi.Mode().Perm() != e.Mode.Perm() {
+			return false, fmt.Errorf("%w: %s is not the file it was", errTreeChanged, e.Path)
+		}
+	}
+	// The very inode that was checked is linked, not a path looked up again.
+	err = unix.Linkat(int(f.Fd()), "", unix.AT_FDCWD, dst, unix.AT_EMPTY_PATH)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOENT) { // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH
+		err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+	}
+	if !errors.Is(err, unix.EXDEV) {
+		return false, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return false, err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, e.Mode.Perm())
+	if err != nil {
+		return false, err
+	}
+	if _, err := io.Copy(out, f); err != nil {
+		out.Close()
+		return false, err
+	}
+	if err := out.Chmod(e.Mode.Perm()); err != nil {
+		out.Close()
+		return false, err
+	}
+	return true, out.Close()
+}
+
+func isDir(p string) bool {
+	fi, err := os.Lstat(p)
+	return err == nil && fi.IsDir()
+}
+
+// setDirModes gives the directories of a tree their modes, deepest first.
+func setDirModes(entries []Entry, root string) error {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.Mode.IsDir() {
+			if err := os.Chmod(filepath.Join(root, filepath.FromSlash(e.Path)), e.Mode.Perm()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// keepTree links the finished tree at root into the cache under key, with
+// its record, and forgets the least recently used trees beyond keptTrees.
+func (c *Cache) keepTree(key string, root string, rec treeRecord) error {
+	if _, err := os.Stat(c.treeDir(key)); err == nil {
+		return nil
+	}
+	trees := filepath.Join(c.Dir, "trees")
+	if err := os.MkdirAll(trees, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(trees, ".new-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// Linked from the tree just made and hashed: its hashes are the record's.
+	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
+		return err
+	}
+	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false); err != nil {
+		return err
+	}
+	rec.Format = treeCacheFormat
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "record.json"), data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, c.treeDir(key)); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, unix.ENOTEMPTY) {
+		return err
+	}
+	return c.pruneTrees()
+}
+
+// usedTree marks a tree as just used, for pruneTrees.
+func (c *Cache) usedTree(key string) {
+	now := time.Now()
+	os.Chtimes(filepath.Join(c.treeDir(key), "record.json"), now, now)
+}
+
+// pruneTrees removes all but the keptTrees most recently used trees.
+func (c *Cache) pruneTrees() error {
+	ents, err := os.ReadDir(filepath.Join(c.Dir, "trees"))
+	if err != nil {
+		return err
+	}
+	type tree struct {
+		dir  string
+		used time.Time
+	}
+	var trees []tree
+	for _, e := range ents {
+		if !e.IsDir() || e.Name()[0] == '.' {
+			continue
+		}
+		dir := filepath.Join(c.Dir, "trees", e.Name())
+		fi, err := os.Stat(filepath.Join(dir, "record.json"))
+		if err != nil {
+			continue
+		}
+		trees = append(trees, tree{dir, fi.ModTime()})
+	}
+	slices.SortFunc(trees, func(a, b tree) int { return b.used.Compare(a.used) })
+	for _, t := range trees[min(keptTrees, len(trees)):] {
+		if err := forceRemoveAll(t.dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forceRemoveAll removes a tree even where its directories are read-only.
+func forceRemoveAll(dir string) error {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+// treeKey names everything the finished tree is made of: the wheels, the
+// interpreter and the system it runs on, the deploy path, the tool and every
+// setting of the install, finish and check. With post_build it names the
+// checkout and the time too, which a command may read.
+func (b *build) treeKey(wheels []WheelFile) (string, error) {
+	c := b.c
+	var sums []string
+	for _, w := range wheels {
+		sums = append(sums, w.SHA256)
+	}
+	slices.Sort(sums)
+	tool, err := sha256File(b.toolPath())
+	if err != nil {
+		return "", fmt.Errorf("hash this program, for the tree cache: %w", err)
+	}
+	var extra []any
+	for _, f := range c.Venv.ExtraFiles {
+		entries, _, err := scanTree(c.Path(f.Src), nil)
+		if err != nil {
+			return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
+		}
+		for i := range entries {
+			entries[i].MTime = 0 // copied with the content, not the time
+		}
+		extra = append(extra, []string{summarize(entries).Digest, f.Dst, f.Mode})
+	}
+	in := map[string]any{
+		"format": treeCacheFormat, "tool": tool, "wheels": sums, "deploy": b.deploy,
+		"python": []string{b.interp.Path, b.interp.Executable, b.interp.Implementation, b.interp.Version, firstTag(b.interp)},
+		"target": b.target(), "system": b.systemKey(),
+		"installer": c.Venv.Installer, "pip": c.Venv.Pip, "pip_identity": b.pipIdentity(), "uv": c.Venv.UV,
+		"system_site": c.Venv.SystemSitePackages, "strip": c.Venv.Strip, "strip_debug": c.Venv.StripDebug, "compile": c.Venv.Compile,
+		"extra_files": extra,
+	}
+	if len(c.Venv.PostBuild) > 0 {
+		src := b.srcHash
+		if src == "" {
+			if src, err = SourceHash(context.Background(), c.Dir, c.DistDir()); err != nil {
+				return "", fmt.Errorf("hash the project's source: %w", err)
+			}
+		}
+		in["post_build"] = []any{c.Venv.PostBuild, c.Venv.PostBuildDir, c.Venv.Env, src, b.o.Epoch.Unix()}
+	}
+	return Key(in), nil
+}
+
+// toolPath is this program, whose bytes make the trees.
+func (b *build) toolPath() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/proc/self/exe"
+}
+
+// systemKey names the packages of this machine, for a build on it: the
+// tree's library dependencies and the interpreter's package come from dpkg's
+// database. An isolated builder's target names its own system.
+func (b *build) systemKey() string {
+	if _, ok := b.builder.(isolatedBuilder); ok {
+		return ""
+	}
+	fi, err := os.Stat("/var/lib/dpkg/status")
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("dpkg %d %d", fi.Size(), fi.ModTime().UnixNano())
+}

@@ -1,0 +1,228 @@
+package venv
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+// cachedTrees lists the trees kept in a cache, by key.
+func cachedTrees(t *testing.T, cache string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(cache, "trees"))
+	require.NoError(t, err)
+	var keys []string
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			keys = append(keys, e.Name())
+		}
+	}
+	return keys
+}
+
+// TestWarmBuildRestoresTheTree: unchanged inputs give the very tree of the
+// build before from the tree cache, installing, compiling and checking
+// nothing, and the tree runs.
+func TestWarmBuildRestoresTheTree(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	cold := buildIn(t, p.Dir, cache)
+	require.NoError(t, cold.err, cold.log)
+	assert.False(t, cold.res.TreeCached)
+	assert.Contains(t, cold.log, "kept in the cache")
+	require.Len(t, cachedTrees(t, cache), 1)
+
+	warm := buildIn(t, p.Dir, cache)
+	require.NoError(t, warm.err, warm.log)
+	assert.True(t, warm.res.TreeCached, warm.log)
+	for _, phase := range []string{"install ", "compile", "no build paths"} {
+		assert.NotContains(t, warm.log, phase, "a restored tree is not made again")
+	}
+	assert.Contains(t, warm.log, "each checked against its sha256")
+	assert.Equal(t, cold.res.Venv, warm.res.Venv, "the same tree, the same record")
+	assert.Equal(t, "Hello, world!\n", inNamespace(t, warm.res.Root, "/opt/hello", "/opt/hello/bin/hello"))
+
+	fi, err := os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello"))
+	require.NoError(t, err)
+	assert.Equal(t, epoch.Unix(), fi.ModTime().Unix(), "the times are the commit's")
+
+	// Another commit time is another project wheel (its times are the
+	// commit's), so another tree.
+	later := buildWith(t, p.Dir, cache, epoch.Add(3600e9), false)
+	require.NoError(t, later.err, later.log)
+	assert.False(t, later.res.TreeCached)
+	assert.NotEqual(t, cold.res.Venv.Digest, later.res.Venv.Digest)
+
+	// --no-cache makes it again.
+	fresh := buildWith(t, p.Dir, cache, epoch, true)
+	require.NoError(t, fresh.err, fresh.log)
+	assert.False(t, fresh.res.TreeCached)
+	assert.Equal(t, cold.res.Venv.Digest, fresh.res.Venv.Digest)
+}
+
+// TestChangedCachedTreeIsMadeAgain: a cached file changed in place (it is
+// linked with dist/root, which anything may write), made read-only,
+// replaced by a link or removed is found, the tree is dropped, the build
+// makes it again and keeps the good one.
+func TestChangedCachedTreeIsMadeAgain(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	cold := buildIn(t, p.Dir, cache)
+	require.NoError(t, cold.err, cold.log)
+	script := filepath.Join("opt", "hello", "lib", "python3.11", "site-packages", "hello", "__init__.py")
+	for _, tc := range []struct {
+		name   string
+		change func(string) error
+	}{
+		{"changed in place", func(f string) error { return os.WriteFile(f, []byte("import os; os.system('evil')\n"), 0o644) }},
+		{"mode", func(f string) error { return os.Chmod(f, 0o755) }},
+		{"a link", func(f string) error {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+			return os.Symlink("/etc/passwd", f)
+		}},
+		{"removed", os.Remove},
+	} {
+		keys := cachedTrees(t, cache)
+		require.Len(t, keys, 1, tc.name)
+		cached := filepath.Join(cache, "trees", keys[0], "root", script)
+		require.FileExists(t, cached, tc.name)
+		require.NoError(t, os.Chmod(filepath.Dir(cached), 0o755))
+		require.NoError(t, tc.change(cached), tc.name)
+
+		run := buildIn(t, p.Dir, cache)
+		require.NoError(t, run.err, run.log)
+		assert.False(t, run.res.TreeCached, tc.name)
+		assert.Contains(t, run.log, "cannot be used, so the venv is built again", tc.name)
+		assert.Equal(t, cold.res.Venv.Digest, run.res.Venv.Digest, "%s: the tree is made again, right", tc.name)
+		data, err := os.ReadFile(filepath.Join(run.res.Root, script))
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), "evil")
+
+		again := buildIn(t, p.Dir, cache)
+		require.NoError(t, again.err, again.log)
+		assert.True(t, again.res.TreeCached, "%s: the tree kept in its place is good:\n%s", tc.name, again.log)
+		assert.Equal(t, cold.res.Venv.Digest, again.res.Venv.Digest)
+	}
+}
+
+// TestTreeKeyFollowsEveryInput: what changes the tree, other than the
+// wheels, makes a new one: a file copied in, a command run in it.
+func TestTreeKeyFollowsEveryInput(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig+"  extra_files: [{src: extra.txt, dst: share/extra.txt}]\n")
+	p.WriteFile("extra.txt", "one\n")
+	cache := t.TempDir()
+	first := buildIn(t, p.Dir, cache)
+	require.NoError(t, first.err, first.log)
+
+	p.WriteFile("extra.txt", "two\n")
+	second := buildIn(t, p.Dir, cache)
+	require.NoError(t, second.err, second.log)
+	assert.False(t, second.res.TreeCached, "a changed extra file makes the tree again")
+	data, err := os.ReadFile(filepath.Join(second.res.Root, "opt", "hello", "share", "extra.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "two\n", string(data))
+
+	// post_build may read the checkout: a changed checkout runs it again.
+	q := testutil.HelloProject(t, helloConfig+"  post_build:\n    - [-c, \"import shutil; shutil.copy('CHECKOUT/note.txt', 'note.txt')\"]\n")
+	cfgFile := filepath.Join(q.Dir, ".gopythongo.yaml")
+	cfg, err := os.ReadFile(cfgFile)
+	require.NoError(t, err)
+	q.WriteFile(".gopythongo.yaml", strings.ReplaceAll(string(cfg), "CHECKOUT", q.Dir))
+	q.WriteFile("note.txt", "one\n")
+	q.Git("add", "-A")
+	q.Commit("a note")
+	one := buildIn(t, q.Dir, cache)
+	require.NoError(t, one.err, one.log)
+	q.WriteFile("note.txt", "two\n")
+	two := buildIn(t, q.Dir, cache)
+	require.NoError(t, two.err, two.log)
+	assert.False(t, two.res.TreeCached, "post_build with a changed checkout runs again")
+	data, err = os.ReadFile(filepath.Join(two.res.Root, "opt", "hello", "note.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, "two\n", string(data))
+	same := buildIn(t, q.Dir, cache)
+	require.NoError(t, same.err, same.log)
+	assert.True(t, same.res.TreeCached, "post_build with the same checkout and time does not")
+	later := buildWith(t, q.Dir, cache, epoch.Add(1e9), false)
+	require.NoError(t, later.err, later.log)
+	assert.False(t, later.res.TreeCached, "nor at another time, which a command may read")
+}
+
+// TestHostileTreeRecords: a record that could make anything but a tree
+// beneath its root is not used.
+func TestHostileTreeRecords(t *testing.T) {
+	root := Entry{Path: ".", Mode: fs.ModeDir | 0o755}
+	dir := Entry{Path: "opt", Mode: fs.ModeDir | 0o755}
+	file := func(p string) Entry {
+		return Entry{Path: p, Mode: 0o644, SHA256: strings.Repeat("ab", 32)}
+	}
+	for _, tc := range []struct {
+		name    string
+		entries []Entry
+		want    string
+	}{
+		{"empty", nil, "root"},
+		{"no root", []Entry{dir}, "root"},
+		{"root a file", []Entry{file(".")}, "root"},
+		{"parent", []Entry{root, file("../etc/passwd")}, ".."},
+		{"absolute", []Entry{root, file("/etc/passwd")}, "beneath"},
+		{"unclean", []Entry{root, dir, file("opt//x")}, ""},
+		{"twice", []Entry{root, dir, dir}, "twice"},
+		{"child first", []Entry{root, file("opt/x"), dir}, "before its directory"},
+		{"under a link", []Entry{root, {Path: "opt", Mode: fs.ModeSymlink | 0o777, Link: "/etc"}, file("opt/passwd")}, "before its directory"},
+		{"under a file", []Entry{root, file("opt"), file("opt/x")}, "before its directory"},
+		{"no hash", []Entry{root, {Path: "x", Mode: 0o644}}, "sha256"},
+		{"short hash", []Entry{root, {Path: "x", Mode: 0o644, SHA256: "abcd"}}, "sha256"},
+		{"empty link", []Entry{root, {Path: "x", Mode: fs.ModeSymlink}}, "link to nothing"},
+		{"device", []Entry{root, {Path: "x", Mode: fs.ModeDevice}}, "neither"},
+		{"fifo", []Entry{root, {Path: "x", Mode: fs.ModeNamedPipe}}, "neither"},
+	} {
+		err := validEntries(tc.entries)
+		require.Error(t, err, tc.name)
+		assert.Contains(t, err.Error(), tc.want, tc.name)
+	}
+	require.NoError(t, validEntries([]Entry{root, dir, file("opt/x"), {Path: "opt/python", Mode: fs.ModeSymlink | 0o777, Link: "/usr/bin/python3"}}))
+
+	// A record that is not JSON, too old, or hostile is no tree at all.
+	c := &Cache{Dir: t.TempDir()}
+	for name, record := range map[string]string{
+		"garbage": "{", "format": `{"format": 99, "entries": [{"path": ".", "mode": 2147484141}]}`,
+		"hostile": `{"format": 1, "entries": [{"path": ".", "mode": 2147484141}, {"path": "../x", "mode": 420, "sha256": "` + strings.Repeat("ab", 32) + `"}]}`,
+	} {
+		require.NoError(t, os.MkdirAll(c.treeDir(name), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(name), "record.json"), []byte(record), 0o644))
+		_, ok := c.lookupTree(name)
+		assert.False(t, ok, name)
+	}
+}
+
+// TestTreeCacheKeepsTheRecentTrees: the cache holds keptTrees trees, the
+// ones used last.
+func TestTreeCacheKeepsTheRecentTrees(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig+"  extra_files: [{src: extra.txt, dst: share/extra.txt}]\n")
+	cache := t.TempDir()
+	for i := range keptTrees + 2 {
+		p.WriteFile("extra.txt", strings.Repeat("x", i)+"\n")
+		run := buildIn(t, p.Dir, cache)
+		require.NoError(t, run.err, run.log)
+		assert.LessOrEqual(t, len(cachedTrees(t, cache)), keptTrees)
+	}
+	assert.Len(t, cachedTrees(t, cache), keptTrees)
+	// The last one is among them.
+	run := buildIn(t, p.Dir, cache)
+	require.NoError(t, run.err, run.log)
+	assert.True(t, run.res.TreeCached)
+}
