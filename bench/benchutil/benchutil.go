@@ -3,6 +3,7 @@
 package benchutil
 
 import (
+	"fmt"
 	"log"
 	"os"
 	"os/exec"
@@ -25,6 +26,51 @@ func Median(runs int, f func()) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// Runs are the durations of one case, one per round of Alternate.
+type Runs []time.Duration
+
+// Median is the middle run.
+func (r Runs) Median() time.Duration {
+	s := slices.Clone(r)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Ratio is the median of the per-round ratios r/peer, with the smallest and
+// largest, as "0.52x (0.48-0.57)": rounds alternate, so a round's ratio
+// compares runs made under the same load.
+func (r Runs) Ratio(peer Runs) string {
+	q := make([]float64, len(r))
+	for i := range r {
+		q[i] = float64(r[i]) / float64(peer[i])
+	}
+	slices.Sort(q)
+	return fmt.Sprintf("%.2fx (%.2f-%.2f)", q[len(q)/2], q[0], q[len(q)-1])
+}
+
+// Alternate runs every case once per round, rounds times, so that a change
+// in the machine's load falls on all cases alike.
+func Alternate(rounds int, cases ...func()) []Runs {
+	runs := make([]Runs, len(cases))
+	for range rounds {
+		for i, f := range cases {
+			start := time.Now()
+			f()
+			runs[i] = append(runs[i], time.Since(start))
+		}
+	}
+	return runs
+}
+
+// Load is the machine's load average over the last minute, for the record.
+func Load() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 // Must stops the benchmark on an error.

@@ -1,9 +1,14 @@
 // Command venv benchmarks gopythongo-build-venv against
 // `python3 -m venv D && D/bin/pip install --no-index --find-links W …` on the same
 // wheelhouse: examples/hello and hello-lib plus generated wheels of realistic
-// size. It prints the ratio (ours / peer) for a cold wheel cache and a warm one.
+// size, or (-corpus) the real distributions of the corpus (make deps), resolved
+// from the three applications of tools/corpus/apps. It prints the ratio (ours /
+// peer) for a cold wheel cache and a warm one, against pip and against uv
+// (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
+// bytecode unless told, so it runs both ways).
 //
 //	go run ./bench/venv -wheels 40
+//	go run ./bench/venv -corpus dist/fixtures/pypi/files
 package main
 
 import (
@@ -19,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,10 +32,23 @@ import (
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
+// corpusPackages are the direct dependencies of tools/corpus/apps (the
+// Django site, the FastAPI service, the data job) and some widely used pure
+// libraries: about 90 distributions with their closure, all wheels.
+var corpusPackages = []string{
+	"numpy>=1.26", "pandas>=2.1", "lxml>=5", "openpyxl", "requests", "boto3", "click", "pyyaml",
+	"sqlalchemy[asyncio]", "psycopg2-binary", "tqdm", "scipy", "fastapi", "uvicorn[standard]", "pydantic",
+	"asyncpg", "httpx", "orjson", "pyjwt[crypto]", "grpcio", "structlog", "django<6", "gunicorn",
+	"celery[redis]", "whitenoise", "djangorestframework", "pillow", "django-environ",
+	"jinja2", "attrs", "pytest", "protobuf", "google-auth", "rich",
+}
+
 func main() {
 	n := flag.Int("wheels", 40, "generated wheels besides the examples")
+	corpus := flag.String("corpus", "", "a directory of real wheels (dist/fixtures/pypi/files) to resolve the corpus applications from, instead of generated wheels")
 	runs := flag.Int("runs", 3, "runs of each command; the median counts")
 	bin := flag.String("bin", "bin/gopythongo-build-venv", "the gopythongo-build-venv binary")
+	uv := flag.String("uv", "dist/tools/pytools/bin/uv", "uv, the second peer (\"\" leaves it out)")
 	flag.Parse()
 	ours, err := filepath.Abs(*bin)
 	if err != nil {
@@ -45,16 +64,37 @@ func main() {
 	}
 	defer os.RemoveAll(work)
 	wheels := filepath.Join(work, "wheels")
-	names, size, err := Generate(wheels, *n, 7)
-	if err != nil {
-		log.Fatal(err)
+	var names []string
+	if *corpus != "" {
+		// The corpus is linked, not copied: the wheelhouse is the corpus
+		// plus the examples.
+		benchutil.Must(os.MkdirAll(wheels, 0o755))
+		files, _ := filepath.Glob(filepath.Join(*corpus, "*.whl"))
+		if len(files) < 80 {
+			log.Fatalf("%s holds %d wheels: run make deps (scripts/fetch-corpus) first", *corpus, len(files))
+		}
+		for _, f := range files {
+			benchutil.Must(os.Link(f, filepath.Join(wheels, filepath.Base(f))))
+		}
+		names = corpusPackages
+		log.Printf("wheelhouse: %d wheels of the corpus and the examples", len(files))
+	} else {
+		var size int64
+		names, size, err = Generate(wheels, *n, 7)
+		if err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("wheelhouse: %d generated wheels (%.1f MiB unpacked) and the examples", *n, float64(size)/(1<<20))
 	}
 	project := filepath.Join(work, "hello")
 	benchutil.Must(exec.Command("cp", "-a", filepath.Join(root, "examples", "hello"), project).Run())
 	for _, p := range []string{"hello-lib", "hello"} {
 		benchutil.PipWheel(filepath.Join(root, "examples", p), wheels, work)
 	}
-	log.Printf("wheelhouse: %d generated wheels (%.1f MiB unpacked) and the examples", *n, float64(size)/(1<<20))
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = strconv.Quote(n)
+	}
 	benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
 project: {name: hello, deploy_path: /opt/gopythongo-bench, python: %s}
 venv:
@@ -62,7 +102,7 @@ venv:
   no_index: true
   build_isolation: false
   packages: [%s]
-`, benchutil.DebianPython, wheels, strings.Join(names, ", "))), 0o644))
+`, benchutil.DebianPython, wheels, strings.Join(quoted, ", "))), 0o644))
 	st := &state.State{Commit: state.Commit{SHA: "bench", Provider: "local", Time: 1700000000}}
 	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
@@ -83,28 +123,67 @@ venv:
 			lastLog = stderr.Bytes()
 		}
 	}
-	peer := func() {
-		d := filepath.Join(work, "peer")
-		os.RemoveAll(d)
-		for _, argv := range [][]string{
-			{benchutil.DebianPython, "-m", "venv", d},
-			append([]string{filepath.Join(d, "bin", "pip"), "install", "-q", "--no-index", "--find-links", wheels, "hello"}, names...),
-		} {
+	peerDir := filepath.Join(work, "peer")
+	runAll := func(env []string, argvs ...[]string) {
+		for _, argv := range argvs {
 			cmd := exec.Command(argv[0], argv[1:]...)
-			cmd.Env = benchutil.CleanEnv()
+			cmd.Env = env
 			if out, err := cmd.CombinedOutput(); err != nil {
 				log.Fatalf("%v: %v\n%s", argv, err, out)
 			}
 		}
 	}
-	p := benchutil.Median(*runs, peer)
-	cold := benchutil.Median(*runs, run(true))
-	run(false)() // fill the cache
-	warm := benchutil.Median(*runs, run(false))
-	fmt.Printf("%-44s %9s\n", "case", "time")
-	fmt.Printf("%-44s %9s\n", "peer: python3 -m venv + pip install", p.Round(time.Millisecond))
-	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, cold wheel cache", cold.Round(time.Millisecond), float64(cold)/float64(p))
-	fmt.Printf("%-44s %9s  ratio %.2fx\n", "gopythongo-build-venv, warm wheel cache", warm.Round(time.Millisecond), float64(warm)/float64(p))
+	pip := func() {
+		os.RemoveAll(peerDir)
+		runAll(benchutil.CleanEnv(), []string{benchutil.DebianPython, "-m", "venv", peerDir},
+			append([]string{filepath.Join(peerDir, "bin", "pip"), "install", "-q", "--no-index", "--find-links", wheels, "hello"}, names...))
+	}
+	uvCache := filepath.Join(work, "uv-cache")
+	uvRun := func(cold, compile bool) func() {
+		return func() {
+			if cold {
+				os.RemoveAll(uvCache)
+			}
+			os.RemoveAll(peerDir)
+			install := []string{*uv, "pip", "install", "-q", "--python", filepath.Join(peerDir, "bin", "python"), "--no-index", "--find-links", wheels}
+			if compile {
+				install = append(install, "--compile-bytecode")
+			}
+			env := append(benchutil.CleanEnv(), "UV_CACHE_DIR="+uvCache, "UV_NO_CONFIG=1")
+			runAll(env, []string{*uv, "venv", "-q", "--python", benchutil.DebianPython, peerDir}, append(append(install, "hello"), names...))
+		}
+	}
+	// Rounds alternate every case, so that load changes fall on all alike;
+	// each warm case comes right after a cold one, which filled its cache.
+	type row struct {
+		name string
+		f    func()
+	}
+	rows := []row{{"python3 -m venv + pip install", pip}}
+	if *uv != "" {
+		rows = append(rows,
+			row{"uv venv + uv pip install, cold uv cache", uvRun(true, false)},
+			row{"uv ..., cold uv cache, --compile-bytecode", uvRun(true, true)},
+			row{"uv ..., warm uv cache", uvRun(false, false)},
+			row{"uv ..., warm uv cache, --compile-bytecode", uvRun(false, true)})
+	}
+	peers := len(rows)
+	rows = append(rows, row{"gopythongo-build-venv, cold caches", run(true)}, row{"gopythongo-build-venv, warm caches", run(false)})
+	var cases []func()
+	for _, r := range rows {
+		cases = append(cases, r.f)
+	}
+	res := benchutil.Alternate(*runs, cases...)
+	fmt.Printf("load %s, %d rounds; ratio: median of the rounds' ratios (smallest-largest)\n%-48s %9s\n", benchutil.Load(), *runs, "case", "median")
+	for i, r := range rows[:peers] {
+		fmt.Printf("%-48s %9s\n", "peer: "+r.name, res[i].Median().Round(time.Millisecond))
+	}
+	for i, r := range rows[peers:] {
+		fmt.Printf("%-48s %9s\n", r.name, res[peers+i].Median().Round(time.Millisecond))
+		for j, p := range rows[:peers] {
+			fmt.Printf("    vs %-44s %s\n", p.name, res[peers+i].Ratio(res[j]))
+		}
+	}
 	fmt.Printf("\nphases of the last warm run:\n%s", lastLog)
 }
 

@@ -52,7 +52,7 @@ type Result struct {
 	// Cached says which steps the caches spared: TreeCached means the whole
 	// tree came from the tree cache (nothing installed, compiled or checked).
 	ProjectCached, ResolutionCached, TreeCached bool
-	Stripped                        int
+	Stripped                                    int
 	// Dists are the project's wheel and sdist in dist/python (venv.dists).
 	Dists []state.Artifact
 }
