@@ -863,14 +863,11 @@ func (b *build) finish(ctx context.Context) (string, error) {
 		}
 	}
 	if c.Venv.Compile {
-		var out strings.Builder
-		argv := []string{b.venvPython(), "-m", "compileall", "-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash", filepath.Join(b.deploy, "lib")}
-		if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
-			// Packages ship files that are no valid Python 3 (templates,
-			// test data); pip ignores them too.
-			b.o.Log.Warnf("compileall could not compile everything:\n%s", tail(out.String(), 10))
+		done, err := b.compile(ctx)
+		if err != nil {
+			return "", err
 		}
-		did = append(did, "bytecode compiled (unchecked-hash)")
+		did = append(did, done)
 	}
 	if len(did) == 0 {
 		return "nothing to do", nil

@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -225,4 +227,64 @@ func TestTreeCacheKeepsTheRecentTrees(t *testing.T) {
 	run := buildIn(t, p.Dir, cache)
 	require.NoError(t, run.err, run.log)
 	assert.True(t, run.res.TreeCached)
+}
+
+var compiledRe = regexp.MustCompile(`bytecode \(unchecked-hash\): (\d+) file\(s\) compiled`)
+
+func compiledFiles(t *testing.T, log string) int {
+	t.Helper()
+	m := compiledRe.FindStringSubmatch(log)
+	require.NotNil(t, m, "no compile line in:\n%s", log)
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	return n
+}
+
+// TestBytecodeCache: after an app-only change only the app's files are
+// compiled, the rest comes from the bytecode cache, and the tree is the one
+// compileall makes with no cache at all; a cached file that is no .pyc of
+// its source is compiled again.
+func TestBytecodeCache(t *testing.T) {
+	t.Parallel()
+	for _, builder := range []string{"host", "chroot"} {
+		t.Run(builder, func(t *testing.T) { testBytecodeCache(t, testutil.BuilderEnv(t, builder)) })
+	}
+}
+
+func testBytecodeCache(t *testing.T, env []string) {
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	cold := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, cold.err, cold.log)
+	all := compiledFiles(t, cold.log)
+	require.GreaterOrEqual(t, all, 3, "the app's and hello-lib's files are compiled")
+
+	p.WriteFile("src/hello/__init__.py", "\"\"\"Changed.\"\"\"\n\n__version__ = \"1.0.0\"\n")
+	changed := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, changed.err, changed.log)
+	assert.False(t, changed.res.TreeCached)
+	assert.Equal(t, 1, compiledFiles(t, changed.log), "only the changed file is compiled:\n%s", changed.log)
+
+	fresh := buildIn(t, p.Dir, t.TempDir(), env...)
+	require.NoError(t, fresh.err, fresh.log)
+	assert.Equal(t, all, compiledFiles(t, fresh.log))
+	assert.Equal(t, fresh.res.Venv.Digest, changed.res.Venv.Digest, "cached bytecode is compileall's own")
+
+	// Every cached .pyc spoiled: another source's bytecode, truncated, garbage.
+	var spoiled int
+	require.NoError(t, filepath.WalkDir(filepath.Join(cache, "pyc"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		spoiled++
+		return os.WriteFile(p, []byte("\x00garbage"), 0o644)
+	}))
+	require.GreaterOrEqual(t, spoiled, all)
+	p.WriteFile("src/hello/__init__.py", "\"\"\"Changed again.\"\"\"\n\n__version__ = \"1.0.0\"\n")
+	again := buildIn(t, p.Dir, cache, env...)
+	require.NoError(t, again.err, again.log)
+	assert.Equal(t, all, compiledFiles(t, again.log), "nothing spoiled is used")
+	clean := buildIn(t, p.Dir, t.TempDir(), env...)
+	require.NoError(t, clean.err, clean.log)
+	assert.Equal(t, clean.res.Venv.Digest, again.res.Venv.Digest)
 }

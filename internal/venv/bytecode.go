@@ -1,0 +1,150 @@
+package venv
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/fsroot"
+	"github.com/gopythongo/gopythongo/internal/state"
+)
+
+// The bytecode cache: an unchecked-hash .pyc is a function of its source's
+// bytes, the path it is compiled at and the interpreter, so a build that
+// installs a file compiled before (every dependency, after an app-only
+// change) takes its .pyc from the cache instead of compiling it again:
+//
+//	pyc/<ab>/<key>   key = sha256(interpreter and target, path, source)
+//
+// compileall still walks the tree and decides what it compiles, and writes
+// every .pyc the way it always does (its mode from the source's, through
+// the umask of the target): the script below only hands it the cached bytes
+// for a source it has seen, after checking that they are a .pyc of exactly
+// that source. What it compiled is stored by this side afterwards, since the
+// isolated builders see the cache read-only.
+const compileScript = `import compileall, hashlib, importlib.util, os, sys
+from importlib._bootstrap_external import _calc_mode, _write_atomic
+store, prefix, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+sys.argv = [sys.argv[0]] + sys.argv[4:]
+compile_uncached = compileall.compile_file
+def compile_file(fullname, *args, **kwargs):
+    fullname = os.fspath(fullname)
+    if not fullname.endswith(".py") or os.path.islink(fullname) or not os.path.isfile(fullname):
+        return compile_uncached(fullname, *args, **kwargs)
+    with open(fullname, "rb") as f:
+        src = f.read()
+    key = hashlib.sha256(prefix + b"\0" + os.fsencode(fullname) + b"\0" + src).hexdigest()
+    cfile = importlib.util.cache_from_source(fullname)
+    try:
+        with open(os.path.join(store, key[:2], key), "rb") as f:
+            data = f.read()
+    except OSError:
+        data = b""
+    if data[:4] == importlib.util.MAGIC_NUMBER and data[4:8] == b"\1\0\0\0" and data[8:16] == importlib.util.source_hash(src):
+        os.makedirs(os.path.dirname(cfile), exist_ok=True)
+        _write_atomic(cfile, data, _calc_mode(fullname))
+        return True
+    ok = compile_uncached(fullname, *args, **kwargs)
+    if ok and os.path.isfile(cfile):
+        with open("%s.%d" % (out, os.getpid()), "a") as f:
+            f.write(key + "\0" + cfile + "\0")
+    return ok
+# The workers find the function by its name in compileall.
+compile_file.__module__, compile_file.__qualname__ = "compileall", "compile_file"
+compileall.compile_file = compile_file
+sys.exit(int(not compileall.main()))
+`
+
+// maxPyc bounds a compiled file taken into the cache.
+const maxPyc = 64 << 20
+
+// compile compiles the venv's lib directory with compileall, unchecked-hash,
+// every file whose .pyc is in the bytecode cache taken from it.
+func (b *build) compile(ctx context.Context) (string, error) {
+	store := filepath.Join(b.cache.Dir, "pyc")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		return "", fmt.Errorf("create the bytecode cache: %w", err)
+	}
+	out := b.scratch("compiled")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	prefix := Key(map[string]any{"format": 1, "python": []string{b.interp.Executable, b.interp.Implementation, b.interp.Version},
+		"target": b.target(), "mode": "unchecked-hash", "hashseed": "0"})
+	argv := []string{b.venvPython(), "-c", compileScript, store, prefix, filepath.Join(out, "list"),
+		"-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash", path.Join(b.deploy, "lib")}
+	var log strings.Builder
+	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &log, Stderr: &log}); err != nil {
+		// Packages ship files that are no valid Python 3 (templates,
+		// test data); pip ignores them too.
+		b.o.Log.Warnf("compileall could not compile everything:\n%s", tail(log.String(), 10))
+	}
+	n, err := b.keepBytecode(store, out)
+	if err != nil {
+		// The tree is right; the next build compiles again.
+		b.o.Log.Warnf("the compiled files were not kept in the bytecode cache: %v", err)
+	}
+	return fmt.Sprintf("bytecode (unchecked-hash): %d file(s) compiled and kept in the cache, any other from it", n), nil
+}
+
+// keepBytecode stores the .pyc files the script compiled, as it listed them
+// (key, path at the deploy path) in out/list.<pid>.
+func (b *build) keepBytecode(store, out string) (int, error) {
+	lists, err := filepath.Glob(filepath.Join(out, "list.*"))
+	if err != nil {
+		return 0, err
+	}
+	root, err := fsroot.Open(b.staging)
+	if err != nil {
+		return 0, err
+	}
+	defer root.Close()
+	n := 0
+	for _, l := range lists {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			return n, err
+		}
+		fields := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
+		for i := 0; i+1 < len(fields); i += 2 {
+			key, cfile := fields[i], fields[i+1]
+			if k, err := hex.DecodeString(key); err != nil || len(k) != 32 {
+				return n, fmt.Errorf("the compile script listed %q, not a key", key)
+			}
+			rel, ok := strings.CutPrefix(cfile, b.deploy+"/")
+			if !ok {
+				return n, fmt.Errorf("the compile script listed %s, outside %s", cfile, b.deploy)
+			}
+			if err := keepPyc(root, rel, filepath.Join(store, key[:2], key)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// keepPyc copies one compiled file of the tree into the cache, in the place
+// of one the script found wanting; only regular files beneath the tree are
+// read.
+func keepPyc(root *fsroot.Root, rel, dst string) error {
+	f, err := root.Open(rel)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var data bytes.Buffer
+	if _, err := io.Copy(&data, io.LimitReader(f, maxPyc+1)); err != nil {
+		return err
+	}
+	if data.Len() > maxPyc {
+		return fmt.Errorf("%s is larger than %d MiB", rel, maxPyc>>20)
+	}
+	return state.WriteFileAtomic(dst, data.Bytes(), 0o644)
+}
