@@ -112,12 +112,14 @@ func (c *Cache) Lookup(kind, key string) ([]WheelFile, bool) {
 	if err := json.Unmarshal(data, &ws); err != nil || len(ws) == 0 {
 		return nil, false
 	}
-	for i, w := range ws {
-		got, err := c.Get(w)
-		if err != nil {
-			return nil, false
-		}
+	// Every wheel is hashed, on every CPU: a warm build reads them all.
+	err = parallel(len(ws), func(i int) error {
+		got, err := c.Get(ws[i])
 		ws[i] = got
+		return err
+	})
+	if err != nil {
+		return nil, false
 	}
 	return ws, true
 }
