@@ -15,7 +15,11 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
-	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
+	"github.com/gopythongo/gopythongo/internal/steps/packagestep"
+	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
+	"github.com/gopythongo/gopythongo/internal/steps/teststep"
+	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 )
 
 // Action is a step with the directory of its composite action, actions/<Dir>.
@@ -27,11 +31,11 @@ type Action struct {
 // Actions is the one table of the steps' composite actions.
 func Actions() []Action {
 	return []Action{
-		{"version", steps.Version},
-		{"test", steps.Test},
-		{"build-venv", steps.BuildVenv},
-		{"package", steps.Package},
-		{"publish", steps.Publish},
+		{"version", versionstep.Version},
+		{"test", teststep.Test},
+		{"build-venv", buildvenvstep.BuildVenv},
+		{"package", packagestep.Package},
+		{"publish", func() cli.Step { return publishstep.Publish(nil) }}, // its flags; it signs nothing here
 	}
 }
 

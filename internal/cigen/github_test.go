@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/fixture"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -109,7 +109,7 @@ func TestGitHubActionsOnHello(t *testing.T) {
 	assert.Equal(t, "dist/hello_1.0.0-1_all.deb", out["deb"])
 	assert.Regexp(t, `^sha256:[0-9a-f]{64}$`, out["oci_digest"])
 
-	key, err := store.NewTestKey("Hello", "hello@example.com")
+	key, err := pgp.NewTestKey("Hello", "hello@example.com")
 	require.NoError(t, err)
 	out, err = r.use(filepath.Join(root, "actions/publish"), nil, map[string]string{"HELLO_REPO_KEY": string(key)})
 	require.NoError(t, err, r.log.String())

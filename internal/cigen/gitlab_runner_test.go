@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/fixture"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -53,7 +53,7 @@ func TestGitLabExampleUnderGitlabCILocal(t *testing.T) {
 
 	img, err := fixture.BaseImage(context.Background(), testutil.FixtureDir())
 	require.NoError(t, err)
-	key, err := store.NewTestKey("Hello", "hello@example.com")
+	key, err := pgp.NewTestKey("Hello", "hello@example.com")
 	require.NoError(t, err)
 	// apt-get would change this machine: a stub stands in (make test installs
 	// what the jobs need); on a shell executor the README says to drop it.

@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gopythongo/gopythongo/internal/fixture"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -79,7 +79,7 @@ func TestGitLabExample(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(stubs, "apt-get"), []byte("#!/bin/sh\nexit 0\n"), 0o755))
 	img, err := fixture.BaseImage(context.Background(), testutil.FixtureDir())
 	require.NoError(t, err)
-	key, err := store.NewTestKey("Hello", "hello@example.com")
+	key, err := pgp.NewTestKey("Hello", "hello@example.com")
 	require.NoError(t, err)
 	env := map[string]string{
 		"PATH": stubs + ":/usr/bin:/bin", "HOME": t.TempDir(), "LANG": "C.UTF-8",

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/stretchr/testify/assert"
@@ -77,7 +77,7 @@ func TestOCILayers(t *testing.T) {
 	reg := testutil.StartRegistry(t, false)
 	proxy := testutil.NewFaultProxy(t, "http://"+reg.Host)
 	pubEnv := map[string]string{"GOPYTHONGO_PUBLISH_STORES": "[{name: reg, type: registry, repository: " + strings.TrimPrefix(proxy.URL, "http://") + "/team/hello}]"}
-	code, _, stderr = steptest.Run(t, steps.Publish(), p.Dir, pubEnv)
+	code, _, stderr = steptest.Run(t, publishstep.Publish(steptest.NewSigner), p.Dir, pubEnv)
 	require.Equal(t, 0, code, stderr)
 
 	// Change the project only, commit later, and build again.
@@ -124,7 +124,7 @@ func TestOCILayers(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o644), src.Mode().Perm())
 	proxy.BytesIn.Store(0)
 	// Under the same version (the test's state file names one): --overwrite.
-	code, stdout, stderr := steptest.Run(t, steps.Publish(), p.Dir, pubEnv, "--overwrite")
+	code, stdout, stderr := steptest.Run(t, publishstep.Publish(steptest.NewSigner), p.Dir, pubEnv, "--overwrite")
 	require.Equal(t, 0, code, stderr)
 	tags := regexp.MustCompile(`(?m)^reg_tags=(.*)$`).FindStringSubmatch(stdout)
 	require.NotNil(t, tags, stdout)

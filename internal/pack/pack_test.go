@@ -19,7 +19,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fixture"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/steps/packagestep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/ui"
@@ -78,7 +78,7 @@ func commitTime(t *testing.T, p *testutil.GitRepo) time.Time {
 
 func runStep(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	return steptest.Run(t, steps.Package(), dir, env, args...)
+	return steptest.Run(t, packagestep.Package(), dir, env, args...)
 }
 
 func baseImage(t *testing.T) string {

@@ -1,4 +1,7 @@
-package store
+// Package pgp signs with OpenPGP in Go: no gpg binary, no agent, no keyring
+// on disk. Only gopythongo-publish links it (its algorithm tables cost every
+// start of a program that does): the stores take it as store.Env.NewSigner.
+package pgp
 
 import (
 	"bytes"
@@ -12,8 +15,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// Signer signs Release files with an OpenPGP key, in Go: no gpg binary, no
-// agent, no keyring on disk.
+// Signer signs Release files with an OpenPGP key.
 type Signer struct {
 	entity *openpgp.Entity
 }
@@ -53,7 +55,8 @@ func anyEncrypted(e *openpgp.Entity) bool {
 	return false
 }
 
-var signConfig = &packet.Config{DefaultHash: crypto.SHA512}
+// signConfig is how every signature is made: SHA-512.
+func signConfig() *packet.Config { return &packet.Config{DefaultHash: crypto.SHA512} }
 
 // Clearsign makes an InRelease file.
 func (s *Signer) Clearsign(data []byte) ([]byte, error) {
@@ -62,7 +65,7 @@ func (s *Signer) Clearsign(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("the key cannot sign")
 	}
 	var b bytes.Buffer
-	w, err := clearsign.Encode(&b, key.PrivateKey, signConfig)
+	w, err := clearsign.Encode(&b, key.PrivateKey, signConfig())
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +81,7 @@ func (s *Signer) Clearsign(data []byte) ([]byte, error) {
 // Detach makes a Release.gpg file.
 func (s *Signer) Detach(data []byte) ([]byte, error) {
 	var b bytes.Buffer
-	if err := openpgp.ArmoredDetachSign(&b, s.entity, bytes.NewReader(data), signConfig); err != nil {
+	if err := openpgp.ArmoredDetachSign(&b, s.entity, bytes.NewReader(data), signConfig()); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

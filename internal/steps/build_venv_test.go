@@ -1,4 +1,4 @@
-package steps
+package steps_test
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -26,13 +27,13 @@ venv:
 func TestBuildVenv(t *testing.T) {
 	p := testutil.HelloProject(t, helloConfig)
 	env := map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir()}
-	code, _, stderr := runStep(t, BuildVenv(), p.Dir, env)
+	code, _, stderr := runStep(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "run gopythongo-version first")
 
 	st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000}}
 	require.NoError(t, st.Save(filepath.Join(p.Dir, "dist")))
-	code, stdout, stderr := runStep(t, BuildVenv(), p.Dir, env)
+	code, stdout, stderr := runStep(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "deploy_path=/opt/hello\n")
 	got, err := state.Load(filepath.Join(p.Dir, "dist"))
@@ -43,10 +44,10 @@ func TestBuildVenv(t *testing.T) {
 
 	// A state file of another commit is refused unless forced.
 	p.Commit("next")
-	code, _, stderr = runStep(t, BuildVenv(), p.Dir, env)
+	code, _, stderr = runStep(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "--force")
-	code, _, stderr = runStep(t, BuildVenv(), p.Dir, env, "--force")
+	code, _, stderr = runStep(t, buildvenvstep.BuildVenv(), p.Dir, env, "--force")
 	assert.Equal(t, 0, code, stderr)
 }
 
@@ -69,7 +70,7 @@ func TestDistOnly(t *testing.T) {
 				Version: &state.Version{PEP440: "1.3.0.dev4+gabc", SemVer: "1.3.0-dev.4+gabc"}}
 			require.NoError(t, st.Save(dist))
 			env := map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir()}
-			code, stdout, stderr := runStep(t, BuildVenv(), p.Dir, env, "--dist-only")
+			code, stdout, stderr := runStep(t, buildvenvstep.BuildVenv(), p.Dir, env, "--dist-only")
 			require.Equal(t, 0, code, stderr)
 			assert.Contains(t, stdout, "wheel=dist/python/hello_lib-1.3.0.dev4+gabc-py3-none-any.whl\n")
 			assert.Regexp(t, `sdist=dist/python/hello[-_]lib-1\.3\.0\.dev4\+gabc\.tar\.gz\n`, stdout, "the name is the backend's (setuptools 66 keeps the dash)")
@@ -88,7 +89,7 @@ func TestDistOnly(t *testing.T) {
 			assert.True(t, os.IsNotExist(err), "the workspace gets no build/")
 
 			// Again, without the cache's records: the same bytes.
-			code, _, stderr = runStep(t, BuildVenv(), p.Dir, env, "--dist-only", "--no-cache")
+			code, _, stderr = runStep(t, buildvenvstep.BuildVenv(), p.Dir, env, "--dist-only", "--no-cache")
 			require.Equal(t, 0, code, stderr)
 			got, err = state.Load(dist)
 			require.NoError(t, err)
@@ -114,7 +115,7 @@ func TestBuildSetsVersionAndDists(t *testing.T) {
 	st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000},
 		Version: &state.Version{PEP440: "1.3.0rc2", SemVer: "1.3.0-rc.2"}}
 	require.NoError(t, st.Save(dist))
-	code, stdout, stderr := runStep(t, BuildVenv(), p.Dir, map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir()}, "--dists")
+	code, stdout, stderr := runStep(t, buildvenvstep.BuildVenv(), p.Dir, map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir()}, "--dists")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "wheel=dist/python/hello-1.3.0rc2-py3-none-any.whl\n")
 	got, err := state.Load(dist)

@@ -1,4 +1,4 @@
-package steps
+package steps_test
 
 import (
 	"context"
@@ -16,9 +16,14 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/fixture"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
+	"github.com/gopythongo/gopythongo/internal/steps/packagestep"
+	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
+	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 // pipelineEnv is what every step of a test pipeline gets.
@@ -36,9 +41,9 @@ func pipelineEnv(t *testing.T) map[string]string {
 func app(t *testing.T, config string, env map[string]string) *testutil.GitRepo {
 	t.Helper()
 	p := testutil.HelloProject(t, config)
-	must(t, Version(), p.Dir, env)
-	must(t, BuildVenv(), p.Dir, env)
-	must(t, Package(), p.Dir, env)
+	must(t, versionstep.Version(), p.Dir, env)
+	must(t, buildvenvstep.BuildVenv(), p.Dir, env)
+	must(t, packagestep.Package(), p.Dir, env)
 	return p
 }
 
@@ -66,7 +71,7 @@ func TestPublishApplication(t *testing.T) {
 	env := pipelineEnv(t)
 	p := app(t, cfg, env)
 
-	key, err := store.NewTestKey("Hello Repo", "repo@example.com")
+	key, err := pgp.NewTestKey("Hello Repo", "repo@example.com")
 	require.NoError(t, err)
 	gh := t.TempDir()
 	for k, v := range map[string]string{
@@ -76,7 +81,7 @@ func TestPublishApplication(t *testing.T) {
 	} {
 		env[k] = v
 	}
-	code, stdout, stderr := runStep(t, Publish(), p.Dir, env)
+	code, stdout, stderr := runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env)
 	require.Equal(t, 0, code, stderr)
 	for _, want := range []string{"publish apt", "publish images", "publish registry", "publish aptly", "hello_1.0.0-1_all.deb published", "oci published"} {
 		assert.Contains(t, stderr, want)
@@ -139,7 +144,7 @@ func TestPublishApplication(t *testing.T) {
 	assert.Equal(t, "Hello, aptly!\n", string(got))
 
 	// A rerun of the job publishes nothing and succeeds.
-	code, _, stderr = runStep(t, Publish(), p.Dir, env)
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env)
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, 4, strings.Count(stderr, "already there"), stderr)
 
@@ -147,23 +152,23 @@ func TestPublishApplication(t *testing.T) {
 	// hashes; --force (another commit's state file) does not replace it,
 	// --overwrite does.
 	old := st.Artifacts[0].SHA256
-	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "xz")
-	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
+	must(t, packagestep.Package(), p.Dir, env, "--format", "deb", "--compression", "xz")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env, "--store", "apt")
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, old)
 	assert.Contains(t, stderr, "--overwrite")
-	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt", "--force")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env, "--store", "apt", "--force")
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, old)
-	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt", "--overwrite")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env, "--store", "apt", "--overwrite")
 	require.Equal(t, 0, code, stderr)
 
 	// The refusal's advice, followed: the next revision from the store by
 	// the new artifact's sha256, then package and publish again.
-	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "none")
+	must(t, packagestep.Package(), p.Dir, env, "--format", "deb", "--compression", "none")
 	deb, err := state.Load(filepath.Join(p.Dir, "dist"))
 	require.NoError(t, err)
-	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env, "--store", "apt")
 	require.Equal(t, cli.ExitFailure, code)
 	var debSHA string
 	for _, a := range deb.Artifacts {
@@ -173,11 +178,11 @@ func TestPublishApplication(t *testing.T) {
 	}
 	advice := "--revision-from apt --artifact-sha256 " + debSHA
 	require.Contains(t, stderr, advice)
-	versionOut := must(t, Version(), p.Dir, env, strings.Fields(advice)...)
+	versionOut := must(t, versionstep.Version(), p.Dir, env, strings.Fields(advice)...)
 	assert.Contains(t, versionOut, "debian=1.0.0-2\n", "the next free revision")
-	must(t, BuildVenv(), p.Dir, env)
-	must(t, Package(), p.Dir, env, "--format", "deb", "--compression", "none")
-	code, _, stderr = runStep(t, Publish(), p.Dir, env, "--store", "apt")
+	must(t, buildvenvstep.BuildVenv(), p.Dir, env)
+	must(t, packagestep.Package(), p.Dir, env, "--format", "deb", "--compression", "none")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, env, "--store", "apt")
 	require.Equal(t, 0, code, stderr)
 }
 
@@ -199,14 +204,14 @@ func TestPublishLibrary(t *testing.T) {
 	index := filepath.Join(t.TempDir(), "pypi")
 	lib := testutil.LibProject(t, strings.NewReplacer("@UPLOAD@", ix.Upload, "@PYPI@", ix.URL, "@INDEX@", index).Replace(libConfig))
 	env := pipelineEnv(t)
-	must(t, Version(), lib.Dir, env)
-	must(t, BuildVenv(), lib.Dir, env, "--dist-only")
+	must(t, versionstep.Version(), lib.Dir, env)
+	must(t, buildvenvstep.BuildVenv(), lib.Dir, env, "--dist-only")
 	env["PYPI_TOKEN"] = ix.Pass
-	stdout := must(t, Publish(), lib.Dir, env)
+	stdout := must(t, publishstep.Publish(steptest.NewSigner), lib.Dir, env)
 	assert.Contains(t, stdout, "local_wheel_reference=file://"+index+"/files/hello_lib-1.2.0-py3-none-any.whl\n")
 	uploaded, _ := filepath.Glob(filepath.Join(ix.Dir, "hello*"))
 	assert.Len(t, uploaded, 2, "wheel and sdist")
-	again := must(t, Publish(), lib.Dir, env)
+	again := must(t, publishstep.Publish(steptest.NewSigner), lib.Dir, env)
 	assert.NotContains(t, again, ix.Pass)
 	uploaded, _ = filepath.Glob(filepath.Join(ix.Dir, "hello*"))
 	assert.Len(t, uploaded, 2, "a rerun uploads nothing")
@@ -218,8 +223,8 @@ func TestPublishLibrary(t *testing.T) {
 	env["GOPYTHONGO_VENV_EXTRA_INDEX_URLS"] = "file://" + index + "/simple/"
 	env["IDX_USER"], env["IDX_PASS"] = ix.User, ix.Pass
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = t.TempDir()
-	must(t, Version(), p.Dir, env)
-	out := must(t, BuildVenv(), p.Dir, env)
+	must(t, versionstep.Version(), p.Dir, env)
+	out := must(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	assert.NotContains(t, out, ix.Pass)
 	st, err := state.Load(filepath.Join(p.Dir, "dist"))
 	require.NoError(t, err)
@@ -235,33 +240,33 @@ func TestPublishLibrary(t *testing.T) {
 
 func TestPublishErrors(t *testing.T) {
 	p := testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\n")
-	code, _, stderr := runStep(t, Publish(), p.Dir, nil)
+	code, _, stderr := runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "no stores are configured")
 
 	p = testutil.HelloProject(t, "schema: 1\nproject: {name: hello}\npublish:\n  stores:\n    - {name: apt, type: apt-dir, path: repo}\n    - {name: py, type: pypi-dir, path: py}\n")
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "nexus")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil, "--store", "nexus")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "--store nexus: no store of that name (configured: apt, py)")
 
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "run gopythongo-version first")
 
 	dist := filepath.Join(p.Dir, "dist")
 	st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local"}, Version: &state.Version{SemVer: "1.0.0", Debian: "1.0.0-1"}}
 	require.NoError(t, st.Save(dist))
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "records no artifacts: run gopythongo-package")
 
 	st.Artifacts = []state.Artifact{{Path: "hello_1.0.0-1_all.deb", Format: "deb"}}
 	require.NoError(t, st.Save(dist))
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil)
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil)
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "store py (pypi-dir) takes none of the artifacts in the state file (deb): make the wheel and sdist with gopythongo-build-venv --dist-only")
 
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "apt")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil, "--store", "apt")
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, "hello_1.0.0-1_all.deb")
 	var pubs []state.Publication
@@ -273,17 +278,7 @@ func TestPublishErrors(t *testing.T) {
 	// A dirty build sorts above the clean build of its commit: never published.
 	st.Version = &state.Version{SemVer: "1.1.0-dev.2+g0123456789.dirty", Debian: "1.1.0~dev2+g0123456789.dirty-1"}
 	require.NoError(t, st.Save(dist))
-	code, _, stderr = runStep(t, Publish(), p.Dir, nil, "--store", "apt")
+	code, _, stderr = runStep(t, publishstep.Publish(steptest.NewSigner), p.Dir, nil, "--store", "apt")
 	assert.Equal(t, cli.ExitUsage, code)
 	assert.Contains(t, stderr, "dirty work tree")
-}
-
-func TestOutputKeys(t *testing.T) {
-	st := &state.State{
-		Artifacts:    []state.Artifact{{Path: "a.whl", Format: "wheel"}, {Path: "a.tar.gz", Format: "sdist"}, {Path: "x_amd64.deb", Format: "deb", Arch: "amd64"}, {Path: "x_arm64.deb", Format: "deb", Arch: "arm64"}, {Path: "oci", Format: "oci"}},
-		Publications: []state.Publication{{Store: "py-dir", Artifact: "a.whl"}, {Store: "py-dir", Artifact: "a.tar.gz"}, {Store: "registry", Artifact: "oci"}},
-	}
-	assert.Equal(t, []string{"py_dir_wheel", "py_dir_sdist", "registry"}, outputKeys(st))
-	st.Publications = []state.Publication{{Store: "registry", Artifact: "oci"}, {Store: "apt", Artifact: "x_amd64.deb"}, {Store: "apt", Artifact: "x_arm64.deb"}}
-	assert.Equal(t, []string{"registry", "apt_deb_amd64", "apt_deb_arm64"}, outputKeys(st))
 }

@@ -1,7 +1,9 @@
-// Package steps is the five steps of GoPythonGo, one file each, all of one
-// shape: flags and help, the state prologue (Session.Begin), one call into the
-// libraries, and the epilogue (Session.Finish). It is the only package above
-// the libraries.
+// Package steps is what the five steps of GoPythonGo share. Each step is a
+// package of its own below it (versionstep, teststep, buildvenvstep,
+// packagestep, publishstep), so that each binary links only the libraries
+// its step uses; all are of one shape: flags and help, the state prologue
+// (Session.Begin), one call into the libraries, and the epilogue
+// (Session.Finish). They are the only packages above the libraries.
 package steps
 
 import (
@@ -13,21 +15,21 @@ import (
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
-// configChecks are the rules of the stores and builders, which every step
+// ConfigChecks are the rules of the stores and builders, which every step
 // holds the configuration to: a bad store fails the pipeline's first step.
-func configChecks() []config.Check {
+func ConfigChecks() []config.Check {
 	return []config.Check{venv.CheckConfig, store.CheckConfig}
 }
 
-// storeEnv is what stores need from the session: the configuration, the
+// StoreEnv is what stores need from the session: the configuration, the
 // step's environment for secrets (masked in the CI log), and the log for
 // retries.
-func storeEnv(s *cli.Session) store.Env {
+func StoreEnv(s *cli.Session) store.Env {
 	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
 }
 
-// distPath is how outputs name a file of the dist directory: as configured
+// DistPath is how outputs name a file of the dist directory: as configured
 // (dist/…), with forward slashes.
-func distPath(s *cli.Session, rel string) string {
+func DistPath(s *cli.Session, rel string) string {
 	return filepath.ToSlash(filepath.Join(s.Config.Project.Dist, rel))
 }

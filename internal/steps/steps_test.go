@@ -1,4 +1,4 @@
-package steps
+package steps_test
 
 import (
 	"os"
@@ -9,6 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
+	"github.com/gopythongo/gopythongo/internal/steps/packagestep"
+	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
+	"github.com/gopythongo/gopythongo/internal/steps/teststep"
+	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
@@ -40,7 +45,7 @@ func must(t *testing.T, step cli.Step, dir string, env map[string]string, args .
 func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".gopythongo.yaml"), []byte("schema: 1\nproject: {name: t}\nvenv: {builder: container}\npublish:\n  stores:\n    - {name: a, type: aptly}\n"), 0o644))
-	for _, step := range []cli.Step{Version(), Test(), BuildVenv(), Package(), Publish()} {
+	for _, step := range []cli.Step{versionstep.Version(), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
 		code, _, stderr := runStep(t, step, dir, nil, "--print-config")
 		assert.Equal(t, cli.ExitUsage, code, step.Name)
 		assert.Contains(t, stderr, `.gopythongo.yaml:6: publish.stores[0]: store "a" of type aptly needs url`, step.Name)

@@ -1,4 +1,4 @@
-package steps
+package steps_test
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/steps/teststep"
 	"github.com/gopythongo/gopythongo/internal/testrun"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
@@ -25,7 +26,7 @@ import (
 func runTest(t *testing.T, dir string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = filepath.Join(t.TempDir(), "cache")
-	return runStep(t, Test(), dir, env, args...)
+	return runStep(t, teststep.Test(), dir, env, args...)
 }
 
 func TestExampleSuitesPassWithBothRunners(t *testing.T) {

@@ -1,4 +1,4 @@
-package steps
+package steps_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -19,7 +20,7 @@ import (
 // the whole environment.
 func runVersion(t *testing.T, dir string, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runStep(t, Version(), dir, vars, args...)
+	return runStep(t, versionstep.Version(), dir, vars, args...)
 }
 
 func TestVersion(t *testing.T) {

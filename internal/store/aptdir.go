@@ -35,7 +35,7 @@ type aptDir struct {
 	root   string
 	name   string
 	archs  []string
-	signer *Signer
+	signer Signer
 	env    Env
 }
 
@@ -73,7 +73,10 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
 		}
-		if a.signer, err = NewSigner(key, []byte(pass)); err != nil {
+		if e.NewSigner == nil {
+			return nil, fmt.Errorf("store %s: this step cannot sign: only gopythongo-publish reads the signing key", s.Name)
+		}
+		if a.signer, err = e.NewSigner(key, []byte(pass)); err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
 		}
 	}

@@ -16,12 +16,11 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -139,7 +138,7 @@ func TestAptDirPublish(t *testing.T) {
 // TestAptDirSignedInstall publishes signed, and apt-get in a Debian root
 // verifies the signature with signed-by, installs and runs the package.
 func TestAptDirSignedInstall(t *testing.T) {
-	key, err := NewTestKey("Test Repo", "repo@example.com")
+	key, err := pgp.NewTestKey("Test Repo", "repo@example.com")
 	require.NoError(t, err)
 	ctx := context.Background()
 	dist := t.TempDir()
@@ -150,7 +149,7 @@ func TestAptDirSignedInstall(t *testing.T) {
 	var masked []string
 	c := &config.Config{Dir: dist}
 	c.Project.Name = "hello"
-	st, err := New(sc, Env{Config: c, Getenv: func(k string) string { return map[string]string{"REPO_KEY": string(key)}[k] }, Mask: func(s string) { masked = append(masked, s) }})
+	st, err := New(sc, Env{Config: c, Getenv: func(k string) string { return map[string]string{"REPO_KEY": string(key)}[k] }, Mask: func(s string) { masked = append(masked, s) }, NewSigner: Signers(pgp.NewSigner)})
 	require.NoError(t, err)
 	assert.Equal(t, []string{string(key)}, masked, "the key is masked")
 
@@ -178,8 +177,8 @@ func TestAptDirSignedInstall(t *testing.T) {
 	assert.Equal(t, "hello two\n", string(got), "the newest version is the candidate")
 
 	// Another key: apt refuses the repository.
-	otherKey, _ := NewTestKey("Other", "other@example.com")
-	other, _ := NewSigner(otherKey, nil)
+	otherKey, _ := pgp.NewTestKey("Other", "other@example.com")
+	other, _ := pgp.NewSigner(otherKey, nil)
 	otherPub, _ := other.PublicKey()
 	out, err = testutil.AptGet(root, line, string(otherPub), "install", "-y", "hello-store")
 	assert.Error(t, err)
@@ -190,37 +189,6 @@ func TestAptDirSignedInstall(t *testing.T) {
 	out, err = testutil.AptGet(root, "deb file:/srv/repo bookworm main", "", "install", "-y", "hello-store")
 	assert.Error(t, err)
 	assert.Contains(t, out, "is not signed")
-}
-
-func TestSignerErrors(t *testing.T) {
-	_, err := NewSigner([]byte("not a key"), nil)
-	assert.ErrorContains(t, err, "not an armored OpenPGP key")
-
-	key, err := NewTestKey("T", "t@example.com")
-	require.NoError(t, err)
-	s, err := NewSigner(key, nil)
-	require.NoError(t, err)
-	pub, err := s.PublicKey()
-	require.NoError(t, err)
-	_, err = NewSigner(pub, nil)
-	assert.ErrorContains(t, err, "no private key")
-
-	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(key))
-	require.NoError(t, err)
-	require.NoError(t, ring[0].EncryptPrivateKeys([]byte("pw"), nil))
-	var b bytes.Buffer
-	w, _ := armor.Encode(&b, openpgp.PrivateKeyType, nil)
-	require.NoError(t, ring[0].SerializePrivateWithoutSigning(w, nil))
-	w.Close()
-	_, err = NewSigner(b.Bytes(), nil)
-	assert.ErrorContains(t, err, "passphrase_env")
-	_, err = NewSigner(b.Bytes(), []byte("wrong"))
-	assert.ErrorContains(t, err, "passphrase")
-	s, err = NewSigner(b.Bytes(), []byte("pw"))
-	require.NoError(t, err)
-	sig, err := s.Clearsign([]byte("Origin: x\n"))
-	require.NoError(t, err)
-	assert.Contains(t, string(sig), "BEGIN PGP SIGNED MESSAGE")
 }
 
 // TestAptDirConcurrent: publishes of different versions at the same time all
@@ -346,7 +314,7 @@ func parseSHA256(release []byte) map[string]string {
 func first[T any](_ T, err error) error { return err }
 
 func TestAptDirKeyFromFileVariable(t *testing.T) {
-	key, err := NewTestKey("T", "t@example.com")
+	key, err := pgp.NewTestKey("T", "t@example.com")
 	require.NoError(t, err)
 	file := filepath.Join(t.TempDir(), "key.asc")
 	require.NoError(t, os.WriteFile(file, key, 0o600))

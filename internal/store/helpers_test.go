@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -141,7 +142,7 @@ func newStore(t testing.TB, sc config.StoreConfig, getenv map[string]string) Sto
 	t.Helper()
 	c := &config.Config{Dir: t.TempDir()}
 	c.Project.Name = "hello"
-	st, err := New(sc, Env{Config: c, Getenv: func(k string) string { return getenv[k] }, Log: t.Logf})
+	st, err := New(sc, Env{Config: c, Getenv: func(k string) string { return getenv[k] }, Log: t.Logf, NewSigner: Signers(pgp.NewSigner)})
 	require.NoError(t, err)
 	return st
 }

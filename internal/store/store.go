@@ -74,6 +74,28 @@ type Env struct {
 	// ReadOnly makes a store that is only asked what it holds
 	// (gopythongo-version --revision-from): no signing key is read.
 	ReadOnly bool
+	// NewSigner reads an armored private key (pgp.NewSigner): given by the
+	// step that publishes, so that the others do not link OpenPGP.
+	NewSigner func(armored, passphrase []byte) (Signer, error)
+}
+
+// Signer signs a repository's indexes.
+type Signer interface {
+	Clearsign(data []byte) ([]byte, error) // InRelease
+	Detach(data []byte) ([]byte, error)    // Release.gpg
+	PublicKey() ([]byte, error)            // armored, for clients' signed-by
+}
+
+// Signers makes Env.NewSigner of a constructor of a concrete signer
+// (store.Signers(pgp.NewSigner)).
+func Signers[S Signer](newSigner func(armored, passphrase []byte) (S, error)) func(armored, passphrase []byte) (Signer, error) {
+	return func(armored, passphrase []byte) (Signer, error) {
+		s, err := newSigner(armored, passphrase)
+		if err != nil {
+			return nil, err // not a nil S in a Signer
+		}
+		return s, nil
+	}
 }
 
 // kind is a store implementation: how it is made, what it takes, how it

@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
@@ -13,5 +13,5 @@ func main() {
 	if venv.IsNSExec(os.Args) {
 		os.Exit(venv.NSExecMain())
 	}
-	os.Exit(cli.Main(steps.BuildVenv(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	os.Exit(cli.Main(buildvenvstep.BuildVenv(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 }

@@ -5,9 +5,9 @@ import (
 	"os"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 )
 
 func main() {
-	os.Exit(cli.Main(steps.Version(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	os.Exit(cli.Main(versionstep.Version(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 }

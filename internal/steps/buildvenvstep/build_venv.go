@@ -1,4 +1,4 @@
-package steps
+package buildvenvstep
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/ui"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
@@ -92,7 +93,7 @@ func BuildVenv() cli.Step {
 			fs.BoolVar(&o.distOnly, "dist-only", false, "build only the project's wheel and sdist into dist/python (a library build), no venv")
 		},
 		Section: "venv",
-		Checks:  configChecks(),
+		Checks:  steps.ConfigChecks(),
 		Outputs: []cli.Output{
 			{Name: "venv_root", Doc: "the staging tree, dist/root"},
 			{Name: "deploy_path", Doc: "where the venv lives on the target, e.g. /opt/hello"},
@@ -135,7 +136,7 @@ func BuildVenv() cli.Step {
 			if o.distOnly || s.Config.Venv.Dists {
 				st.SetArtifacts(func(f state.Format) bool { return f == state.FormatWheel || f == state.FormatSdist }, res.Dists)
 				for _, a := range res.Dists {
-					out.Outputs = append(out.Outputs, cli.Value{Name: string(a.Format), Value: distPath(s, a.Path)})
+					out.Outputs = append(out.Outputs, cli.Value{Name: string(a.Format), Value: steps.DistPath(s, a.Path)})
 				}
 			}
 			if err := s.Finish(out); err != nil {

@@ -1,4 +1,4 @@
-package steps
+package packagestep
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/pack"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -55,7 +56,7 @@ func Package() cli.Step {
 			fs.Var(&formats, "format", "a format to make (repeatable; default: package.formats)")
 		},
 		Section: "package",
-		Checks:  configChecks(),
+		Checks:  steps.ConfigChecks(),
 		Outputs: []cli.Output{
 			{Name: "deb", Doc: "the .deb, e.g. dist/hello_1.2.3-1_all.deb"},
 			{Name: "rpm", Doc: "the .rpm"},
@@ -110,7 +111,7 @@ func packageRun(ctx context.Context, s *cli.Session, formats []string) error {
 	var outputs []cli.Value
 	for _, a := range arts {
 		key := strings.NewReplacer(".", "_").Replace(string(a.Format))
-		outputs = append(outputs, cli.Value{Name: key, Value: distPath(s, a.Path)})
+		outputs = append(outputs, cli.Value{Name: key, Value: steps.DistPath(s, a.Path)})
 		if a.Digest != "" {
 			outputs = append(outputs, cli.Value{Name: "oci_digest", Value: a.Digest})
 		}

@@ -1,4 +1,4 @@
-package steps
+package publishstep
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -50,8 +51,10 @@ Examples:
 `
 
 // Publish is the gopythongo-publish command: it puts the artifacts of the
-// state file into the configured stores and records where they went.
-func Publish() cli.Step {
+// state file into the configured stores and records where they went, signing
+// apt repositories with the keys newSigner reads (pgp.NewSigner, given by the
+// binary: the other steps do not link OpenPGP).
+func Publish(newSigner func(armored, passphrase []byte) (store.Signer, error)) cli.Step {
 	var stores cli.Strings
 	var overwrite bool
 	return cli.Step{
@@ -63,7 +66,7 @@ func Publish() cli.Step {
 			fs.BoolVar(&overwrite, "overwrite", false, "replace a different artifact the store holds under the same version (versions are meant to be immutable: prefer a new revision)")
 		},
 		Section: "publish",
-		Checks:  configChecks(),
+		Checks:  steps.ConfigChecks(),
 		Outputs: []cli.Output{
 			{Name: "publications", Doc: "every publication as JSON: store, type, artifact, reference, digest, tags, install"},
 			{Name: "<store>_reference", Doc: "where the artifact went (with _<format> where a store took several)"},
@@ -71,7 +74,7 @@ func Publish() cli.Step {
 			{Name: "<store>_tags", Doc: "the tags set, for registry and oci-dir"},
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
-			return publishRun(ctx, s, stores, overwrite)
+			return publishRun(ctx, s, stores, overwrite, newSigner)
 		},
 	}
 }
@@ -99,7 +102,7 @@ func selectStores(c *config.Config, names []string) ([]config.StoreConfig, error
 	return out, nil
 }
 
-func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite bool) error {
+func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite bool, newSigner func(armored, passphrase []byte) (store.Signer, error)) error {
 	c := s.Config
 	scs, err := selectStores(c, names)
 	if err != nil {
@@ -119,7 +122,9 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite b
 	// anything is published.
 	stores := make([]store.Store, len(scs))
 	for i, sc := range scs {
-		if stores[i], err = store.New(sc, storeEnv(s)); err != nil {
+		env := steps.StoreEnv(s)
+		env.NewSigner = newSigner
+		if stores[i], err = store.New(sc, env); err != nil {
 			return config.Usage(err)
 		}
 		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {

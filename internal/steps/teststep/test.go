@@ -1,4 +1,4 @@
-package steps
+package teststep
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/testrun"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
@@ -50,7 +51,7 @@ func Test() cli.Step {
 			fs.BoolVar(&verbose, "verbose", false, "show pip's output while the test venv is made")
 		},
 		Section: "test",
-		Checks:  configChecks(),
+		Checks:  steps.ConfigChecks(),
 		Outputs: []cli.Output{
 			{Name: "test_results", Doc: "the directory of the JUnit XML files, dist/test-results"},
 			{Name: "tests", Doc: "tests run, all suites"},
@@ -68,7 +69,7 @@ func Test() cli.Step {
 			}
 			err = s.Finish(cli.Outcome{
 				Outputs: []cli.Value{
-					{Name: "test_results", Value: distPath(s, "test-results")},
+					{Name: "test_results", Value: steps.DistPath(s, "test-results")},
 					{Name: "tests", Value: strconv.Itoa(res.Total.Tests)}, {Name: "failures", Value: strconv.Itoa(res.Total.Failures)},
 					{Name: "errors", Value: strconv.Itoa(res.Total.Errors)}, {Name: "skipped", Value: strconv.Itoa(res.Total.Skipped)},
 				},

@@ -1,4 +1,4 @@
-package steps
+package versionstep
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/versioning"
 )
 
@@ -82,7 +83,7 @@ func Version() cli.Step {
 			fs.StringVar(&o.artifact, "artifact-sha256", "", "sha256 of an artifact already built for this commit (for --revision-from)")
 		},
 		Section: "version",
-		Checks:  configChecks(),
+		Checks:  steps.ConfigChecks(),
 		Outputs: []cli.Output{
 			{Name: "semver", Doc: "the SemVer rendering, e.g. 1.3.0-dev.42+g1a2b3c4d5e"},
 			{Name: "pep440", Doc: "the PEP 440 rendering, e.g. 1.3.0.dev42+g1a2b3c4d5e"},
@@ -112,7 +113,7 @@ func Version() cli.Step {
 			}
 			ph := s.Log.Phase("version")
 			defer ph.End()
-			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: storeEnv(s)})
+			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: steps.StoreEnv(s)})
 			var mh *versioning.MissingHistoryError
 			switch {
 			case errors.As(err, &mh):

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/pgp"
+	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -39,4 +41,9 @@ func Binary(t testing.TB, name string) string {
 		t.Fatalf("go build %s: %v\n%s", name, err, b)
 	}
 	return out
+}
+
+// NewSigner is the publish step's signer, as its binary gives it.
+func NewSigner(armored, passphrase []byte) (store.Signer, error) {
+	return store.Signers(pgp.NewSigner)(armored, passphrase)
 }
