@@ -10,10 +10,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
@@ -135,7 +138,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 			printHelp(stdout, step, fs)
 			return ExitOK
 		}
-		fmt.Fprintf(stderr, "%s: %v\nRun %s --help for the flags.\n", step.Name, err, step.Name)
+		fmt.Fprintf(stderr, "%s: %s\nRun %s --help for the flags.\n", step.Name, flagError(err, fs), step.Name)
 		return ExitUsage
 	}
 	if fs.NArg() > 0 {
@@ -167,6 +170,12 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 		group = nil
 	}
 	log := ui.New(stderr, step.Name, group)
+	if f, ok := stderr.(*os.File); ok && IsTerminal(f) {
+		if term, _ := lookup("TERM"); term != "dumb" {
+			noColor, _ := lookup("NO_COLOR") // https://no-color.org: set and not empty
+			log.Terminal(noColor == "")
+		}
+	}
 	for _, w := range cfg.Warnings {
 		log.Warnf("%s", w)
 	}
@@ -198,8 +207,14 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 			rep.Annotate(ci.Annotation{Level: ci.LevelError, File: ce.Origin.File, Line: ce.Origin.Line, Title: step.Name, Message: ce.Msg})
 		}
 	}
-	fmt.Fprintf(stderr, "%s: error: %v\n", step.Name, err)
+	fmt.Fprintf(stderr, "%s: %s %v\n", step.Name, log.Error(), err)
 	return code
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // interrupted is the cause of a context cancelled by a signal.
@@ -228,15 +243,72 @@ func interruptible() (context.Context, func()) {
 	}
 }
 
+// flagError is the flag package's error with flags spelt as this tool spells
+// them (--name, where the package writes -name), and for an unknown flag
+// the known one it most likely means.
+func flagError(err error, fs *flag.FlagSet) string {
+	msg := err.Error()
+	name, unknown := strings.CutPrefix(msg, "flag provided but not defined: ")
+	if unknown {
+		name = strings.TrimLeft(name, "-")
+		msg = fmt.Sprintf("unknown flag --%s", name)
+		best, dist := "", 3 // at most two edits away
+		fs.VisitAll(func(f *flag.Flag) {
+			if d := editDistance(name, f.Name); d < dist {
+				best, dist = f.Name, d
+			}
+		})
+		if best != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", best)
+		}
+		return msg
+	}
+	for _, prefix := range []string{"flag needs an argument: -", " for flag -", " for -"} {
+		msg = strings.Replace(msg, prefix, prefix+"-", 1)
+	}
+	return msg
+}
+
+// editDistance is Levenshtein's distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
+// firstSentence is s up to its first full stop, which an abbreviation's
+// (e.g., i.e., etc.) is not.
 func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i > 0 {
-		return s[:i]
+	for from := 0; ; {
+		i := strings.Index(s[from:], ". ")
+		if i < 0 {
+			return strings.TrimSuffix(s, ".")
+		}
+		end := from + i
+		word := s[strings.LastIndexAny(s[:end], " (")+1 : end]
+		if end > 0 && !slices.Contains([]string{"e.g", "i.e", "etc", "vs", "cf"}, strings.ToLower(word)) {
+			return s[:end]
+		}
+		from = end + 2
 	}
-	return strings.TrimSuffix(s, ".")
 }
 
 func printHelp(w io.Writer, step Step, fs *flag.FlagSet) {

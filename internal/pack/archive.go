@@ -17,6 +17,8 @@ import (
 
 	"github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
+
+	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
 // The gzip levels: dpkg-deb's for a .deb, gzip's default elsewhere.
@@ -112,10 +114,15 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 			return err
 		}
 	}
-	for _, e := range t.Entries {
+	var written int64
+	for i, e := range t.Entries {
 		if o.Ctx != nil && o.Ctx.Err() != nil {
 			return context.Cause(o.Ctx)
 		}
+		if o.Ctx != nil && i%512 == 0 {
+			ui.Progress(o.Ctx, "%d of %d entries, %s", i, len(t.Entries), ui.Size(written))
+		}
+		written += e.Size
 		if o.Keep != nil && !o.Keep(e) {
 			continue
 		}

@@ -42,7 +42,7 @@ func Run(ctx context.Context, log *ui.Log, dist string, packers []Packer, t *Tre
 func packOne(ctx context.Context, log *ui.Log, dist string, p Packer, t *Tree, m *Meta) (state.Artifact, error) {
 	ph := log.Phase(string(p.Format()))
 	defer ph.End()
-	art, err := p.Pack(ctx, t, m)
+	art, err := p.Pack(ui.WithPhase(ctx, ph), t, m)
 	if err != nil {
 		return art, fmt.Errorf("%s: %w", p.Format(), err)
 	}
