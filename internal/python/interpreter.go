@@ -4,6 +4,7 @@
 package python
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,9 +116,29 @@ func LocalRunner(ctx context.Context, argv []string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("%s: %w: %s", CommandLine(argv), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// CommandLine is argv for a message: a program given as an argument (-c
+// with a script) is shown as "…", not printed whole.
+func CommandLine(argv []string) string {
+	parts := make([]string, len(argv))
+	for i, a := range argv {
+		if strings.Contains(a, "\n") {
+			a = "…"
+		}
+		parts[i] = a
+	}
+	return strings.Join(parts, " ")
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // ErrNoInterpreter means the configured interpreter does not exist.
@@ -135,11 +156,15 @@ func Probe(ctx context.Context, run Runner, path string) (Interpreter, error) {
 	}
 	out, err := run(ctx, []string{path, "-I", "-c", probe})
 	if err != nil {
-		return Interpreter{}, fmt.Errorf("%w: %s does not run: %v", ErrNoInterpreter, path, err)
+		return Interpreter{}, fmt.Errorf("%w: %s does not run (%v): set project.python to a Python 3 interpreter of the build environment, e.g. /usr/bin/python3", ErrNoInterpreter, path, err)
 	}
 	var in Interpreter
-	if err := json.Unmarshal(out, &in); err != nil {
-		return Interpreter{}, fmt.Errorf("%s is not a Python interpreter GoPythonGo understands: %w", path, err)
+	if err := json.Unmarshal(out, &in); err != nil || in.Version == "" {
+		what := fmt.Sprintf("printed %q", truncate(string(out), 80))
+		if len(bytes.TrimSpace(out)) == 0 {
+			what = "printed nothing"
+		}
+		return Interpreter{}, fmt.Errorf("%w: %s is no Python interpreter: asked what it is, it %s; set project.python to a Python 3 interpreter, e.g. /usr/bin/python3", ErrNoInterpreter, path, what)
 	}
 	if in.Major < 3 || in.Major == 3 && in.Minor < 8 {
 		return Interpreter{}, fmt.Errorf("%s is Python %s; GoPythonGo builds venvs for Python 3.8 and later", path, in.Version)

@@ -104,6 +104,15 @@ type build struct {
 	srcEnv  []string
 	// srcHash is the project's source hash, once computed.
 	srcHash string
+	// ph is the running phase, told how far it is (progress).
+	ph *ui.Phase
+}
+
+// progress tells the running phase how far it is.
+func (b *build) progress(format string, args ...any) {
+	if b.ph != nil {
+		b.ph.Progress(format, args...)
+	}
 }
 
 func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scratch", name) }
@@ -111,6 +120,8 @@ func (b *build) scratch(name string) string { return filepath.Join(b.tmp, "scrat
 func (b *build) phase(name string, f func() (string, error)) error {
 	ph := b.o.Log.Phase(name)
 	defer ph.End()
+	b.ph = ph
+	defer func() { b.ph = nil }()
 	result, err := f()
 	if err != nil {
 		return err
@@ -281,7 +292,7 @@ func (b *build) setup(ctx context.Context, builder Builder) error {
 	// mapped away, so that no build path leaks into the venv and the same
 	// source compiles to the same bytes in any workspace.
 	b.pip.Env = prefixMap(b.pip.Env, b.tmp)
-	b.pip.Log, b.pip.Verbose = b.o.Output, b.o.Verbose
+	b.pip.Log, b.pip.Verbose, b.pip.Progress = b.o.Output, b.o.Verbose, b.progress
 	b.res.Secrets = b.pip.Secrets
 	return nil
 }
@@ -562,6 +573,9 @@ func (b *build) pipIdentity() []string {
 // source, or takes it from the cache when that source was built before.
 func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 	c := b.c
+	if !hasBuildFile(c.Dir) {
+		return WheelFile{}, false, c.Errorf("venv.project", "%s holds no pyproject.toml (nor setup.py), so there is no project to build: add a pyproject.toml with [project] and [build-system], or set venv.project: false to install only venv.packages and venv.requirements", c.Dir)
+	}
 	src, err := SourceHash(ctx, c.Dir, c.DistDir())
 	if err != nil {
 		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
@@ -635,6 +649,16 @@ func (b *build) source(ctx context.Context) (string, []string, error) {
 	}
 	b.srcDone = true
 	return dir, b.srcEnv, nil
+}
+
+// hasBuildFile reports whether dir holds a file pip builds a project from.
+func hasBuildFile(dir string) bool {
+	for _, f := range []string{"pyproject.toml", "setup.py"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 func firstTag(in python.Interpreter) string {
@@ -754,7 +778,7 @@ func (b *build) createVenv(ctx context.Context) (string, error) {
 // installers is the one table of installer implementations.
 var installers = map[string]func(b *build) Installer{
 	"native": func(b *build) Installer {
-		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits()}
+		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits(), progress: b.progress}
 	},
 	"pip": func(b *build) Installer { return b.pipInstaller() },
 	"uv":  func(b *build) Installer { return &uvInstaller{b: b, check: b.pipInstaller()} },
@@ -1004,7 +1028,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	ph := b.o.Log.Phase("tree")
 	defer ph.End()
 	root := filepath.Join(b.tmp, RootDir)
-	copied, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true)
+	copied, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch)
 	if err != nil {
 		// A tree that cannot be restored once cannot be restored again:
 		// it goes, and this build keeps its own in its place.
@@ -1016,9 +1040,6 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 			return false, err
 		}
 		return false, os.MkdirAll(b.staging, 0o755)
-	}
-	if err := setTimes(root, b.o.Epoch); err != nil {
-		return false, err
 	}
 	entries := slices.Clone(rec.Entries)
 	for i := range entries {

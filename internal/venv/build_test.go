@@ -337,6 +337,8 @@ func TestBadInputLeavesNoTree(t *testing.T) {
 			[]string{"names paths of the build machine", "/opt/hello/where.txt"}, ""},
 		{"sdist with no_build", "  packages: [sdist-only==1.0]\n  no_build: true\n",
 			map[string]string{"wheels/sdist-only-1.0.tar.gz": "not really"}, []string{"no_build"}, ""},
+		{"no pyproject.toml", "", map[string]string{"pyproject.toml": ""}, []string{"holds no pyproject.toml", "venv.project: false"}, ""},
+		{"not a python", "", nil, []string{"/bin/true is no Python interpreter", "printed nothing", "project.python"}, "/bin/true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,6 +351,10 @@ func TestBadInputLeavesNoTree(t *testing.T) {
 			}
 			p := testutil.HelloProject(t, cfg)
 			for f, c := range tt.files {
+				if c == "" {
+					require.NoError(t, os.Remove(filepath.Join(p.Dir, f)))
+					continue
+				}
 				p.WriteFile(f, c)
 			}
 			// An older tree must survive a failed build untouched.
@@ -362,6 +368,8 @@ func TestBadInputLeavesNoTree(t *testing.T) {
 			for _, w := range tt.want {
 				assert.Contains(t, msg, w)
 			}
+			assert.NotContains(t, msg, "chdir", "a missing directory is not the message")
+			assert.NotContains(t, msg, "JSON")
 			b, err := os.ReadFile(filepath.Join(old, "marker"))
 			require.NoError(t, err, "the old tree is still there")
 			assert.Equal(t, "old", string(b))

@@ -176,7 +176,7 @@ type CommandError struct {
 }
 
 func (e *CommandError) Error() string {
-	return fmt.Sprintf("%s: %v", strings.Join(e.Argv, " "), e.Err)
+	return fmt.Sprintf("%s: %v", python.CommandLine(e.Argv), e.Err)
 }
 
 func (e *CommandError) Unwrap() error { return e.Err }

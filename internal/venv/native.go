@@ -31,6 +31,8 @@ type nativeInstaller struct {
 	deploy  string // where it lives on the target, for shebangs
 	layout  layout
 	limits  python.WheelLimits
+	// progress, when set, hears of every distribution installed.
+	progress func(format string, args ...any)
 }
 
 // layout places wheel members in a venv (the install schemes of sysconfig's
@@ -151,9 +153,12 @@ func (n *nativeInstaller) Install(ctx context.Context, _ Builder, wheels []Wheel
 	defer root.Close()
 	owner := map[string]string{} // path -> wheel, to refuse two wheels writing one file
 	buf := make([]byte, 256<<10)
-	for _, w := range wheels {
+	for i, w := range wheels {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
+		}
+		if n.progress != nil {
+			n.progress("%d of %d distributions, %s", i, len(wheels), w.File)
 		}
 		if err := n.installOne(ctx, root, w, owner, buf); err != nil {
 			return fmt.Errorf("install %s: %w", w.File, err)

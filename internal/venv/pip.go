@@ -33,6 +33,8 @@ type Pip struct {
 	// Log receives pip's output when a command fails (and always, verbose).
 	Log     io.Writer
 	Verbose bool
+	// Progress, when set, hears of every distribution pip's output names.
+	Progress func(format string, args ...any)
 }
 
 // FindPip decides how to run pip: the configured wheel, else the newest pip wheel
@@ -192,6 +194,12 @@ func (p *Pip) runWith(ctx context.Context, b Builder, dir string, env []string, 
 	if p.Verbose {
 		c.Stdout, c.Stderr = p.Log, p.Log
 	}
+	if p.Progress != nil {
+		// One writer for both, so that pip keeps one pipe for its output
+		// (with two, pip --python's output of pip check was lost).
+		w := io.MultiWriter(c.Stdout, &pipProgress{report: p.Progress})
+		c.Stdout, c.Stderr = w, w
+	}
 	err := b.Run(ctx, c)
 	if err != nil && !p.Verbose && p.Log != nil {
 		io.WriteString(p.Log, tail(out.String(), 60))
@@ -208,6 +216,43 @@ func (p *Pip) runWith(ctx context.Context, b Builder, dir string, env []string, 
 		}
 	}
 	return err
+}
+
+// pipProgress counts the distributions pip's output names as it collects,
+// downloads or processes them, for the running phase's progress.
+type pipProgress struct {
+	report  func(format string, args ...any)
+	partial []byte
+	seen    int
+}
+
+func (p *pipProgress) Write(b []byte) (int, error) {
+	p.partial = append(p.partial, b...)
+	for {
+		i := bytes.IndexByte(p.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := bytes.TrimSpace(p.partial[:i])
+		p.partial = p.partial[i+1:]
+		for _, verb := range []string{"Collecting ", "Processing "} {
+			if what, ok := bytes.CutPrefix(line, []byte(verb)); ok {
+				p.seen++
+				p.report("%d distribution(s) so far, %s %s", p.seen, strings.ToLower(strings.TrimSpace(verb)), ellipsis(string(what), 60))
+			}
+		}
+	}
+	if len(p.partial) > 64<<10 { // a line that long is no pip line to count
+		p.partial = p.partial[:0]
+	}
+	return len(b), nil
+}
+
+func ellipsis(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // buildBackends are the PEP 517 backends and their helpers that build

@@ -108,8 +108,9 @@ func validEntries(entries []Entry) error {
 // the directories of the deploy path) from the cached tree at from: every
 // file linked, or copied across file systems, after its content was checked.
 // It returns how many files were copied rather than linked. verify is off
-// only for a tree this build has just hashed.
-func restoreTree(entries []Entry, from, to string, verify bool) (int, error) {
+// only for a tree this build has just hashed. A non-zero epoch is every
+// entry's time; a linked file that has it already is not touched.
+func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time) (int, error) {
 	src, err := fsroot.Open(from)
 	if err != nil {
 		return 0, err
@@ -130,19 +131,22 @@ func restoreTree(entries []Entry, from, to string, verify bool) (int, error) {
 			if err := os.Symlink(e.Link, dst); err != nil {
 				return 0, err
 			}
+			if err := setTime(dst, epoch); err != nil {
+				return 0, err
+			}
 		}
 	}
 	copied := make([]bool, len(files))
 	err = parallel(len(files), func(i int) error {
 		e := entries[files[i]]
 		var err error
-		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify)
+		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	if err := setDirModes(entries, to); err != nil {
+	if err := setDirModes(entries, to, epoch); err != nil {
 		return 0, err
 	}
 	n := 0
@@ -159,7 +163,7 @@ var errTreeChanged = errors.New("the cached tree was changed")
 
 // restoreFile checks one cached file and links it to dst (copies it when the
 // cache is on another file system); it reports whether it copied.
-func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool) (bool, error) {
+func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time) (bool, error) {
 	f, err := src.Open(e.Path)
 	if err != nil {
 		return false, err
@@ -185,6 +189,9 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool) (bool, erro
 		err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
 	}
 	if !errors.Is(err, unix.EXDEV) {
+		if err == nil && !fi.ModTime().Equal(epoch) {
+			err = setTime(dst, epoch)
+		}
 		return false, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -202,7 +209,23 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool) (bool, erro
 		out.Close()
 		return false, err
 	}
-	return true, out.Close()
+	if err := out.Close(); err != nil {
+		return false, err
+	}
+	return true, setTime(dst, epoch)
+}
+
+// setTime gives a path (a link itself, not what it names) the epoch, unless
+// the epoch is zero.
+func setTime(p string, epoch time.Time) error {
+	if epoch.IsZero() {
+		return nil
+	}
+	ts := unix.NsecToTimespec(epoch.UnixNano())
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set the time of %s: %w", p, err)
+	}
+	return nil
 }
 
 func isDir(p string) bool {
@@ -210,11 +233,16 @@ func isDir(p string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// setDirModes gives the directories of a tree their modes, deepest first.
-func setDirModes(entries []Entry, root string) error {
+// setDirModes gives the directories of a tree their modes and the epoch,
+// deepest first, once all they hold is made.
+func setDirModes(entries []Entry, root string, epoch time.Time) error {
 	for i := len(entries) - 1; i >= 0; i-- {
 		if e := entries[i]; e.Mode.IsDir() {
-			if err := os.Chmod(filepath.Join(root, filepath.FromSlash(e.Path)), e.Mode.Perm()); err != nil {
+			p := filepath.Join(root, filepath.FromSlash(e.Path))
+			if err := os.Chmod(p, e.Mode.Perm()); err != nil {
+				return err
+			}
+			if err := setTime(p, epoch); err != nil {
 				return err
 			}
 		}
@@ -241,7 +269,7 @@ func (c *Cache) keepTree(key string, root string, rec treeRecord) error {
 	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
 		return err
 	}
-	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false); err != nil {
+	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}); err != nil {
 		return err
 	}
 	rec.Format = treeCacheFormat

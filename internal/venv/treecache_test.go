@@ -288,3 +288,41 @@ func testBytecodeCache(t *testing.T, env []string) {
 	require.NoError(t, clean.err, clean.log)
 	assert.Equal(t, clean.res.Venv.Digest, again.res.Venv.Digest)
 }
+
+// TestRestoredTreeTakesTheCommitsTime: without a project wheel the tree does
+// not follow the commit, so another commit time restores it, every entry
+// at the new time (the linked files too, which the cache shares).
+func TestRestoredTreeTakesTheCommitsTime(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig+"  project: false\n  packages: [hello-lib]\n")
+	cache := t.TempDir()
+	first := buildIn(t, p.Dir, cache)
+	require.NoError(t, first.err, first.log)
+	later := epoch.Add(86400e9)
+	again := buildWith(t, p.Dir, cache, later, false)
+	require.NoError(t, again.err, again.log)
+	require.True(t, again.res.TreeCached, again.log)
+	assert.NotEqual(t, first.res.Venv.Digest, again.res.Venv.Digest, "the digest names the times")
+	n := 0
+	require.NoError(t, filepath.WalkDir(again.res.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		n++
+		assert.Equal(t, later.Unix(), fi.ModTime().Unix(), p)
+		return nil
+	}))
+	assert.Greater(t, n, 20)
+	info, err := Inspect(again.res.Root)
+	require.NoError(t, err)
+	assert.Equal(t, again.res.Venv.Digest, info.Digest, "the recorded digest is the tree's")
+	// Back at the first time: the first tree, to the byte and the time.
+	back := buildIn(t, p.Dir, cache)
+	require.NoError(t, back.err, back.log)
+	assert.True(t, back.res.TreeCached)
+	assert.Equal(t, first.res.Venv.Digest, back.res.Venv.Digest)
+}
