@@ -137,6 +137,11 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 		if err := res.gitflow(ctx, c, repo, env, fixed, &v); err != nil {
 			return nil, err
 		}
+		if fixed != nil && fixed.Pre != nil && (v.Pre == nil || *v.Pre != *fixed.Pre) {
+			// Git Flow numbers the pre-releases by branch: say so rather
+			// than drop the source's without a word.
+			res.Rule += fmt.Sprintf("; the pre-release of %s from the version source is not kept: Git Flow makes the pre-releases by branch (-dev.N on develop, -rc.N on release branches); use version.scheme: none to build the source's version as it is", fixed.SemVer())
+		}
 	}
 
 	if repo != nil {

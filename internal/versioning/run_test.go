@@ -72,6 +72,28 @@ func TestSources(t *testing.T) {
 	}
 }
 
+// TestSourcePreReleaseIsKeptOrExplained: a source version's pre-release is
+// the version with scheme none; under Git Flow the rule says why not.
+func TestSourcePreReleaseIsKeptOrExplained(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.WriteFile(".gopythongo.yaml", "version: {source: static, value: 3.0.0rc1}\n")
+	r.Git("add", "-A")
+	r.Commit("init")
+	r.Git("branch", "develop")
+	res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("develop")})
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(res.Version.SemVer(), "3.0.0-dev."), res.Version.SemVer())
+	assert.Contains(t, res.Rule, "the pre-release of 3.0.0-rc.1 from the version source is not kept")
+	assert.Contains(t, res.Rule, "version.scheme: none")
+
+	r.WriteFile(".gopythongo.yaml", "version: {source: static, value: 3.0.0rc1, scheme: none}\n")
+	r.Git("commit", "-qam", "scheme none")
+	res, err = Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("develop")})
+	require.NoError(t, err)
+	assert.Equal(t, "3.0.0-rc.1", res.Version.SemVer())
+	assert.NotContains(t, res.Rule, "not kept")
+}
+
 func TestDirtyWorkTree(t *testing.T) {
 	r := testutil.NewGitRepo(t)
 	r.WriteFile("a.txt", "1")
