@@ -30,6 +30,11 @@ inputs nobody set); write ` + "`[]`" + ` for an empty list.
 
 Secrets never go into this file: keys that need one name an environment variable or a
 file that holds it.
+
+Editors complete and check the file with the JSON Schema
+[` + "`gopythongo.schema.json`" + `](gopythongo.schema.json), generated from the same definitions
+as this page: VS Code (with Red Hat's YAML extension) and JetBrains IDEs read it from a first
+line ` + "`# yaml-language-server: $schema=<path or URL of the schema>`" + `.
 `)
 	for _, k := range Keys() {
 		depth := strings.Count(k.Path, ".")

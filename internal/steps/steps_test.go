@@ -2,7 +2,10 @@ package steps_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +17,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
 	"github.com/gopythongo/gopythongo/internal/steps/teststep"
 	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
+	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
@@ -50,5 +54,18 @@ func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
 		assert.Equal(t, cli.ExitUsage, code, step.Name)
 		assert.Contains(t, stderr, `.gopythongo.yaml:6: publish.stores[0]: store "a" of type aptly needs url`, step.Name)
 		assert.Contains(t, stderr, "venv.container.image", step.Name)
+	}
+}
+
+// TestExamplesHoldNoBuildArtefacts: what the examples ship is source, not
+// what a build left (egg-info, bytecode, wheels, dist/).
+func TestExamplesHoldNoBuildArtefacts(t *testing.T) {
+	out, err := exec.Command("git", "-C", testutil.RepoRoot(), "ls-files", "examples").Output()
+	require.NoError(t, err)
+	files := strings.Fields(string(out))
+	require.NotEmpty(t, files)
+	artefact := regexp.MustCompile(`\.egg-info/|__pycache__/|\.pyc$|\.whl$|(^|/)(build|dist)/`)
+	for _, f := range files {
+		assert.NotRegexp(t, artefact, f)
 	}
 }
