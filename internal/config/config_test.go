@@ -286,3 +286,16 @@ func TestReadmeSnippetsLoad(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, n, 4)
 }
+
+// TestErrorNamesTheKeyOnce: an error of a key set by --set names the key
+// once, not in the flag and again after it; from the file it names both.
+func TestErrorNamesTheKeyOnce(t *testing.T) {
+	c, err := load(t, "schema: 1\npackage:\n  deb: {maintainer: x}\n", nil, Override{Flag: "--set package.deb.maintainer=", Path: "package.deb.maintainer", Value: ""})
+	require.NoError(t, err)
+	msg := c.Errorf("package.deb.maintainer", "a .deb needs a maintainer").Error()
+	assert.Equal(t, 1, strings.Count(msg, "package.deb.maintainer"), msg)
+	assert.Contains(t, msg, "a .deb needs a maintainer")
+	c, err = load(t, "schema: 1\npackage:\n  deb: {maintainer: x}\n", nil)
+	require.NoError(t, err)
+	assert.Equal(t, ".gopythongo.yaml:3: package.deb.maintainer: bad", c.Errorf("package.deb.maintainer", "bad").Error())
+}

@@ -32,8 +32,10 @@ func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Err.Error()
 	}
-	if e.Path == "" {
-		return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
+	// A flag or variable that names the key already (--set
+	// package.deb.maintainer=) is not followed by the key again.
+	if o := e.Origin.String(); e.Path == "" || strings.Contains(o, e.Path) {
+		return fmt.Sprintf("%s: %s", o, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s: %s", e.Origin, e.Path, e.Msg)
 }
