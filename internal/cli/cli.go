@@ -252,12 +252,9 @@ func flagError(err error, fs *flag.FlagSet) string {
 	if unknown {
 		name = strings.TrimLeft(name, "-")
 		msg = fmt.Sprintf("unknown flag --%s", name)
-		best, dist := "", 3 // at most two edits away
-		fs.VisitAll(func(f *flag.Flag) {
-			if d := editDistance(name, f.Name); d < dist {
-				best, dist = f.Name, d
-			}
-		})
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		best := config.Suggest(name, names)
 		if best != "" {
 			msg += fmt.Sprintf(" (did you mean --%s?)", best)
 		}
@@ -267,27 +264,6 @@ func flagError(err error, fs *flag.FlagSet) string {
 		msg = strings.Replace(msg, prefix, prefix+"-", 1)
 	}
 	return msg
-}
-
-// editDistance is Levenshtein's distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func indent(s string) string {

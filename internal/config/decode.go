@@ -166,7 +166,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 				where = "in " + path
 			}
 			msg := fmt.Sprintf("unknown key %q %s (valid keys: %s)", k.Value, where, strings.Join(fieldNames(t), ", "))
-			if s := suggest(k.Value, fieldNames(t)); s != "" {
+			if s := Suggest(k.Value, fieldNames(t)); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			d.errs = append(d.errs, &Error{Origin: d.origin(k), Msg: msg})
@@ -226,8 +226,9 @@ func kindName(n *yaml.Node) string {
 	return "something else"
 }
 
-// suggest returns the choice closest to s when it is a likely typo.
-func suggest(s string, choices []string) string {
+// Suggest returns the choice closest to s when it is a likely typo (at most
+// two edits away), or "".
+func Suggest(s string, choices []string) string {
 	best, bestD := "", 3
 	for _, c := range choices {
 		if d := editDistance(s, c); d < bestD {

@@ -143,7 +143,7 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 		if known[name] || val == "" {
 			continue
 		}
-		if s := suggest(name, names); s != "" {
+		if s := Suggest(name, names); s != "" {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s names no configuration key; did you mean %s? (it is ignored)", name, s))
 		}
 	}
@@ -161,7 +161,7 @@ func (c *Config) applyOverrides(overrides []Override, root reflect.Value) []erro
 				paths = append(paths, lk.Path)
 			}
 			msg := fmt.Sprintf("unknown configuration key %q", o.Path)
-			if s := suggest(o.Path, paths); s != "" {
+			if s := Suggest(o.Path, paths); s != "" {
 				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
 			errs = append(errs, &Error{Origin: Origin{Kind: OriginFlag, Name: o.Flag}, Msg: msg + " (docs/config.md lists them)"})
