@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitread"
@@ -72,6 +73,9 @@ type Step struct {
 	// Checks are the implementations' rules of the configuration (stores,
 	// builders), run when it is loaded.
 	Checks []config.Check
+	// Check is --check: what the step would need of this machine, the
+	// state file and the stores, checked without doing the work.
+	Check func(ctx context.Context, s *Session) []check.Finding
 }
 
 // Output is one result of a step.
@@ -102,6 +106,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	printConfig := fs.Bool("print-config", false, "print each effective configuration value and where it came from, then exit")
 	force := fs.Bool("force", false, "use a state file made for another commit than the one being built")
 	showVersion := fs.Bool("version", false, "print which GoPythonGo this is (version, commit, Go) and exit")
+	checkOnly := fs.Bool("check", false, "check the configuration, this machine, the state file and the credentials for what this step would do, print every finding, and exit: 0 ready, 2 problems")
 	fs.Func("set", "set any configuration key, e.g. --set venv.no_index=true (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
@@ -151,6 +156,9 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	}
 
 	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides, Checks: step.Checks})
+	if *checkOnly && err != nil {
+		return printCheck(stdout, stderr, step.Name, configFindings(err))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: configuration:\n%s\n", step.Name, indent(err.Error()))
 		return ExitUsage
@@ -182,6 +190,13 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	ctx, stop := interruptible()
 	defer stop()
 	s := &Session{Config: cfg, Env: env, Reporter: rep, Log: log, Stdout: stdout, Lookup: lookup, Force: *force}
+	if *checkOnly {
+		fs := commonFindings(s)
+		if step.Check != nil {
+			fs = append(fs, step.Check(ctx, s)...)
+		}
+		return printCheck(stdout, stderr, step.Name, fs)
+	}
 	err = step.Run(ctx, s)
 	if cerr := rep.Close(); err == nil && cerr != nil {
 		err = cerr
@@ -209,6 +224,63 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 	}
 	fmt.Fprintf(stderr, "%s: %s %v\n", step.Name, log.Error(), err)
 	return code
+}
+
+// configFindings are the problems of a configuration that does not load,
+// one finding each; the rest is checked once it does.
+func configFindings(err error) []check.Finding {
+	var fs []check.Finding
+	var add func(error)
+	add = func(e error) { // the loader joins the file's errors, then joins those with the rest
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				add(e)
+			}
+			return
+		}
+		fs = append(fs, check.Bad("configuration", e))
+	}
+	add(err)
+	return append(fs, check.Notef("environment", "checked once the configuration loads"))
+}
+
+// commonFindings are what every step's check holds: the configuration that
+// was read, its warnings, the CI, and the dist directory.
+func commonFindings(s *Session) []check.Finding {
+	c := s.Config
+	file := "no " + config.DefaultFile + ": the defaults, the environment and flags"
+	if c.File != "" {
+		file = c.File
+	}
+	fs := []check.Finding{check.Good("configuration", "%s", file)}
+	for _, w := range c.Warnings {
+		fs = append(fs, check.Notef("configuration", "%s", w))
+	}
+	if s.Env.Provider != "" {
+		fs = append(fs, check.Good("ci", "%s", s.Env.Provider))
+	} else {
+		fs = append(fs, check.Notef("ci", "none recognised: the branch, tag and commit come from git"))
+	}
+	return append(fs, check.Writable("project.dist", c.DistDir()))
+}
+
+// printCheck prints the findings and says what they come to: exit 0 when
+// nothing is wrong, 2 on a problem.
+func printCheck(stdout, stderr io.Writer, name string, fs []check.Finding) int {
+	if err := check.Print(stdout, fs); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return ExitFailure
+	}
+	switch n := check.Problems(fs); n {
+	case 0:
+		fmt.Fprintf(stderr, "%s: ready: %d checks, no problem\n", name, len(fs))
+		return ExitOK
+	case 1:
+		fmt.Fprintf(stderr, "%s: 1 problem (marked PROBLEM above); fix it and run --check again\n", name)
+	default:
+		fmt.Fprintf(stderr, "%s: %d problems (marked PROBLEM above); fix them and run --check again\n", name, n)
+	}
+	return ExitUsage
 }
 
 // IsTerminal reports whether f is a terminal.

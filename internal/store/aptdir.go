@@ -159,11 +159,13 @@ func readPackages(dir string) ([]deb822.Paragraph, error) {
 }
 
 func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error) {
-	unlock, err := lockDir(ctx, a.root)
-	if err != nil {
-		return state.Publication{}, err
+	if !it.DryRun {
+		unlock, err := lockDir(ctx, a.root)
+		if err != nil {
+			return state.Publication{}, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	ctl, err := DebControl(it.Path())
 	if err != nil {
 		return state.Publication{}, err
@@ -196,6 +198,9 @@ func (a *aptDir) Publish(ctx context.Context, it Item) (state.Publication, error
 			continue // replaced
 		}
 		keep = append(keep, p)
+	}
+	if it.DryRun {
+		return pub, nil
 	}
 	if err := copyAtomic(it.Path(), filepath.Join(a.root, filepath.FromSlash(file))); err != nil {
 		return state.Publication{}, fmt.Errorf("copy to the pool: %w", err)

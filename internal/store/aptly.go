@@ -161,8 +161,10 @@ func (a *aptly) Publish(ctx context.Context, it Item) (state.Publication, error)
 	pub := state.Publication{Store: a.cfg.Name, Type: "aptly", Artifact: it.Artifact.Path,
 		Reference: fmt.Sprintf("%s %s/%s %s=%s", a.base, a.cfg.Distribution, a.cfg.Component, pkg, ver), Digest: "sha256:" + it.Artifact.SHA256,
 		Install: fmt.Sprintf("apt-get install %s=%s", pkg, ver)}
-	if err := a.ensureRepo(ctx); err != nil {
-		return state.Publication{}, err
+	if !it.DryRun {
+		if err := a.ensureRepo(ctx); err != nil {
+			return state.Publication{}, err
+		}
 	}
 	have, err := a.Existing(ctx, pkg)
 	if err != nil {
@@ -176,6 +178,9 @@ func (a *aptly) Publish(ctx context.Context, it Item) (state.Publication, error)
 				return state.Publication{}, conflict(a.cfg.Name, pkg+" "+ver+" "+arch, r.SHA256, it.Artifact.SHA256)
 			}
 		}
+	}
+	if it.DryRun {
+		return pub, nil
 	}
 	if !pub.Unchanged {
 		if err := a.upload(ctx, it); err != nil {

@@ -147,8 +147,9 @@ func newStore(t testing.TB, sc config.StoreConfig, getenv map[string]string) Sto
 	return st
 }
 
-// makeWheel writes a minimal pure-Python wheel with the given metadata lines.
-func makeWheel(t testing.TB, dist, name, ver string) Item {
+// makeWheel writes a minimal pure-Python wheel; a comment makes other bytes
+// under the same file name.
+func makeWheel(t testing.TB, dist, name, ver string, comment ...string) Item {
 	t.Helper()
 	norm := strings.ReplaceAll(name, "-", "_")
 	file := fmt.Sprintf("%s-%s-py3-none-any.whl", norm, ver)
@@ -172,6 +173,7 @@ func makeWheel(t testing.TB, dist, name, ver string) Item {
 	w, err := zw.Create(info + "RECORD")
 	require.NoError(t, err)
 	w.Write([]byte(record.String()))
+	require.NoError(t, zw.SetComment(strings.Join(comment, " ")))
 	require.NoError(t, zw.Close())
 	require.NoError(t, os.WriteFile(filepath.Join(dist, file), b.Bytes(), 0o644))
 	return fileItem(t, dist, file, "wheel", name, ver)

@@ -78,17 +78,20 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 	if err != nil {
 		return state.Publication{}, err
 	}
-	unlock, err := lockDir(ctx, o.root)
-	if err != nil {
-		return state.Publication{}, err
-	}
-	defer unlock()
-	lp, err := layout.FromPath(o.root)
-	if errors.Is(err, os.ErrNotExist) {
-		lp, err = layout.Write(o.root, empty.Index)
-	}
-	if err != nil {
-		return state.Publication{}, fmt.Errorf("oci-dir %s: %w", o.root, err)
+	var lp layout.Path
+	if !it.DryRun {
+		unlock, err := lockDir(ctx, o.root)
+		if err != nil {
+			return state.Publication{}, err
+		}
+		defer unlock()
+		lp, err = layout.FromPath(o.root)
+		if errors.Is(err, os.ErrNotExist) {
+			lp, err = layout.Write(o.root, empty.Index)
+		}
+		if err != nil {
+			return state.Publication{}, fmt.Errorf("oci-dir %s: %w", o.root, err)
+		}
 	}
 	have, err := o.Existing(ctx, it.Name)
 	if err != nil {
@@ -110,6 +113,10 @@ func (o *ociDir) Publish(ctx context.Context, it Item) (state.Publication, error
 		existing = append(existing, r.Version)
 	}
 	tags := Tags(o.cfg.Tags, it.Version, existing)
+	if it.DryRun {
+		pub.Tags = tags
+		return pub, nil
+	}
 	// Blobs first (layout.WriteImage writes blobs before it names the image in
 	// index.json), then each tag points at the manifest.
 	if err := lp.WriteImage(img); err != nil {

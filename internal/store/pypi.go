@@ -117,7 +117,7 @@ func (p *pypi) Publish(ctx context.Context, it Item) (state.Publication, error) 
 	if p.index != "" {
 		pub.Install += " --index-url " + p.index + "/"
 	}
-	if done, err := p.already(ctx, f, it.Overwrite); err != nil || done {
+	if done, err := p.already(ctx, f, it.Overwrite); err != nil || done || it.DryRun {
 		pub.Unchanged = done
 		return pub, err
 	}

@@ -129,11 +129,13 @@ func (d *pypiDir) Publish(ctx context.Context, it Item) (state.Publication, erro
 	if err != nil {
 		return state.Publication{}, err
 	}
-	unlock, err := lockDir(ctx, d.root)
-	if err != nil {
-		return state.Publication{}, err
+	if !it.DryRun {
+		unlock, err := lockDir(ctx, d.root)
+		if err != nil {
+			return state.Publication{}, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	page, err := d.page(f.Meta.Name)
 	if err != nil {
 		return state.Publication{}, err
@@ -155,6 +157,9 @@ func (d *pypiDir) Publish(ctx context.Context, it Item) (state.Publication, erro
 			continue
 		}
 		files = append(files, x)
+	}
+	if it.DryRun {
+		return pub, nil
 	}
 	if err := copyAtomic(f.Path, filepath.Join(d.root, "files", f.File)); err != nil {
 		return state.Publication{}, err

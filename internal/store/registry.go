@@ -155,6 +155,10 @@ func (r *registry) Publish(ctx context.Context, it Item) (state.Publication, err
 	if err != nil {
 		return state.Publication{}, err
 	}
+	if it.DryRun {
+		pub.Tags = Tags(r.cfg.Tags, it.Version, existing)
+		return pub, nil
+	}
 	if !pub.Unchanged {
 		if err := remote.Write(tag, img, r.with(ctx)...); err != nil {
 			return state.Publication{}, fmt.Errorf("push %s: %w", tag, r.explain(err))

@@ -47,6 +47,10 @@ type Item struct {
 	Commit  string
 	// Overwrite replaces a different artifact under the same version.
 	Overwrite bool
+	// DryRun asks what Publish would do: the publication as it would be
+	// (reference, tags, Unchanged when the store holds it), or the error it
+	// would stop with; nothing is written, no directory made or locked.
+	DryRun bool
 }
 
 // Path is the artifact on disk.

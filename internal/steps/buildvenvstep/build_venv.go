@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
@@ -101,6 +102,15 @@ func BuildVenv() cli.Step {
 			{Name: "venv_digest", Doc: "the digest of the built tree"},
 			{Name: "wheel", Doc: "the project's wheel in dist/python (--dist-only, venv.dists)"},
 			{Name: "sdist", Doc: "the project's sdist in dist/python (--dist-only, venv.dists)"},
+		},
+		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
+			f, _ := steps.StateFinding(s, func(st *state.State) string {
+				if st.Version == nil {
+					return "it records no version yet: gopythongo-version writes it"
+				}
+				return ""
+			})
+			return append([]check.Finding{f}, venv.Check(ctx, s.Config, false, s.Getenv)...)
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			st, epoch, err := s.Begin()

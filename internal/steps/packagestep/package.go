@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/pack"
@@ -65,6 +66,23 @@ func Package() cli.Step {
 			{Name: "tar_xz", Doc: "the .tar.xz"},
 			{Name: "oci", Doc: "the OCI image layout directory, dist/oci"},
 			{Name: "oci_digest", Doc: "the image's manifest digest"},
+		},
+		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
+			f, st := steps.StateFinding(s, func(st *state.State) string {
+				if st.Venv == nil {
+					return "it records no venv yet: gopythongo-build-venv builds it"
+				}
+				return ""
+			})
+			var v *state.Venv
+			if st != nil {
+				v = st.Venv
+			}
+			fm := []string(formats)
+			if len(fm) == 0 {
+				fm = s.Config.Package.Formats
+			}
+			return append([]check.Finding{f}, pack.Check(ctx, s.Config, fm, v)...)
 		},
 		Run: func(ctx context.Context, s *cli.Session) error { return packageRun(ctx, s, formats) },
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -40,14 +41,22 @@ configuration names (password_env, signing_key_env, passphrase_env) and are
 masked on GitHub. Every publication is recorded in the state file and in the
 outputs, with the command to install it.
 
-Exit codes: 0 published (or already there), 1 a store refused or failed,
-2 bad configuration or no artifacts.
+--dry-run asks every store the same questions and prints what it holds of the
+package and, per artifact, what would be uploaded (and where: the pool and index of
+an apt repository, the tags of an image) or is already there; it writes nothing.
+--check checks the configuration, the credentials and signing keys, and that each
+store answers, before there are artifacts.
+
+Exit codes: 0 published (or already there), 1 a store refused or failed (or,
+with --dry-run, would), 2 bad configuration or no artifacts.
 
 Examples:
   gopythongo-publish                              every store of publish.stores
   gopythongo-publish --store apt --store registry
   REGISTRY_TOKEN=… gopythongo-publish --store registry   (password_env: REGISTRY_TOKEN)
   gopythongo-publish --store pypi --overwrite     replace a different artifact
+  gopythongo-publish --dry-run                    what would go where; nothing written
+  gopythongo-publish --check                      credentials and stores, before building
 `
 
 // Publish is the gopythongo-publish command: it puts the artifacts of the
@@ -56,13 +65,14 @@ Examples:
 // binary: the other steps do not link OpenPGP).
 func Publish(newSigner func(armored, passphrase []byte) (store.Signer, error)) cli.Step {
 	var stores cli.Strings
-	var overwrite bool
+	var overwrite, dryRun bool
 	return cli.Step{
 		Name:    "gopythongo-publish",
 		Summary: "publish the artifacts to apt repositories, registries and package indexes",
 		Help:    publishHelp,
 		Flags: func(fs *flag.FlagSet) {
 			fs.Var(&stores, "store", "publish to this store of publish.stores only (repeatable; default: all)")
+			fs.BoolVar(&dryRun, "dry-run", false, "print, per store, what it holds of the package and what would be uploaded, tagged and indexed; write nothing (exit 1 when a store would refuse)")
 			fs.BoolVar(&overwrite, "overwrite", false, "replace a different artifact the store holds under the same version (versions are meant to be immutable: prefer a new revision)")
 		},
 		Section: "publish",
@@ -73,8 +83,11 @@ func Publish(newSigner func(armored, passphrase []byte) (store.Signer, error)) c
 			{Name: "<store>_digest", Doc: "its sha256 or image digest"},
 			{Name: "<store>_tags", Doc: "the tags set, for registry and oci-dir"},
 		},
+		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
+			return publishCheck(ctx, s, stores, newSigner)
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
-			return publishRun(ctx, s, stores, overwrite, newSigner)
+			return publishRun(ctx, s, stores, publishOptions{overwrite: overwrite, dryRun: dryRun}, newSigner)
 		},
 	}
 }
@@ -102,7 +115,34 @@ func selectStores(c *config.Config, names []string) ([]config.StoreConfig, error
 	return out, nil
 }
 
-func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite bool, newSigner func(armored, passphrase []byte) (store.Signer, error)) error {
+// publishCheck checks each selected store (credentials, signing key, an
+// answer to what it holds) and that it takes an artifact of the state file.
+func publishCheck(ctx context.Context, s *cli.Session, names []string, newSigner func(armored, passphrase []byte) (store.Signer, error)) []check.Finding {
+	scs, err := selectStores(s.Config, names)
+	if err != nil {
+		return []check.Finding{check.Bad("publish.stores", err)}
+	}
+	f, st := steps.StateFinding(s, func(st *state.State) string {
+		if st.Version == nil || len(st.Artifacts) == 0 {
+			return "it records no artifacts yet: gopythongo-package makes them"
+		}
+		return ""
+	})
+	fs := []check.Finding{f}
+	for _, sc := range scs {
+		env := steps.StoreEnv(s)
+		env.NewSigner = newSigner
+		fs = append(fs, store.Check(ctx, sc, env, s.Config.Project.Name)...)
+		if st != nil && len(st.Artifacts) > 0 && !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {
+			fs = append(fs, check.Badf("store "+sc.Name, "%s takes none of the artifacts in the state file (%s): %s", sc.Type, formats(st.Artifacts), store.Hint(sc.Type)))
+		}
+	}
+	return fs
+}
+
+type publishOptions struct{ overwrite, dryRun bool }
+
+func publishRun(ctx context.Context, s *cli.Session, names []string, o publishOptions, newSigner func(armored, passphrase []byte) (store.Signer, error)) error {
 	c := s.Config
 	scs, err := selectStores(c, names)
 	if err != nil {
@@ -131,9 +171,12 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, overwrite b
 			return config.Usagef("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), store.Hint(sc.Type))
 		}
 	}
+	if o.dryRun {
+		return dryRun(ctx, s, st, stores, scs, o.overwrite)
+	}
 	var failed []error
 	for i, sc := range scs {
-		failed = append(failed, publishTo(ctx, s, st, stores[i], sc, overwrite)...)
+		failed = append(failed, publishTo(ctx, s, st, stores[i], sc, o.overwrite)...)
 	}
 	// What was published is recorded even when another store failed.
 	js, _ := json.Marshal(st.Publications)
@@ -171,6 +214,50 @@ func publishTo(ctx context.Context, s *cli.Session, st *state.State, to store.St
 	}
 	ph.Done(fmt.Sprintf("%s: %s", sc.Type, strings.Join(results, "; ")))
 	return failed
+}
+
+// dryRun prints, per store, what it holds of the package and what publish
+// would do with each artifact it takes; it writes nothing (no state, no
+// outputs) and fails when a store would refuse an artifact.
+func dryRun(ctx context.Context, s *cli.Session, st *state.State, stores []store.Store, scs []config.StoreConfig, overwrite bool) error {
+	var failed []error
+	w := s.Stdout
+	for i, sc := range scs {
+		ph := s.Log.Phase("dry run " + sc.Name)
+		have, err := stores[i].Existing(ctx, s.Config.Project.Name)
+		if err != nil {
+			ph.End()
+			failed = append(failed, fmt.Errorf("ask %s what it holds: %w", sc.Name, err))
+			fmt.Fprintf(w, "store %s (%s): cannot say what it holds: %v\n", sc.Name, sc.Type, err)
+			continue
+		}
+		fmt.Fprintf(w, "store %s (%s) holds %s\n", sc.Name, sc.Type, store.Holdings(have))
+		n := 0
+		for _, a := range st.Artifacts {
+			if !store.Accepts(sc.Type, a.Format) {
+				continue
+			}
+			it := store.Item{Artifact: a, Dist: s.Config.DistDir(), Name: s.Config.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite, DryRun: true}
+			pub, err := stores[i].Publish(ctx, it)
+			switch {
+			case err != nil:
+				failed = append(failed, fmt.Errorf("publish %s to %s: %w", a.Path, sc.Name, err))
+				fmt.Fprintf(w, "  would fail  %s: %v\n", a.Path, err)
+				continue
+			case pub.Unchanged:
+				fmt.Fprintf(w, "  already there  %s as %s", a.Path, pub.Reference)
+			default:
+				n++
+				fmt.Fprintf(w, "  would upload  %s to %s", a.Path, pub.Reference)
+			}
+			if len(pub.Tags) > 0 {
+				fmt.Fprintf(w, ", tags %s", strings.Join(pub.Tags, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+		ph.Done(fmt.Sprintf("%d to upload, nothing written", n))
+	}
+	return errors.Join(failed...)
 }
 
 func formats(arts []state.Artifact) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
@@ -58,6 +59,9 @@ func Test() cli.Step {
 			{Name: "failures", Doc: "tests failed"},
 			{Name: "errors", Doc: "tests in error"},
 			{Name: "skipped", Doc: "tests skipped"},
+		},
+		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
+			return testrun.Check(ctx, s.Config, suites, s.Getenv)
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			res, err := testrun.Run(ctx, testrun.Request{

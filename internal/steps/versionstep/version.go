@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
+	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/versioning"
 )
 
@@ -56,11 +58,7 @@ Examples:
 
 // Version is the gopythongo-version command.
 func Version() cli.Step {
-	var o struct {
-		format, branch, tag, prTarget, artifact string
-		pr                                      int
-		explain                                 bool
-	}
+	var o versionFlags
 	return cli.Step{
 		Name:    "gopythongo-version",
 		Summary: "compute the version of this build, four ways",
@@ -94,23 +92,14 @@ func Version() cli.Step {
 			{Name: "base", Doc: "the version the Git Flow rule started from"},
 			{Name: "distance", Doc: "the commits the rule counted"},
 		},
+		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
+			return versionCheck(ctx, s, o.env(s.Env), o.artifact)
+		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			if o.format != "text" && o.format != "json" {
 				return config.Usagef("--format %q: valid formats are text and json", o.format)
 			}
-			env := s.Env
-			if o.branch != "" {
-				env.Branch, env.Tag = o.branch, ""
-			}
-			if o.tag != "" {
-				env.Tag = o.tag
-			}
-			if o.pr > 0 {
-				env.PR, env.PRSource = o.pr, env.Branch
-			}
-			if o.prTarget != "" {
-				env.PRTarget = o.prTarget
-			}
+			env := o.env(s.Env)
 			ph := s.Log.Phase("version")
 			defer ph.End()
 			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: steps.StoreEnv(s)})
@@ -156,6 +145,58 @@ func Version() cli.Step {
 			return nil
 		},
 	}
+}
+
+type versionFlags struct {
+	format, branch, tag, prTarget, artifact string
+	pr                                      int
+	explain                                 bool
+}
+
+// env is what the CI says, with what the flags say instead.
+func (o versionFlags) env(env ci.Env) ci.Env {
+	if o.branch != "" {
+		env.Branch, env.Tag = o.branch, ""
+	}
+	if o.tag != "" {
+		env.Tag = o.tag
+	}
+	if o.pr > 0 {
+		env.PR, env.PRSource = o.pr, env.Branch
+	}
+	if o.prTarget != "" {
+		env.PRTarget = o.prTarget
+	}
+	return env
+}
+
+// versionCheck computes the version as the step would, without deepening a
+// shallow clone (version.fetch is reported instead), and checks the store
+// of version.revision_from.
+func versionCheck(ctx context.Context, s *cli.Session, env ci.Env, artifact string) []check.Finding {
+	c := *s.Config
+	c.Version.Fetch = false
+	var fs []check.Finding
+	if sc, ok := c.Store(c.Version.RevisionFrom); ok {
+		se := steps.StoreEnv(s)
+		se.ReadOnly = true
+		fs = append(fs, store.Check(ctx, sc, se, c.Project.Name)...)
+		if check.Problems(fs) > 0 {
+			return fs
+		}
+	}
+	res, err := versioning.Run(ctx, versioning.Request{Config: &c, Env: env, Lookup: s.Lookup, Artifact: artifact, Stores: steps.StoreEnv(s)})
+	var mh *versioning.MissingHistoryError
+	switch {
+	case errors.As(err, &mh) && s.Config.Version.Fetch:
+		return append(fs, check.Notef("version", "the clone lacks the history or tags needed; version.fetch deepens it when the step runs"))
+	case err != nil:
+		return append(fs, check.Bad("version", err))
+	}
+	for _, w := range res.Warnings {
+		fs = append(fs, check.Notef("version", "%s", w))
+	}
+	return append(fs, check.Good("version", "would be %s (%s) of commit %s: %s", res.Version.SemVer(), res.Version.Channel(), state.ShortSHA(res.Commit.SHA), res.Rule))
 }
 
 // versionOutputs are the results every CI gets, in a fixed order.
