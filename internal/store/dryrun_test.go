@@ -52,9 +52,9 @@ func dirDigest(t testing.TB, dir string) string {
 // under the first version; storage is where the store (or its server)
 // keeps what it holds.
 type dryRunCase struct {
-	name    string
-	setup   func(t *testing.T, dist string) (st Store, first, next, changed Item, storage string)
-	dir     bool // a directory store: there is no storage before the first publish
+	name  string
+	setup func(t *testing.T, dist string) (st Store, first, next, changed Item, storage string)
+	dir   bool // a directory store: there is no storage before the first publish
 }
 
 // TestDryRunWritesNothing holds each of the six stores, three of them real

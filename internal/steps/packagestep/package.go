@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/check"
+	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/pack"
