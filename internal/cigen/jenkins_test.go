@@ -220,6 +220,7 @@ func TestJenkinsLibrary(t *testing.T) {
 	}
 	all := []string{"Checkout", "Setup", "Version", "Test", "Build", "Package", "Publish"}
 	assert.Equal(t, all, stages(res["readmeSnippet"]), "the README's snippet runs the whole pipeline on main")
+	assert.Equal(t, all, stages(res["initJenkinsfile"]), "so does the Jenkinsfile of --init --ci jenkins")
 	assert.Equal(t, all, stages(res["pipelineDevelop"]))
 	assert.Equal(t, all, stages(res["pipelineTag"]))
 	assert.Equal(t, all[:6], stages(res["pipelineFeature"]), "feature branches build but do not publish")

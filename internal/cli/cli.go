@@ -73,6 +73,10 @@ type Step struct {
 	// Checks are the implementations' rules of the configuration (stores,
 	// builders), run when it is loaded.
 	Checks []config.Check
+	// Before runs after the flags are parsed and before the configuration is
+	// read (there may be none yet: gopythongo-version --init); ran says it
+	// did the step's work, and the step ends there.
+	Before func(ctx context.Context, stdout, stderr io.Writer) (ran bool, err error)
 	// Check is --check: what the step would need of this machine, the
 	// state file and the stores, checked without doing the work.
 	Check func(ctx context.Context, s *Session) []check.Finding
@@ -155,6 +159,26 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 		return ExitOK
 	}
 
+	if step.Before != nil {
+		ctx, stop := interruptible()
+		ran, err := step.Before(ctx, stdout, stderr)
+		stop()
+		if err != nil {
+			code := ExitFailure
+			var ee *ExitError
+			if errors.As(err, &ee) {
+				code = ee.Code
+			}
+			if errors.As(err, new(*config.Error)) {
+				code = ExitUsage
+			}
+			fmt.Fprintf(stderr, "%s: error: %v\n", step.Name, err)
+			return code
+		}
+		if ran {
+			return ExitOK
+		}
+	}
 	cfg, err := config.Load(config.Options{File: *configFile, Environ: environ, Overrides: overrides, Checks: step.Checks})
 	if *checkOnly && err != nil {
 		return printCheck(stdout, stderr, step.Name, configFindings(err))
@@ -256,7 +280,7 @@ func commonFindings(s *Session) []check.Finding {
 	for _, w := range c.Warnings {
 		fs = append(fs, check.Notef("configuration", "%s", w))
 	}
-	if s.Env.Provider != "" {
+	if s.Env.Provider != "" && s.Env.Provider != ci.Local {
 		fs = append(fs, check.Good("ci", "%s", s.Env.Provider))
 	} else {
 		fs = append(fs, check.Notef("ci", "none recognised: the branch, tag and commit come from git"))

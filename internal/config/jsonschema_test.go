@@ -1,11 +1,9 @@
 package config_test
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -33,39 +31,8 @@ func TestJSONSchemaIsInStep(t *testing.T) {
 	require.Equal(t, string(want), string(got), "docs/gopythongo.schema.json is stale: run go test ./internal/config -run TestJSONSchemaIsInStep -update")
 }
 
-// validate holds YAML documents against the schema with python-jsonschema
-// (the reference validator, Draft 2020-12) and returns, per document, ""
-// when it is valid or the validator's first message.
-func validate(t *testing.T, docs []string) []string {
-	t.Helper()
-	dir := t.TempDir()
-	var files []string
-	for i, d := range docs {
-		var v any
-		require.NoError(t, yaml.Unmarshal([]byte(d), &v), d)
-		data, err := json.Marshal(v)
-		require.NoError(t, err, d)
-		f := filepath.Join(dir, fmt.Sprintf("doc%03d.json", i))
-		require.NoError(t, os.WriteFile(f, data, 0o644))
-		files = append(files, f)
-	}
-	script := `import json, sys
-from jsonschema import Draft202012Validator
-schema = json.load(open(sys.argv[1]))
-Draft202012Validator.check_schema(schema)
-v = Draft202012Validator(schema)
-out = []
-for f in sys.argv[2:]:
-    errs = sorted(v.iter_errors(json.load(open(f))), key=lambda e: list(e.path))
-    out.append("" if not errs else "%s: %s" % ("/".join(map(str, errs[0].absolute_path)), errs[0].message))
-print(json.dumps(out))
-`
-	out, err := exec.Command(testutil.CycloneDXValidator(), append([]string{"-c", script, schemaFile}, files...)...).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	var verdicts []string
-	require.NoError(t, json.Unmarshal(out, &verdicts), "%s", out)
-	return verdicts
-}
+// validate holds YAML documents against the schema (testutil.ValidateConfigs).
+func validate(t *testing.T, docs []string) []string { return testutil.ValidateConfigs(t, docs) }
 
 // TestShippedConfigsHoldToTheSchema: every configuration the repository
 // ships (the examples, the test projects, the snippets of README.md and

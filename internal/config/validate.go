@@ -8,10 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
-
-var projectNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // problems collects what validation finds, each at its key.
 type problems struct {
@@ -41,7 +40,7 @@ func (c *Config) validateProject(p *problems) {
 	if c.Schema != 1 {
 		p.add("schema", "schema %d is not supported (valid: 1); this GoPythonGo reads schema 1", c.Schema)
 	}
-	if n := c.Project.Name; n != "" && !projectNameRE.MatchString(n) {
+	if n := c.Project.Name; n != "" && !python.ValidName(n) {
 		p.add("project.name", "%q is not a valid name: use letters, digits, '.', '_' and '-', starting and ending with a letter or digit", n)
 	}
 	if d := c.Project.DeployPath; d != "" {

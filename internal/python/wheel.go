@@ -25,6 +25,11 @@ type Wheel struct {
 
 var nameRun = regexp.MustCompile(`[-_.]+`)
 
+var validName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+
+// ValidName reports whether name is a distribution name as PEP 508 allows it.
+func ValidName(name string) bool { return validName.MatchString(name) }
+
 // Normalize gives the PEP 503 form of a distribution name: lowercase, runs of
 // -, _ and . as one -.
 func Normalize(name string) string { return strings.ToLower(nameRun.ReplaceAllString(name, "-")) }

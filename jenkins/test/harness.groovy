@@ -123,5 +123,11 @@ pipelineEnv.clear()
 pipelineEnv.putAll([WORKSPACE: '/ws', BRANCH_NAME: 'main', BUILD_NUMBER: '1'])
 shell.evaluate(snippet.replace("@Library('gopythongo@v1') _", ''))
 results.readmeSnippet = [calls: calls.collect { it }]
+// And the Jenkinsfile gopythongo-version --init --ci jenkins writes.
+calls.clear()
+pipelineEnv.clear()
+pipelineEnv.putAll([WORKSPACE: '/ws', BRANCH_NAME: 'main', BUILD_NUMBER: '1'])
+shell.evaluate(new File('internal/scaffold/ci/Jenkinsfile').text.replace("@Library('gopythongo@v1') _", ''))
+results.initJenkinsfile = [calls: calls.collect { it }]
 
 println JsonOutput.toJson(results)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitflow"
+	"github.com/gopythongo/gopythongo/internal/scaffold"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/store"
@@ -47,7 +49,16 @@ Azure, Travis and the others gopythongo-version recognises).
 Exit codes: 0 success, 1 failure, 2 bad flags or configuration, 3 the clone lacks
 the history or tags needed (the message says how to fetch them on your CI).
 
+Starting a project: --init reads pyproject.toml (name, console scripts, build
+backend, test extra), the tests/ or test/ directory, a lock file (uv.lock,
+pylock.toml, poetry.lock, requirements with hashes), the git remote and tags and the
+CI files present, and writes a commented .gopythongo.yaml that builds the project as
+it stands; --ci github|gitlab|jenkins|circleci adds that CI's pipeline file. It never
+overwrites a file.
+
 Examples:
+  gopythongo-version --init --ci github       start: .gopythongo.yaml and a workflow
+  gopythongo-version --check                  configuration, git, CI and the version it would compute
   gopythongo-version                          key=value lines for the current commit
   gopythongo-version --format json --explain  JSON, and how the version came about
   gopythongo-version --fetch                  deepen a shallow CI clone as needed
@@ -78,6 +89,8 @@ func Version() cli.Step {
 			fs.StringVar(&o.tag, "tag", "", "the tag being built, instead of what the CI says")
 			fs.IntVar(&o.pr, "pr", 0, "the pull request number being built")
 			fs.StringVar(&o.prTarget, "pr-target", "", "the pull request's target branch")
+			fs.BoolVar(&o.init, "init", false, "start a project: read pyproject.toml, its tests, lock files, git remote and tags, and write a commented .gopythongo.yaml that builds it as it stands (never overwriting a file), then exit")
+			fs.StringVar(&o.ci, "ci", "", "with --init, also write the pipeline file of this CI: "+strings.Join(scaffold.CIKinds(), ", "))
 			fs.StringVar(&o.artifact, "artifact-sha256", "", "sha256 of an artifact already built for this commit (for --revision-from)")
 		},
 		Section: "version",
@@ -91,6 +104,19 @@ func Version() cli.Step {
 			{Name: "sha", Doc: "the commit versioned (for pull requests the head commit)"},
 			{Name: "base", Doc: "the version the Git Flow rule started from"},
 			{Name: "distance", Doc: "the commits the rule counted"},
+		},
+		Before: func(ctx context.Context, stdout, stderr io.Writer) (bool, error) {
+			if !o.init {
+				if o.ci != "" {
+					return false, config.Usagef("--ci names the CI file that --init writes: give --init too")
+				}
+				return false, nil
+			}
+			wd, err := os.Getwd()
+			if err != nil {
+				return true, err
+			}
+			return true, initProject(wd, o.ci, stderr)
 		},
 		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
 			return versionCheck(ctx, s, o.env(s.Env), o.artifact)
@@ -148,9 +174,9 @@ func Version() cli.Step {
 }
 
 type versionFlags struct {
-	format, branch, tag, prTarget, artifact string
-	pr                                      int
-	explain                                 bool
+	format, branch, tag, prTarget, artifact, ci string
+	pr                                          int
+	explain, init                               bool
 }
 
 // env is what the CI says, with what the flags say instead.
