@@ -146,6 +146,8 @@ export HELLO_REPO_KEY
 agent=$(gpg-connect-agent --homedir "$gnupg" --no-autostart 'getinfo pid' /bye 2>/dev/null | sed -n 's/^D //p')
 if [ -n "$agent" ]; then kill "$agent" 2>/dev/null || true; fi
 rm -rf "$gnupg"
+echo "  first a dry run: what each store holds and what would go there, nothing written"
+"$bin/gopythongo-publish" --dry-run 2>/dev/null | sed 's/^/    /'
 timed gopythongo-publish "$bin/gopythongo-publish"
 sed 's/^/  /' "$demo/gopythongo-publish.log"
 sed 's/^/  /' "$demo/gopythongo-publish.out"

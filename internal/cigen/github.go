@@ -66,9 +66,10 @@ func inputs(st cli.Step) ([]input, error) {
 	// config and dist are inputs of their own, and an action's results come
 	// from its outputs.
 	skip := []string{"print-config", "dist", "config", "version"}
-	// The version step's --format is stdout's.
+	// The version step's --format is stdout's; --init and --ci start a
+	// project on a workstation, they are no CI step.
 	if st.Section == "version" {
-		skip = append(skip, "format")
+		skip = append(skip, "format", "init", "ci")
 	}
 	var keyIns []input
 	for _, k := range config.LeafKeys() {
