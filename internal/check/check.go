@@ -103,14 +103,8 @@ func Tool(name, neededFor, install string) Finding {
 
 // File checks that a file the configuration names exists and can be read.
 func File(subject, path string) Finding {
-	fi, err := os.Stat(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return Badf(subject, "%s does not exist: create it or change %s", path, subject)
-	case err != nil:
-		return Bad(subject, err)
-	case fi.IsDir():
-		return Badf(subject, "%s is a directory, and a file is needed: change %s", path, subject)
+	if f := exists(subject, path, false); f.Level != OK {
+		return f
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -121,15 +115,20 @@ func File(subject, path string) Finding {
 }
 
 // Dir checks that a directory the configuration names exists.
-func Dir(subject, path string) Finding {
+func Dir(subject, path string) Finding { return exists(subject, path, true) }
+
+// exists checks that path is there, a directory when dir, else a file.
+func exists(subject, path string, dir bool) Finding {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return Badf(subject, "%s does not exist: create it or change %s", path, subject)
 	case err != nil:
 		return Bad(subject, err)
-	case !fi.IsDir():
+	case dir && !fi.IsDir():
 		return Badf(subject, "%s is not a directory: change %s", path, subject)
+	case !dir && fi.IsDir():
+		return Badf(subject, "%s is a directory, and a file is needed: change %s", path, subject)
 	}
 	return Good(subject, "%s", path)
 }
