@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/check"
@@ -43,12 +44,18 @@ func Check(ctx context.Context, c *config.Config, testVenv bool, getenv func(str
 		}
 		add(check.Notef("project.python", "%s is looked for in the root (venv.chroot.install: %s) when it is made", c.Project.Python, strings.Join(v.Chroot.Install, ", ")))
 	case "container":
+		// The same choice newContainer makes: docker if it is there, then podman.
 		cmd := v.Container.Command
-		if cmd == "" {
-			cmd = "docker"
-			if check.Tool("docker", "", "").Level != check.OK {
-				cmd = "podman"
+		for _, c := range []string{"docker", "podman"} {
+			if cmd != "" {
+				break
 			}
+			if _, err := exec.LookPath(c); err == nil {
+				cmd = c
+			}
+		}
+		if cmd == "" {
+			cmd = "docker or podman"
 		}
 		add(check.Tool(cmd, "the container builder (venv.container.command)", "install docker or podman, or name it in venv.container.command"))
 		if v.Container.Dockerfile != "" {
