@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	pep440 "github.com/aquasecurity/go-pep440-version"
+
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
@@ -281,11 +283,10 @@ func (b *build) setup(ctx context.Context, builder Builder) error {
 	}
 	b.cache = &Cache{Dir: b.cacheDir()}
 	_, isolated := builder.(isolatedBuilder)
-	base, err := FindPip(ctx, b.interp, c.Venv.PipWheel, b.cache, !isolated)
-	if err != nil {
+	if b.pip, err = FindPip(ctx, b.interp, c.Venv.PipWheel, b.cache, !isolated); err != nil {
 		return err
 	}
-	if b.pip, err = NewPip(base, c.Venv, c.Dir, b.scratch("pip"), b.o.Epoch.Unix(), b.o.Getenv); err != nil {
+	if err := b.pip.Configure(c.Venv, c.Dir, b.scratch("pip"), b.o.Epoch.Unix(), b.o.Getenv); err != nil {
 		return err
 	}
 	// Compiled code names its sources by path: the build's directory is
@@ -452,6 +453,18 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 		b.res.ResolutionCached = true
 		return fmt.Sprintf("%d wheel(s) from the cache, nothing built or downloaded", len(ws)), nil
 	}
+	local, err := b.resolveLocal(ctx, project, hashMode)
+	var why giveUp
+	switch {
+	case err == nil:
+		if err := b.cache.Record("resolutions", key, local); err != nil {
+			return "", err
+		}
+		*out = local
+		return fmt.Sprintf("%d wheel(s) resolved from find_links and cached", len(local)), nil
+	case !errors.As(err, &why):
+		return "", err
+	}
 	dir := b.scratch("wheels")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -510,7 +523,117 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 		return "", err
 	}
 	*out = ws
-	return fmt.Sprintf("%d wheel(s) resolved and cached", len(ws)), nil
+	if c.Venv.Resolver == "native" {
+		return fmt.Sprintf("%d wheel(s) resolved by pip and cached (pip, because %s)", len(ws), why), nil
+	}
+	return fmt.Sprintf("%d wheel(s) resolved by pip and cached", len(ws)), nil
+}
+
+// resolveLocal resolves from local find_links without pip where pip's
+// answer is certain (localResolver); a giveUp error says why not.
+func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode bool) ([]WheelFile, error) {
+	c := b.c
+	switch {
+	case c.Venv.Resolver != "native":
+		return nil, giveUp("venv.resolver is " + c.Venv.Resolver)
+	case !c.Venv.NoIndex:
+		return nil, giveUp("an index may hold other versions (venv.no_index is false)")
+	case len(c.Venv.FindLinks) == 0:
+		return nil, giveUp("there are no find_links")
+	case hashMode:
+		return nil, giveUp("the requirements pin hashes")
+	case len(c.Venv.Constraints) > 0:
+		return nil, giveUp("venv.constraints are set")
+	}
+	var dirs []string
+	for _, fl := range c.Venv.FindLinks {
+		if strings.Contains(fl, "://") {
+			return nil, giveUp("find_links " + fl + " is a URL")
+		}
+		dirs = append(dirs, c.Path(fl))
+	}
+	var roots []python.Requirement
+	for _, p := range c.Venv.Packages {
+		r, err := python.ParseRequirement(p)
+		if err != nil {
+			return nil, giveUp(err.Error())
+		}
+		roots = append(roots, r)
+	}
+	for _, f := range c.Venv.Requirements {
+		rs, err := plainRequirements(c.Path(f))
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, rs...)
+	}
+	r, err := newLocalResolver(b.interp, dirs, c.Venv.NoBuild)
+	if err != nil {
+		return nil, err
+	}
+	var pd *localDist
+	if project != nil {
+		md, err := python.WheelMetadata(project.Path)
+		if err != nil {
+			return nil, err
+		}
+		v, err := pep440.Parse(md.Version)
+		if err != nil {
+			return nil, giveUp(fmt.Sprintf("the project's version %s: %v", md.Version, err))
+		}
+		pd = &localDist{name: python.Normalize(md.Name), version: v, path: project.Path, meta: &md}
+	}
+	extras := make([]string, len(c.Venv.Extras))
+	for i, e := range c.Venv.Extras {
+		extras[i] = python.Normalize(e)
+	}
+	dists, err := r.resolve(ctx, roots, pd, extras)
+	if err != nil {
+		return nil, err
+	}
+	ws := make([]WheelFile, len(dists))
+	if err := parallel(len(dists), func(i int) error {
+		if dists[i] == pd {
+			ws[i] = *project
+			return nil
+		}
+		w, err := b.cache.Put(dists[i].path)
+		ws[i] = w
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ws, func(a, b WheelFile) int { return strings.Compare(a.File, b.File) })
+	return ws, nil
+}
+
+// plainRequirements reads a requirements file that holds only PEP 508
+// requirements and comments; options, includes, URLs and variables are
+// pip's to read (a giveUp error).
+func plainRequirements(file string) ([]python.Requirement, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("venv.requirements: %w", err)
+	}
+	var out []python.Requirement
+	for i, line := range strings.Split(string(data), "\n") {
+		if j := strings.Index(line, " #"); j >= 0 {
+			line = line[:j]
+		}
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		case strings.HasPrefix(line, "-") || strings.Contains(line, "${") || strings.HasSuffix(line, "\\"):
+			return nil, giveUp(fmt.Sprintf("%s line %d is for pip to read", filepath.Base(file), i+1))
+		}
+		r, err := python.ParseRequirement(line)
+		if err != nil {
+			return nil, giveUp(fmt.Sprintf("%s line %d: %v", filepath.Base(file), i+1, err))
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func projectName(wheelFile string) string {
@@ -592,12 +715,21 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 		return WheelFile{}, false, err
 	}
 	out := b.scratch("project")
-	args := append([]string{"wheel", "--no-deps", "--wheel-dir", out}, b.pip.Index...)
-	if !c.Venv.BuildIsolation {
-		args = append(args, "--no-build-isolation")
-	}
-	if err := b.pip.runWith(ctx, b.builder, copyDir, env, append(args, copyDir)...); err != nil {
-		return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
+	if backend, err := declaredBackend(copyDir); err != nil {
+		return WheelFile{}, false, err
+	} else if backend != "" && !c.Venv.BuildIsolation {
+		// What pip wheel --no-build-isolation does, without pip's start.
+		if err := b.wheelByHooks(ctx, copyDir, env, out); err != nil {
+			return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517, %s) from %s: %w", backend, c.Dir, err)
+		}
+	} else {
+		args := append([]string{"wheel", "--no-deps", "--wheel-dir", out}, b.pip.Index...)
+		if !c.Venv.BuildIsolation {
+			args = append(args, "--no-build-isolation")
+		}
+		if err := b.pip.runWith(ctx, b.builder, copyDir, env, append(args, copyDir)...); err != nil {
+			return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
+		}
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*.whl"))
 	if len(files) != 1 {

@@ -143,18 +143,13 @@ func Key(v any) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// unpackPip unpacks a pip wheel into the cache (pip/<sha256>/) and compiles it
-// for the interpreter, once.
-func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel string, compile bool) (string, error) {
+// unpackPip unpacks a pip wheel into the cache (pip/<sha256>/), once.
+func (c *Cache) unpackPip(wheel string) (string, error) {
 	sum, err := sha256File(wheel)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", wheel, err)
 	}
 	dir := filepath.Join(c.Dir, "pip", sum)
-	marker := filepath.Join(dir, ".compiled-"+strings.ReplaceAll(interp.Version, ".", "-"))
-	if _, err := os.Stat(marker); err == nil {
-		return dir, nil
-	}
 	if _, err := os.Stat(dir); err != nil {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			return "", err
@@ -174,13 +169,19 @@ func (c *Cache) unpackPip(ctx context.Context, interp python.Interpreter, wheel 
 			}
 		}
 	}
-	if !compile {
-		return dir, nil
+	return dir, nil
+}
+
+// compilePip compiles an unpacked pip for the interpreter, once.
+func (c *Cache) compilePip(ctx context.Context, interp python.Interpreter, dir string) error {
+	marker := filepath.Join(dir, ".compiled-"+strings.ReplaceAll(interp.Version, ".", "-"))
+	if _, err := os.Stat(marker); err == nil {
+		return nil
 	}
 	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "compileall", "-q", dir}); err != nil {
-		return "", fmt.Errorf("compile pip: %w", err)
+		return fmt.Errorf("compile pip: %w", err)
 	}
-	return dir, os.WriteFile(marker, nil, 0o644)
+	return os.WriteFile(marker, nil, 0o644)
 }
 
 // unzip extracts an archive, refusing entries that would land outside dir.

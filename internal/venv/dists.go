@@ -90,6 +90,79 @@ func checkVersion(file, got, want string) error {
 		"or build the version the source declares with venv.set_version: false", filepath.Base(file), got, want)
 }
 
+// declaredBackend is the build backend pyproject.toml declares, "" when it
+// declares none (pip then builds with setuptools' legacy backend or setup.py).
+func declaredBackend(src string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(src, "pyproject.toml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	var py struct {
+		BuildSystem struct {
+			Backend string `toml:"build-backend"`
+		} `toml:"build-system"`
+	}
+	if _, err := toml.Decode(string(data), &py); err != nil {
+		return "", fmt.Errorf("pyproject.toml: %w", err)
+	}
+	return py.BuildSystem.Backend, nil
+}
+
+// wheelScript builds a wheel through the backend's PEP 517 hooks with the
+// hook caller pip vendors, calling them as pip wheel does: the metadata
+// first, then the wheel with it.
+const wheelScript = `import os, sys
+try:
+    import tomllib
+except ImportError:
+    from pip._vendor import tomli as tomllib
+from pip._vendor.pyproject_hooks import BuildBackendHookCaller
+src, out, meta = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(os.path.join(src, "pyproject.toml"), "rb") as f:
+    bs = tomllib.load(f)["build-system"]
+hooks = BuildBackendHookCaller(src, bs["build-backend"], backend_path=bs.get("backend-path"))
+info = hooks.prepare_metadata_for_build_wheel(meta)
+print(hooks.build_wheel(out, metadata_directory=os.path.join(meta, info)))
+`
+
+// wheelByHooks builds the project's wheel from src into out with the
+// interpreter's own packages (no build isolation).
+func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out string) error {
+	meta := out + "-metadata"
+	for _, d := range []string{out, meta} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	var errb bytes.Buffer
+	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, src, out, meta}, Dir: src, Stdout: &errb, Stderr: &errb,
+		Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(b.pipPath(), ":"))...)}
+	if b.o.Verbose {
+		c.Stdout, c.Stderr = b.o.Output, b.o.Output
+	}
+	if err := b.builder.Run(ctx, c); err != nil {
+		if b.o.Output != nil && !b.o.Verbose {
+			io.WriteString(b.o.Output, tail(errb.String(), 60))
+		}
+		if hint := pipHint(errb.String(), []string{"--no-build-isolation"}); hint != "" {
+			err = fmt.Errorf("%w\n%s", err, hint)
+		}
+		return err
+	}
+	return nil
+}
+
+// pipPath is what puts pip's vendored packages on the path: the unpacked
+// wheel's directory, nothing for the interpreter's own pip.
+func (b *build) pipPath() []string {
+	if len(b.pip.Base) == 2 { // [python, <unpacked wheel>/pip]
+		return []string{filepath.Dir(b.pip.Base[1])}
+	}
+	return nil
+}
+
 // sdistScript builds an sdist through the backend's PEP 517 hook, with the
 // hook caller pip vendors.
 const sdistScript = `import os, sys
@@ -121,10 +194,7 @@ func (b *build) sdist(ctx context.Context, src string, env []string) (string, er
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
-	var path []string
-	if len(b.pip.Base) == 2 { // [python, <unpacked wheel>/pip]
-		path = append(path, filepath.Dir(b.pip.Base[1]))
-	}
+	path := b.pipPath()
 	python := b.pip.Base[0]
 	hook := func(what string, stdout io.Writer) error {
 		var errb bytes.Buffer

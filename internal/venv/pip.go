@@ -35,16 +35,19 @@ type Pip struct {
 	Verbose bool
 	// Progress, when set, hears of every distribution pip's output names.
 	Progress func(format string, args ...any)
+	// prepare readies pip before its first run (compiles it), once.
+	prepare func(context.Context) error
 }
 
 // FindPip decides how to run pip: the configured wheel, else the newest pip wheel
 // of /usr/share/python-wheels, else the interpreter's own pip module. A wheel is
-// unpacked into the cache and compiled once: pip imported from a zip takes
-// seconds longer on every run.
+// unpacked into the cache (pip imported from a zip takes seconds longer on
+// every run) and compiled there before pip first runs, which a build that
+// needs no pip never pays for.
 //
 // local says whether the interpreter runs on this machine; an isolated
 // builder's does not, so pip runs from the wheel's source there.
-func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache *Cache, local bool) ([]string, error) {
+func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache *Cache, local bool) (*Pip, error) {
 	if wheel == "" {
 		wheels, _ := filepath.Glob("/usr/share/python-wheels/pip-*.whl")
 		if len(wheels) > 0 {
@@ -55,17 +58,21 @@ func FindPip(ctx context.Context, interp python.Interpreter, wheel string, cache
 		return nil, fmt.Errorf("venv.pip_wheel: %w", err)
 	}
 	if wheel != "" {
-		dir, err := cache.unpackPip(ctx, interp, wheel, local)
+		dir, err := cache.unpackPip(wheel)
 		if err != nil {
 			return nil, err
 		}
-		return []string{interp.Path, filepath.Join(dir, "pip")}, nil
+		p := &Pip{Base: []string{interp.Path, filepath.Join(dir, "pip")}}
+		if local {
+			p.prepare = func(ctx context.Context) error { return cache.compilePip(ctx, interp, dir) }
+		}
+		return p, nil
 	}
 	if !local {
 		return nil, fmt.Errorf("no pip wheel to run pip from in an isolated builder: install python3-pip-whl on this machine, or set venv.pip_wheel")
 	}
 	if _, err := python.LocalRunner(ctx, []string{interp.Path, "-m", "pip", "--version"}); err == nil {
-		return []string{interp.Path, "-m", "pip"}, nil
+		return &Pip{Base: []string{interp.Path, "-m", "pip"}}, nil
 	}
 	return nil, fmt.Errorf("no pip to run: install python3-pip-whl (Debian) or pip for %s, or set venv.pip_wheel", interp.Path)
 }
@@ -118,8 +125,8 @@ func expand(s string, getenv func(string) string) (string, []string, error) {
 	return out, secrets, nil
 }
 
-// NewPip prepares pip runs for a configuration.
-func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoch int64, getenv func(string) string) (*Pip, error) {
+// Configure sets up pip's runs for a configuration.
+func (p *Pip) Configure(v config.VenvConfig, dir string, scratch string, epoch int64, getenv func(string) string) error {
 	env := []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
 		"HOME=" + filepath.Join(scratch, "home"),
@@ -138,14 +145,13 @@ func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoc
 	}
 	for _, d := range []string{"home", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(scratch, d), 0o755); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	p := &Pip{Base: base}
 	if v.IndexURL != "" {
 		u, secrets, err := expand(v.IndexURL, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("venv.index_url: %w", err)
+			return fmt.Errorf("venv.index_url: %w", err)
 		}
 		env = append(env, "PIP_INDEX_URL="+u)
 		p.Secrets = append(p.Secrets, secrets...)
@@ -154,7 +160,7 @@ func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoc
 	for _, x := range v.ExtraIndexURLs {
 		u, secrets, err := expand(x, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("venv.extra_index_urls: %w", err)
+			return fmt.Errorf("venv.extra_index_urls: %w", err)
 		}
 		extra = append(extra, u)
 		p.Secrets = append(p.Secrets, secrets...)
@@ -179,7 +185,7 @@ func NewPip(base []string, v config.VenvConfig, dir string, scratch string, epoc
 	for _, h := range v.TrustedHosts {
 		p.Index = append(p.Index, "--trusted-host", h)
 	}
-	return p, nil
+	return nil
 }
 
 // run runs pip through the builder; pip's output is shown when it fails.
@@ -189,6 +195,12 @@ func (p *Pip) run(ctx context.Context, b Builder, dir string, args ...string) er
 
 // runWith runs pip with further variables.
 func (p *Pip) runWith(ctx context.Context, b Builder, dir string, env []string, args ...string) error {
+	if p.prepare != nil {
+		if err := p.prepare(ctx); err != nil {
+			return err
+		}
+		p.prepare = nil
+	}
 	var out bytes.Buffer
 	c := Command{Argv: append(slices.Clone(p.Base), args...), Env: append(slices.Clone(p.Env), env...), Dir: dir, Stdout: &out, Stderr: &out}
 	if p.Verbose {

@@ -1,0 +1,325 @@
+package venv
+
+import (
+	"archive/zip"
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/testutil"
+)
+
+// pipResolution is what pip (Debian's, the reference) would install for the
+// requirements from find_links alone: name==version of each, and whether
+// it resolved at all.
+func pipResolution(t *testing.T, links []string, reqs []string, noBuild bool) ([]string, bool) {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "report.json")
+	args := []string{"-m", "pip", "install", "-q", "--dry-run", "--ignore-installed", "--no-index", "--report", report}
+	if noBuild {
+		args = append(args, "--only-binary", ":all:")
+	}
+	for _, l := range links {
+		args = append(args, "--find-links", l)
+	}
+	cmd := exec.Command(testutil.DebianPython, append(args, reqs...)...)
+	cmd.Env = testutil.CleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("pip: %v\n%s", err, tail(string(out), 5))
+		return nil, false
+	}
+	data, err := os.ReadFile(report)
+	require.NoError(t, err)
+	var r struct {
+		Install []struct {
+			Metadata struct{ Name, Version string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(data, &r))
+	var out []string
+	for _, i := range r.Install {
+		out = append(out, python.Normalize(i.Metadata.Name)+"=="+i.Metadata.Version)
+	}
+	slices.Sort(out)
+	return out, true
+}
+
+// localResolution is the local resolver's answer, or why it gave up.
+func localResolution(t *testing.T, in python.Interpreter, links []string, reqs []string, noBuild bool) ([]string, string) {
+	t.Helper()
+	var roots []python.Requirement
+	for _, s := range reqs {
+		r, err := python.ParseRequirement(s)
+		require.NoError(t, err)
+		roots = append(roots, r)
+	}
+	r, err := newLocalResolver(in, links, noBuild)
+	var why giveUp
+	if errors.As(err, &why) {
+		return nil, string(why)
+	}
+	require.NoError(t, err)
+	dists, err := r.resolve(t.Context(), roots, nil, nil)
+	if errors.As(err, &why) {
+		return nil, string(why)
+	}
+	require.NoError(t, err)
+	var out []string
+	for _, d := range dists {
+		out = append(out, d.name+"=="+d.meta.Version)
+	}
+	slices.Sort(out)
+	return out, ""
+}
+
+// TestLocalResolutionEqualsPipOnTheCorpus resolves every distribution the
+// corpus was made from, and the dependencies of its three applications,
+// and requires pip's answer, distribution for distribution.
+func TestLocalResolutionEqualsPipOnTheCorpus(t *testing.T) {
+	t.Parallel()
+	in, err := python.Probe(t.Context(), nil, testutil.DebianPython)
+	require.NoError(t, err)
+	links := []string{testutil.Corpus(t)}
+	sets := map[string][]string{"top.in": topLevel(t)}
+	apps, _ := filepath.Glob(filepath.Join(testutil.RepoRoot(), "tools", "corpus", "apps", "*", "pyproject.toml"))
+	require.Len(t, apps, 3)
+	for _, a := range apps {
+		var deps []string
+		for _, d := range projectDependencies(t, a) {
+			// The corpus has psycopg2 as an sdist only, which no_build
+			// refuses; its binary wheel stands in.
+			deps = append(deps, strings.Replace(d, "psycopg2>", "psycopg2-binary>", 1))
+		}
+		sets[filepath.Base(filepath.Dir(a))] = deps
+	}
+	total := 0
+	for name, reqs := range sets {
+		want, ok := pipResolution(t, links, reqs, true)
+		require.True(t, ok, "pip resolves %s from the corpus", name)
+		got, why := localResolution(t, in, links, reqs, true)
+		require.Empty(t, why, "%s: the local resolver gave up", name)
+		assert.Equal(t, want, got, name)
+		total += len(got)
+	}
+	require.Greater(t, total, 250, "the sets resolve to a realistic number of distributions")
+	t.Logf("%d sets, %d distributions resolved as pip resolves them", len(sets), total)
+}
+
+// topLevel reads tools/corpus/top.in: one requirement a line.
+func topLevel(t *testing.T) []string {
+	f, err := os.Open(filepath.Join(testutil.RepoRoot(), "tools", "corpus", "top.in"))
+	require.NoError(t, err)
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(strings.SplitN(sc.Text(), "#", 2)[0]); l != "" {
+			out = append(out, l)
+		}
+	}
+	require.Greater(t, len(out), 150)
+	return out
+}
+
+func projectDependencies(t *testing.T, pyproject string) []string {
+	data, err := os.ReadFile(pyproject)
+	require.NoError(t, err)
+	var deps []string
+	in := false
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "dependencies"):
+			in = true
+		case in && strings.HasPrefix(l, "]"):
+			in = false
+		case in && strings.HasPrefix(l, `"`):
+			deps = append(deps, strings.Trim(strings.TrimSuffix(l, ","), `"`))
+		}
+	}
+	require.NotEmpty(t, deps, pyproject)
+	return deps
+}
+
+// fakeDist is a wheel for the resolver cases: name, version and metadata.
+type fakeDist struct {
+	name, version, requiresPython string
+	requires, extras              []string
+	tag                           string
+}
+
+func writeFakeWheel(t *testing.T, dir string, d fakeDist) {
+	t.Helper()
+	tag := d.tag
+	if tag == "" {
+		tag = "py3-none-any"
+	}
+	mod := strings.ReplaceAll(d.name, "-", "_")
+	info := fmt.Sprintf("%s-%s.dist-info", mod, d.version)
+	meta := fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\n", d.name, d.version)
+	if d.requiresPython != "" {
+		meta += "Requires-Python: " + d.requiresPython + "\n"
+	}
+	for _, e := range d.extras {
+		meta += "Provides-Extra: " + e + "\n"
+	}
+	for _, r := range d.requires {
+		meta += "Requires-Dist: " + r + "\n"
+	}
+	files := map[string]string{
+		mod + "/__init__.py": "",
+		info + "/METADATA":   meta,
+		info + "/WHEEL":      "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: " + tag + "\n",
+	}
+	var record strings.Builder
+	names := []string{mod + "/__init__.py", info + "/METADATA", info + "/WHEEL"}
+	for _, n := range names {
+		fmt.Fprintf(&record, "%s,%s,%d\n", n, python.RecordHash([]byte(files[n])), len(files[n]))
+	}
+	fmt.Fprintf(&record, "%s/RECORD,,\n", info)
+	files[info+"/RECORD"] = record.String()
+	names = append(names, info+"/RECORD")
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-%s.whl", mod, d.version, tag)))
+	require.NoError(t, err)
+	zw := zip.NewWriter(f)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		require.NoError(t, err)
+		_, err = w.Write([]byte(files[n]))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+}
+
+// TestLocalResolverAgreesWithPipOrGivesUp builds small wheelhouses with
+// several versions of each distribution. Wherever the local resolver
+// answers, its answer is pip's; where pip would have to backtrack or might
+// take a pre-release or build an sdist, it gives up and says why.
+func TestLocalResolverAgreesWithPipOrGivesUp(t *testing.T) {
+	t.Parallel()
+	in, err := python.Probe(t.Context(), nil, testutil.DebianPython)
+	require.NoError(t, err)
+	cases := []struct {
+		name   string
+		dists  []fakeDist
+		sdists []string
+		reqs   []string
+		giveUp string // "" when the resolver must answer
+	}{
+		{name: "the newest version", reqs: []string{"app"},
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "1.10"}, {name: "app", version: "1.9"}}},
+		{name: "specifiers and a dependency's own", reqs: []string{"app<2", "lib"},
+			dists: []fakeDist{{name: "app", version: "1.5", requires: []string{"lib>=1.1,!=1.3"}}, {name: "app", version: "2.0"},
+				{name: "lib", version: "1.0"}, {name: "lib", version: "1.2"}, {name: "lib", version: "1.3"}}},
+		{name: "extras and markers", reqs: []string{"app[fast]"},
+			dists: []fakeDist{{name: "app", version: "1.0", extras: []string{"fast", "slow"}, requires: []string{"speed; extra == 'fast'", "slow; extra == 'slow'", "old; python_version < '3'", "new; python_version >= '3.8'"}},
+				{name: "speed", version: "1.0"}, {name: "slow", version: "1.0"}, {name: "old", version: "1.0"}, {name: "new", version: "1.0"}}},
+		{name: "an extra asked later", reqs: []string{"app", "tool"},
+			dists: []fakeDist{{name: "app", version: "1.0", extras: []string{"fast"}, requires: []string{"speed; extra == 'fast'"}}, {name: "tool", version: "1.0", requires: []string{"app[fast]>=1"}},
+				{name: "speed", version: "2.0"}}},
+		{name: "an extra the distribution does not provide", reqs: []string{"app[fast]"},
+			dists: []fakeDist{{name: "app", version: "1.0", requires: []string{"speed; extra == 'fast'"}}, {name: "speed", version: "2.0"}}},
+		{name: "a requirement met after the choice", reqs: []string{"lib", "app"}, giveUp: "pip backtracks",
+			dists: []fakeDist{{name: "app", version: "1.0", requires: []string{"lib<2"}}, {name: "lib", version: "1.0"}, {name: "lib", version: "2.0"}}},
+		{name: "a pre-release newer than the final release", reqs: []string{"app"},
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "2.0b1"}, {name: "app", version: "2.0.dev3"}}},
+		{name: "an exclusive bound of a pre-release admits none", reqs: []string{"app<2.0a0"},
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "1.1rc1"}}},
+		{name: "Requires-Python of the newest", reqs: []string{"app"},
+			dists: []fakeDist{{name: "app", version: "1.0", requiresPython: ">=3.7"}, {name: "app", version: "2.0", requiresPython: ">=3.99"}}},
+		{name: "a wheel for another platform", reqs: []string{"app"},
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "2.0", tag: "cp311-cp311-win_amd64"}}},
+		{name: "a later requirement rejects a version taken", reqs: []string{"app", "lib"}, giveUp: "pip backtracks",
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "2.0", requires: []string{"tool"}}, {name: "tool", version: "1.0", requires: []string{"lib"}},
+				{name: "lib", version: "1.0", requires: []string{"app<2"}}}},
+		{name: "a later requirement admits a newer pre-release", reqs: []string{"app", "lib"}, giveUp: "pip backtracks",
+			dists: []fakeDist{{name: "app", version: "1.0", requires: []string{"tool"}}, {name: "app", version: "2.0b1"}, {name: "tool", version: "1.0", requires: []string{"lib"}},
+				{name: "lib", version: "1.0", requires: []string{"app>=1.0b1"}}}},
+		{name: "only a pre-release fits", reqs: []string{"app>=1.5"}, giveUp: "only a pre-release",
+			dists: []fakeDist{{name: "app", version: "1.0"}, {name: "app", version: "2.0rc1"}}},
+		{name: "a specifier admits pre-releases", reqs: []string{"app>=2.0b1"},
+			dists: []fakeDist{{name: "app", version: "2.0b2"}, {name: "app", version: "1.9"}}},
+		{name: "an sdist pip may build", reqs: []string{"app"}, sdists: []string{"app-3.0.tar.gz"}, giveUp: "sdist",
+			dists: []fakeDist{{name: "app", version: "1.0"}}},
+		{name: "a direct URL", reqs: []string{"app", "lib @ file:///nowhere/lib-1.0-py3-none-any.whl"}, giveUp: "URL",
+			dists: []fakeDist{{name: "app", version: "1.0"}}},
+		{name: "nothing fits", reqs: []string{"app>=3"}, giveUp: "no wheel of app",
+			dists: []fakeDist{{name: "app", version: "1.0"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for _, d := range tc.dists {
+				writeFakeWheel(t, dir, d)
+			}
+			for _, s := range tc.sdists {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, s), []byte("not read"), 0o644))
+			}
+			got, why := localResolution(t, in, []string{dir}, tc.reqs, false)
+			if tc.giveUp != "" {
+				require.Contains(t, why, tc.giveUp)
+				return
+			}
+			require.Empty(t, why)
+			want, ok := pipResolution(t, []string{dir}, tc.reqs, false)
+			require.True(t, ok, "pip resolves it")
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// TestBuildNeedsNoPipFromFindLinks builds hello from find_links without
+// build isolation: the project's wheel through the backend's hooks and the
+// resolution in GoPythonGo, so pip never runs (its copy in the cache is not
+// even compiled). The project's wheel is byte for byte the one pip wheel
+// builds, and the venv holds what pip would have resolved.
+func TestBuildNeedsNoPipFromFindLinks(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	run := buildIn(t, p.Dir, cache)
+	require.NoError(t, run.err, run.log)
+	assert.Contains(t, run.log, "2 wheel(s) resolved from find_links and cached")
+	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
+	assert.Empty(t, compiled, "pip never ran, so its copy was never compiled")
+
+	src := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, exec.Command("cp", "-a", p.Dir, src).Run())
+	require.NoError(t, os.RemoveAll(filepath.Join(src, "dist")))
+	want := testutil.BuildWheel(t, src, t.TempDir())
+	var got string
+	for _, w := range run.res.Wheels {
+		if strings.HasPrefix(w.File, "hello-") {
+			got = w.Path
+		}
+	}
+	require.NotEmpty(t, got, "the project's wheel")
+	assert.Equal(t, filepath.Base(want), filepath.Base(got))
+	assert.Equal(t, fileSHA256(t, want), fileSHA256(t, got), "the hooks build the wheel pip builds")
+
+	// venv.resolver: pip resolves the same wheels, through pip.
+	pipRun := buildIn(t, p.Dir, t.TempDir(), "GOPYTHONGO_VENV_RESOLVER=pip")
+	require.NoError(t, pipRun.err, pipRun.log)
+	assert.Contains(t, pipRun.log, "2 wheel(s) resolved by pip and cached")
+	assert.Equal(t, run.res.Venv.Digest, pipRun.res.Venv.Digest, "the same tree")
+}
+
+func fileSHA256(t *testing.T, p string) string {
+	t.Helper()
+	sum, err := sha256File(p)
+	require.NoError(t, err)
+	return sum
+}
