@@ -529,9 +529,9 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 	return fmt.Sprintf("%d wheel(s) resolved by pip and cached", len(ws)), nil
 }
 
-// resolveLocal resolves from local find_links without pip where pip's
-// answer is certain (localResolver); a giveUp error says why not.
-func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode bool) ([]WheelFile, error) {
+// localResolver is the resolver of the configuration's find_links, or a
+// giveUp error when pip must resolve.
+func (b *build) localResolver() (*localResolver, error) {
 	c := b.c
 	switch {
 	case c.Venv.Resolver != "native":
@@ -540,10 +540,6 @@ func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode b
 		return nil, giveUp("an index may hold other versions (venv.no_index is false)")
 	case len(c.Venv.FindLinks) == 0:
 		return nil, giveUp("there are no find_links")
-	case hashMode:
-		return nil, giveUp("the requirements pin hashes")
-	case len(c.Venv.Constraints) > 0:
-		return nil, giveUp("venv.constraints are set")
 	}
 	var dirs []string
 	for _, fl := range c.Venv.FindLinks {
@@ -551,6 +547,23 @@ func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode b
 			return nil, giveUp("find_links " + fl + " is a URL")
 		}
 		dirs = append(dirs, c.Path(fl))
+	}
+	return newLocalResolver(b.interp, dirs, c.Venv.NoBuild)
+}
+
+// resolveLocal resolves from local find_links without pip where pip's
+// answer is certain (localResolver); a giveUp error says why not.
+func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode bool) ([]WheelFile, error) {
+	c := b.c
+	switch {
+	case hashMode:
+		return nil, giveUp("the requirements pin hashes")
+	case len(c.Venv.Constraints) > 0:
+		return nil, giveUp("venv.constraints are set")
+	}
+	r, err := b.localResolver()
+	if err != nil {
+		return nil, err
 	}
 	var roots []python.Requirement
 	for _, p := range c.Venv.Packages {
@@ -566,10 +579,6 @@ func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode b
 			return nil, err
 		}
 		roots = append(roots, rs...)
-	}
-	r, err := newLocalResolver(b.interp, dirs, c.Venv.NoBuild)
-	if err != nil {
-		return nil, err
 	}
 	var pd *localDist
 	if project != nil {
@@ -715,22 +724,49 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 		return WheelFile{}, false, err
 	}
 	out := b.scratch("project")
-	if backend, err := declaredBackend(copyDir); err != nil {
+	bs, err := declaredBuildSystem(copyDir)
+	if err != nil {
 		return WheelFile{}, false, err
-	} else if backend != "" && !c.Venv.BuildIsolation {
-		// What pip wheel --no-build-isolation does, without pip's start.
-		if err := b.wheelByHooks(ctx, copyDir, env, out); err != nil {
-			return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517, %s) from %s: %w", backend, c.Dir, err)
-		}
-	} else {
-		args := append([]string{"wheel", "--no-deps", "--wheel-dir", out}, b.pip.Index...)
-		if !c.Venv.BuildIsolation {
-			args = append(args, "--no-build-isolation")
-		}
-		if err := b.pip.runWith(ctx, b.builder, copyDir, env, append(args, copyDir)...); err != nil {
-			return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
-		}
 	}
+	// What pip wheel does, without pip's start: the hooks, with build
+	// isolation in a build environment from the cache.
+	var be *buildEnv
+	err = giveUp("pyproject.toml declares no build-backend")
+	if bs.Backend != "" {
+		be, err = b.buildEnv(ctx, bs.Requires)
+	}
+	var why giveUp
+	switch {
+	case err == nil:
+		if err := b.wheelByHooks(ctx, copyDir, env, out, be); err != nil {
+			if errors.As(err, &why) {
+				return b.projectByPip(ctx, copyDir, env, out, key)
+			}
+			return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517, %s) from %s: %w", bs.Backend, c.Dir, err)
+		}
+	case !errors.As(err, &why):
+		return WheelFile{}, false, err
+	default:
+		return b.projectByPip(ctx, copyDir, env, out, key)
+	}
+	return b.keepProject(out, key)
+}
+
+// projectByPip builds the project's wheel with pip wheel.
+func (b *build) projectByPip(ctx context.Context, copyDir string, env []string, out, key string) (WheelFile, bool, error) {
+	c := b.c
+	args := append([]string{"wheel", "--no-deps", "--wheel-dir", out}, b.pip.Index...)
+	if !c.Venv.BuildIsolation {
+		args = append(args, "--no-build-isolation")
+	}
+	if err := b.pip.runWith(ctx, b.builder, copyDir, env, append(args, copyDir)...); err != nil {
+		return WheelFile{}, false, fmt.Errorf("build the project's wheel (PEP 517) from %s: %w", c.Dir, err)
+	}
+	return b.keepProject(out, key)
+}
+
+// keepProject takes the project's wheel built into out into the cache.
+func (b *build) keepProject(out, key string) (WheelFile, bool, error) {
 	files, _ := filepath.Glob(filepath.Join(out, "*.whl"))
 	if len(files) != 1 {
 		return WheelFile{}, false, fmt.Errorf("building the project gave %d wheels, expected 1", len(files))

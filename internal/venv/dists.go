@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,54 +91,106 @@ func checkVersion(file, got, want string) error {
 		"or build the version the source declares with venv.set_version: false", filepath.Base(file), got, want)
 }
 
-// declaredBackend is the build backend pyproject.toml declares, "" when it
-// declares none (pip then builds with setuptools' legacy backend or setup.py).
-func declaredBackend(src string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(src, "pyproject.toml"))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	} else if err != nil {
-		return "", err
-	}
-	var py struct {
-		BuildSystem struct {
-			Backend string `toml:"build-backend"`
-		} `toml:"build-system"`
-	}
-	if _, err := toml.Decode(string(data), &py); err != nil {
-		return "", fmt.Errorf("pyproject.toml: %w", err)
-	}
-	return py.BuildSystem.Backend, nil
+// buildSystem is the [build-system] table of pyproject.toml.
+type buildSystem struct {
+	Backend  string   `toml:"build-backend"`
+	Requires []string `toml:"requires"`
 }
 
-// wheelScript builds a wheel through the backend's PEP 517 hooks with the
-// hook caller pip vendors, calling them as pip wheel does: the metadata
-// first, then the wheel with it.
-const wheelScript = `import os, sys
+// declaredBuildSystem reads the build system pyproject.toml declares; its
+// Backend is "" when it declares none (pip then builds with setuptools'
+// legacy backend or setup.py).
+func declaredBuildSystem(src string) (buildSystem, error) {
+	data, err := os.ReadFile(filepath.Join(src, "pyproject.toml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return buildSystem{}, nil
+	} else if err != nil {
+		return buildSystem{}, err
+	}
+	var py struct {
+		BuildSystem buildSystem `toml:"build-system"`
+	}
+	if _, err := toml.Decode(string(data), &py); err != nil {
+		return buildSystem{}, fmt.Errorf("pyproject.toml: %w", err)
+	}
+	return py.BuildSystem, nil
+}
+
+// wheelScript calls the backend's PEP 517 hooks with the hook caller pip
+// vendors, as pip wheel does: "requires" prints what the backend asks for
+// besides its declared requirements (get_requires_for_build_wheel, as JSON),
+// "build" builds the metadata, then the wheel with it. With an isolation
+// directory, the hooks run with its sitecustomize, as in pip's build
+// environment.
+const wheelScript = `import json, os, sys
 try:
     import tomllib
 except ImportError:
     from pip._vendor import tomli as tomllib
 from pip._vendor.pyproject_hooks import BuildBackendHookCaller
-src, out, meta = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, src, out, meta, isolation = sys.argv[1:6]
 with open(os.path.join(src, "pyproject.toml"), "rb") as f:
     bs = tomllib.load(f)["build-system"]
+if isolation:
+    os.environ["PYTHONPATH"] = isolation
 hooks = BuildBackendHookCaller(src, bs["build-backend"], backend_path=bs.get("backend-path"))
-info = hooks.prepare_metadata_for_build_wheel(meta)
-print(hooks.build_wheel(out, metadata_directory=os.path.join(meta, info)))
+if mode == "requires":
+    with open(out, "w") as f:
+        json.dump(hooks.get_requires_for_build_wheel(), f)
+else:
+    info = hooks.prepare_metadata_for_build_wheel(meta)
+    print(hooks.build_wheel(out, metadata_directory=os.path.join(meta, info)))
 `
 
-// wheelByHooks builds the project's wheel from src into out with the
-// interpreter's own packages (no build isolation).
-func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out string) error {
+// isolationScript is the sitecustomize of an isolated build (pip's, in its
+// build_env.py): it takes the interpreter's site-packages off the path and
+// puts the build environment's on it, its .pth files processed.
+const isolationScript = `import os, site, sys
+original_sys_path = sys.path[:]
+known_paths = set()
+for path in site.getsitepackages():
+    site.addsitedir(path, known_paths=known_paths)
+system_paths = set(os.path.normcase(path) for path in sys.path[len(original_sys_path):])
+sys.path = [path for path in original_sys_path if os.path.normcase(path) not in system_paths]
+for path in %s:
+    site.addsitedir(path)
+`
+
+// wheelByHooks builds the project's wheel from src into out through the
+// backend's hooks: with the interpreter's own packages, or, with a build
+// environment's site-packages, isolated from them.
+func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out string, be *buildEnv) error {
 	meta := out + "-metadata"
 	for _, d := range []string{out, meta} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
+	isolation := ""
+	if be != nil {
+		isolation = b.scratch("isolation")
+		lib, _ := json.Marshal([]string{be.site})
+		if err := os.MkdirAll(isolation, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(isolation, "sitecustomize.py"), []byte(fmt.Sprintf(isolationScript, lib)), 0o644); err != nil {
+			return err
+		}
+		requires := filepath.Join(meta, "requires.json")
+		if err := b.hook(ctx, env, "requires", src, requires, meta, isolation); err != nil {
+			return err
+		}
+		if err := b.requiresMet(be, requires); err != nil {
+			return err
+		}
+	}
+	return b.hook(ctx, env, "build", src, out, meta, isolation)
+}
+
+// hook runs wheelScript.
+func (b *build) hook(ctx context.Context, env []string, mode, src, out, meta, isolation string) error {
 	var errb bytes.Buffer
-	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, src, out, meta}, Dir: src, Stdout: &errb, Stderr: &errb,
+	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, mode, src, out, meta, isolation}, Dir: src, Stdout: &errb, Stderr: &errb,
 		Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(b.pipPath(), ":"))...)}
 	if b.o.Verbose {
 		c.Stdout, c.Stderr = b.o.Output, b.o.Output
@@ -146,7 +199,11 @@ func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out 
 		if b.o.Output != nil && !b.o.Verbose {
 			io.WriteString(b.o.Output, tail(errb.String(), 60))
 		}
-		if hint := pipHint(errb.String(), []string{"--no-build-isolation"}); hint != "" {
+		args := []string{"--no-build-isolation"}
+		if isolation != "" {
+			args = nil
+		}
+		if hint := pipHint(errb.String(), args); hint != "" {
 			err = fmt.Errorf("%w\n%s", err, hint)
 		}
 		return err

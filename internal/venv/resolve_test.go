@@ -323,3 +323,95 @@ func fileSHA256(t *testing.T, p string) string {
 	require.NoError(t, err)
 	return sum
 }
+
+// TestIsolatedBuildEnvironmentFromTheCache builds hello with build
+// isolation (the default) from find_links that hold setuptools and wheel:
+// the backend's requirements are resolved and installed natively once, into
+// the cache, and the hooks run with that environment in place of the
+// interpreter's site-packages (an in-tree backend fails the build if it sees
+// them). pip never runs, and the wheel is byte for byte the one pip wheel
+// builds in its own isolated environment. The next build reuses the
+// environment.
+func TestIsolatedBuildEnvironmentFromTheCache(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, strings.Replace(helloConfig, "build_isolation: false", "build_isolation: true", 1))
+	for _, w := range []string{"setuptools-*.whl", "wheel-*.whl"} {
+		found, _ := filepath.Glob(filepath.Join("/usr/share/python-wheels", w))
+		require.Len(t, found, 1, "make test installs python3-setuptools-whl and python3-wheel-whl")
+		data, err := os.ReadFile(found[0])
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(p.Dir, "wheels", filepath.Base(found[0])), data, 0o644))
+	}
+	p.WriteFile("isobackend.py", `import sys
+from setuptools import build_meta as _setuptools
+
+def _isolated():
+    system = ("/usr/lib/python3/dist-packages", "/usr/local/lib/python3.11/dist-packages", "/usr/lib/python3.11/dist-packages")
+    seen = [p for p in sys.path if p.startswith(system) and "/_in_process" not in p]
+    if seen:
+        raise RuntimeError("the build sees the interpreter's packages: %s" % seen)
+
+def get_requires_for_build_wheel(config_settings=None):
+    _isolated()
+    return _setuptools.get_requires_for_build_wheel(config_settings)
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _isolated()
+    return _setuptools.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _isolated()
+    return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+`)
+	pyproject, err := os.ReadFile(filepath.Join(p.Dir, "pyproject.toml"))
+	require.NoError(t, err)
+	p.WriteFile("pyproject.toml", strings.Replace(string(pyproject), `build-backend = "setuptools.build_meta"`, "build-backend = \"isobackend\"\nbackend-path = [\".\"]", 1))
+	p.Git("add", "-A")
+	p.Commit("an in-tree backend that must be isolated")
+
+	cache := t.TempDir()
+	run := buildIn(t, p.Dir, cache)
+	require.NoError(t, run.err, run.log)
+	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
+	assert.Empty(t, compiled, "pip never ran")
+	envs, _ := filepath.Glob(filepath.Join(cache, "buildenvs", "*", ".complete"))
+	require.Len(t, envs, 1, "one build environment in the cache")
+	first, err := os.Stat(envs[0])
+	require.NoError(t, err)
+	for _, d := range []string{"setuptools", "wheel"} {
+		infos, _ := filepath.Glob(filepath.Join(filepath.Dir(envs[0]), "lib", "python3.11", "site-packages", d+"-*.dist-info"))
+		assert.Len(t, infos, 1, d)
+	}
+
+	src := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, exec.Command("cp", "-a", p.Dir, src).Run())
+	require.NoError(t, os.RemoveAll(filepath.Join(src, "dist")))
+	out := t.TempDir()
+	cmd := exec.Command(testutil.DebianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--find-links", filepath.Join(src, "wheels"), "-w", out, src)
+	cmd.Env = append(testutil.CleanEnv(), "SOURCE_DATE_EPOCH=1700000000")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "pip wheel with build isolation: %s", b)
+	want, _ := filepath.Glob(filepath.Join(out, "hello-*.whl"))
+	require.Len(t, want, 1)
+	var got string
+	for _, w := range run.res.Wheels {
+		if strings.HasPrefix(w.File, "hello-1") {
+			got = w.Path
+		}
+	}
+	assert.Equal(t, fileSHA256(t, want[0]), fileSHA256(t, got), "the wheel pip builds in its isolated environment")
+
+	// A change to the source builds the project again, in the same
+	// environment.
+	p.WriteFile("src/hello/extra.py", "X = 1\n")
+	p.Git("add", "-A")
+	p.Commit("a change")
+	again := buildIn(t, p.Dir, cache)
+	require.NoError(t, again.err, again.log)
+	assert.False(t, again.res.ProjectCached, "the project was built again")
+	envs, _ = filepath.Glob(filepath.Join(cache, "buildenvs", "*", ".complete"))
+	require.Len(t, envs, 1)
+	second, err := os.Stat(envs[0])
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(first, second), "the environment was reused, not made again")
+}
