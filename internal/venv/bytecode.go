@@ -28,12 +28,27 @@ import (
 // for a source it has seen, after checking that they are a .pyc of exactly
 // that source. What it compiled is stored by this side afterwards, since the
 // isolated builders see the cache read-only.
+//
+// It runs compileall in one process per CPU, each walking the whole tree
+// (compileall sorts it) and compiling every n-th file: compileall's own
+// -j hands each file to a pool worker, which costs more CPU than it saves.
 const compileScript = `import compileall, hashlib, importlib.util, os, sys
 from importlib._bootstrap_external import _calc_mode, _write_atomic
 store, prefix, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
 sys.argv = [sys.argv[0]] + sys.argv[4:]
+workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+share, seen = 0, [0]
+sys.stdout.flush()
+sys.stderr.flush()
+for k in range(1, workers):
+    if os.fork() == 0:
+        share = k
+        break
 compile_uncached = compileall.compile_file
 def compile_file(fullname, *args, **kwargs):
+    seen[0] += 1
+    if seen[0] % workers != share:
+        return True
     fullname = os.fspath(fullname)
     if not fullname.endswith(".py") or os.path.islink(fullname) or not os.path.isfile(fullname):
         return compile_uncached(fullname, *args, **kwargs)
@@ -55,10 +70,16 @@ def compile_file(fullname, *args, **kwargs):
         with open("%s.%d" % (out, os.getpid()), "a") as f:
             f.write(key + "\0" + cfile + "\0")
     return ok
-# The workers find the function by its name in compileall.
-compile_file.__module__, compile_file.__qualname__ = "compileall", "compile_file"
 compileall.compile_file = compile_file
-sys.exit(int(not compileall.main()))
+ok = compileall.main()
+sys.stdout.flush()
+sys.stderr.flush()
+if share:
+    os._exit(int(not ok))
+failed = not ok
+for _ in range(workers - 1):
+    failed |= os.waitstatus_to_exitcode(os.wait()[1]) != 0
+sys.exit(int(failed))
 `
 
 // maxPyc bounds a compiled file taken into the cache.
@@ -78,7 +99,7 @@ func (b *build) compile(ctx context.Context) (string, error) {
 	prefix := Key(map[string]any{"format": 1, "python": []string{b.interp.Executable, b.interp.Implementation, b.interp.Version},
 		"target": b.target(), "mode": "unchecked-hash", "hashseed": "0"})
 	argv := []string{b.venvPython(), "-c", compileScript, store, prefix, filepath.Join(out, "list"),
-		"-q", "-f", "-j", "0", "--invalidation-mode", "unchecked-hash", path.Join(b.deploy, "lib")}
+		"-q", "-f", "--invalidation-mode", "unchecked-hash", path.Join(b.deploy, "lib")}
 	var log strings.Builder
 	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &log, Stderr: &log}); err != nil {
 		// Packages ship files that are no valid Python 3 (templates,
@@ -105,29 +126,29 @@ func (b *build) keepBytecode(store, out string) (int, error) {
 		return 0, err
 	}
 	defer root.Close()
-	n := 0
+	type compiled struct{ key, rel string }
+	var todo []compiled
 	for _, l := range lists {
 		data, err := os.ReadFile(l)
 		if err != nil {
-			return n, err
+			return 0, err
 		}
 		fields := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
 		for i := 0; i+1 < len(fields); i += 2 {
 			key, cfile := fields[i], fields[i+1]
 			if k, err := hex.DecodeString(key); err != nil || len(k) != 32 {
-				return n, fmt.Errorf("the compile script listed %q, not a key", key)
+				return 0, fmt.Errorf("the compile script listed %q, not a key", key)
 			}
 			rel, ok := strings.CutPrefix(cfile, b.deploy+"/")
 			if !ok {
-				return n, fmt.Errorf("the compile script listed %s, outside %s", cfile, b.deploy)
+				return 0, fmt.Errorf("the compile script listed %s, outside %s", cfile, b.deploy)
 			}
-			if err := keepPyc(root, rel, filepath.Join(store, key[:2], key)); err != nil {
-				return n, err
-			}
-			n++
+			todo = append(todo, compiled{key, rel})
 		}
 	}
-	return n, nil
+	return len(todo), parallel(len(todo), func(i int) error {
+		return keepPyc(root, todo[i].rel, filepath.Join(store, todo[i].key[:2], todo[i].key))
+	})
 }
 
 // keepPyc copies one compiled file of the tree into the cache, in the place

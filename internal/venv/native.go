@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
@@ -151,32 +152,62 @@ func (n *nativeInstaller) Install(ctx context.Context, _ Builder, wheels []Wheel
 		return fmt.Errorf("open the venv: %w", err)
 	}
 	defer root.Close()
+	// Every wheel is checked and planned before anything is written: two
+	// wheels that would write one file are refused with nothing installed,
+	// and the wheels, whose paths are then disjoint, are written on every CPU.
 	owner := map[string]string{} // path -> wheel, to refuse two wheels writing one file
-	buf := make([]byte, 256<<10)
+	archives := make([]*python.WheelArchive, len(wheels))
+	plans := make([][]placement, len(wheels))
+	defer func() {
+		for _, a := range archives {
+			if a != nil {
+				a.Close()
+			}
+		}
+	}()
 	for i, w := range wheels {
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
-		if n.progress != nil {
-			n.progress("%d of %d distributions, %s", i, len(wheels), w.File)
+		a, err := python.OpenWheel(w.Path, n.limits)
+		if err != nil {
+			return fmt.Errorf("install %s: %w", w.File, err)
 		}
-		if err := n.installOne(ctx, root, w, owner, buf); err != nil {
+		archives[i] = a
+		if plans[i], err = n.layout.plan(a, owner, nil); err != nil {
 			return fmt.Errorf("install %s: %w", w.File, err)
 		}
 	}
-	return nil
+	var done atomic.Int64
+	return parallelWorkers(len(wheels), func() (func(i int) error, func()) {
+		// Each worker has its own handle on the venv (its made-directory
+		// memo is not shared) and its own buffer.
+		wroot, err := fsroot.Open(n.staging)
+		buf := make([]byte, 256<<10)
+		return func(i int) error {
+				if err != nil {
+					return fmt.Errorf("open the venv: %w", err)
+				}
+				if err := ctx.Err(); err != nil {
+					return context.Cause(ctx)
+				}
+				if err := n.installOne(ctx, wroot, archives[i], plans[i], buf); err != nil {
+					return fmt.Errorf("install %s: %w", wheels[i].File, err)
+				}
+				if n.progress != nil {
+					n.progress("%d of %d distributions, %s", done.Add(1), len(wheels), wheels[i].File)
+				}
+				return nil
+			}, func() {
+				if wroot != nil {
+					wroot.Close()
+				}
+			}
+	})
 }
 
-func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, w WheelFile, owner map[string]string, buf []byte) error {
-	a, err := python.OpenWheel(w.Path, n.limits)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	plan, err := n.layout.plan(a, owner, nil)
-	if err != nil {
-		return err
-	}
+func (n *nativeInstaller) installOne(ctx context.Context, root *fsroot.Root, a *python.WheelArchive, plan []placement, buf []byte) error {
+	var err error
 	site := n.layout.site()
 	var installed []python.RecordEntry
 	for _, p := range plan {

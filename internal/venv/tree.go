@@ -141,6 +141,12 @@ func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
 
 // parallel runs f for 0..n-1 on every CPU and returns the first error.
 func parallel(n int, f func(i int) error) error {
+	return parallelWorkers(n, func() (func(i int) error, func()) { return f, func() {} })
+}
+
+// parallelWorkers is parallel with a worker of its own on every CPU: each
+// is made by newWorker, runs items, and is closed when there are no more.
+func parallelWorkers(n int, newWorker func() (run func(i int) error, close func())) error {
 	var (
 		next  atomic.Int64
 		wg    sync.WaitGroup
@@ -151,6 +157,8 @@ func parallel(n int, f func(i int) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			f, done := newWorker()
+			defer done()
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= n {
