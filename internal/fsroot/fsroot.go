@@ -147,6 +147,16 @@ func (r *Root) MkdirAll(rel string, perm fs.FileMode) error {
 
 // open opens rel beneath the root without following any link.
 func (r *Root) open(rel string, parts []string, flags int, perm fs.FileMode) (*os.File, error) {
+	fd, err := r.openFD(rel, parts, flags, perm)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
+}
+
+// openFD is open's descriptor, for callers that need no *os.File (which
+// costs three system calls more).
+func (r *Root) openFD(rel string, parts []string, flags int, perm fs.FileMode) (int, error) {
 	flags |= unix.O_CLOEXEC | unix.O_NOFOLLOW
 	if !r.walk.Load() {
 		how := &unix.OpenHow{Flags: uint64(flags), Mode: uint64(perm.Perm()),
@@ -154,27 +164,49 @@ func (r *Root) open(rel string, parts []string, flags int, perm fs.FileMode) (*o
 		for range 8 { // EAGAIN: a rename raced the lookup
 			fd, err := unix.Openat2(r.fd, rel, how)
 			if err == nil {
-				return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
+				return fd, nil
 			}
 			if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
 				r.walk.Store(true) // no openat2 here (or a seccomp filter refuses it)
 				break
 			}
 			if !errors.Is(err, unix.EAGAIN) {
-				return nil, &fs.PathError{Op: "open", Path: rel, Err: mapErr(err)}
+				return -1, &fs.PathError{Op: "open", Path: rel, Err: mapErr(err)}
 			}
 		}
 	}
 	dir, err := r.openDir(parts[:len(parts)-1], false, 0)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	defer unix.Close(dir)
 	fd, err := unix.Openat(dir, parts[len(parts)-1], flags, uint32(perm.Perm()))
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: rel, Err: mapErr(err)}
+		return -1, &fs.PathError{Op: "open", Path: rel, Err: mapErr(err)}
 	}
-	return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
+	return fd, nil
+}
+
+// OpenFD is Open's descriptor and what fstat says of it, for callers that
+// read many files and need no *os.File. The caller closes fd.
+func (r *Root) OpenFD(rel string) (fd int, st unix.Stat_t, err error) {
+	parts, err := Clean(rel)
+	if err != nil {
+		return -1, st, err
+	}
+	fd, err = r.openFD(rel, parts, unix.O_RDONLY|unix.O_NONBLOCK, 0) // a FIFO must not block the open
+	if err != nil {
+		return -1, st, err
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, &fs.PathError{Op: "stat", Path: rel, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return -1, st, &fs.PathError{Op: "open", Path: rel, Err: errors.New("not a regular file")}
+	}
+	return fd, st, nil
 }
 
 // Create makes the new file rel, and its missing parent directories (0755),

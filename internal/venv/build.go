@@ -84,6 +84,15 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
+	if b.stampKey != "" {
+		// The old tree (linked from the cache too) goes first: removing it
+		// changes the cached files' change time.
+		if err := os.RemoveAll(tmp); err == nil {
+			if err := b.cache.stampTree(b.stampKey, b.stampEntries); err != nil {
+				b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
+			}
+		}
+	}
 	return b.res, nil
 }
 
@@ -108,6 +117,10 @@ type build struct {
 	srcHash string
 	// ph is the running phase, told how far it is (progress).
 	ph *ui.Phase
+	// stampKey is the cached tree this build made or restored, whose files
+	// are stamped once the build is done (stampEntries).
+	stampKey     string
+	stampEntries []Entry
 }
 
 // progress tells the running phase how far it is.
@@ -1167,10 +1180,12 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 		b.res.Venv.Target = t.Target()
 	}
 	kept := ", kept in the cache"
-	if err := b.cache.keepTree(key, root, treeRecord{Venv: b.res.Venv, Stripped: b.res.Stripped, Entries: entries}); err != nil {
+	if linked, err := b.cache.keepTree(key, root, treeRecord{Venv: b.res.Venv, Stripped: b.res.Stripped, Entries: entries}); err != nil {
 		// A tree not kept costs the next build its time, not its result.
 		b.o.Log.Warnf("the finished tree was not kept in the cache (the next build makes it again): %v", err)
 		kept = ""
+	} else if linked {
+		b.stampKey, b.stampEntries = key, entries
 	}
 	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s%s", info.Files, humanSize(info.Size), info.Digest[:12], kept))
 	return nil
@@ -1196,7 +1211,8 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	ph := b.o.Log.Phase("tree")
 	defer ph.End()
 	root := filepath.Join(b.tmp, RootDir)
-	copied, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch)
+	stamps := b.cache.treeStamps(key, len(rec.Entries))
+	copied, hashed, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps)
 	if err != nil {
 		// A tree that cannot be restored once cannot be restored again:
 		// it goes, and this build keeps its own in its place.
@@ -1215,6 +1231,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	}
 	info := summarize(entries)
 	b.cache.usedTree(key)
+	b.stampKey, b.stampEntries = key, rec.Entries
 	b.res.TreeCached = true
 	b.res.Venv, b.res.Stripped = rec.Venv, rec.Stripped
 	b.res.Venv.Digest, b.res.Venv.Root = info.Digest, filepath.ToSlash(filepath.Join(b.c.Project.Dist, RootDir))
@@ -1225,7 +1242,17 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	if copied > 0 {
 		how = "copied (the cache is on another file system) or linked"
 	}
-	ph.Done(fmt.Sprintf("from the cache: %d files %s, each checked against its sha256, tree %s (%s)", info.Files, how, info.Digest[:12], humanSize(info.Size)))
+	regular := 0
+	for _, e := range rec.Entries {
+		if e.Mode.IsRegular() {
+			regular++
+		}
+	}
+	checked := "each checked against its sha256"
+	if hashed < regular {
+		checked = fmt.Sprintf("%d of them unchanged since a build checked them, %d checked against their sha256", regular-hashed, hashed)
+	}
+	ph.Done(fmt.Sprintf("from the cache: %d files %s, %s, tree %s (%s)", info.Files, how, checked, info.Digest[:12], humanSize(info.Size)))
 	return true, nil
 }
 

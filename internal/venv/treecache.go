@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +31,13 @@ import (
 // A restore links every file again (a copy across file systems), each one
 // checked against its sha256 on the way. Times are not part of the cached
 // tree: the restore sets SOURCE_DATE_EPOCH, so one tree serves every commit.
+//
+//	trees/<key>/stamps.json  each cached file's inode, size, mode and change time when the build that used it ended
+//
+// A file whose stamp still holds has not been written since a build checked
+// it (any write, chmod or link changes its change time, which no program
+// sets), so a restore links it without reading it again; every other file
+// is hashed. A cache restored from elsewhere has new inodes: all is hashed.
 const (
 	treeCacheFormat = 1
 	// keptTrees is how many trees the cache keeps, the most recently used.
@@ -106,14 +114,16 @@ func validEntries(entries []Entry) error {
 
 // restoreTree makes the tree of entries at to (which may exist, empty but for
 // the directories of the deploy path) from the cached tree at from: every
-// file linked, or copied across file systems, after its content was checked.
-// It returns how many files were copied rather than linked. verify is off
-// only for a tree this build has just hashed. A non-zero epoch is every
-// entry's time; a linked file that has it already is not touched.
-func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time) (int, error) {
+// file linked, or copied across file systems, after its content was checked
+// (unless its stamp says it was checked and not changed since). It returns
+// how many files were copied rather than linked. verify is off only for a
+// tree this build has just hashed. A non-zero epoch is every entry's time; a
+// linked file that has it already is not touched. It also returns how many
+// files it hashed.
+func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time, stamps []stamp) (copiedFiles, hashedFiles int, err error) {
 	src, err := fsroot.Open(from)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer src.Close()
 	var files []int
@@ -123,31 +133,36 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time)
 		case e.Mode.IsDir():
 			// 0700 while it is filled: a read-only directory gets its mode last.
 			if err := os.Mkdir(dst, 0o700); err != nil && !(errors.Is(err, fs.ErrExist) && isDir(dst)) {
-				return 0, err
+				return 0, 0, err
 			}
 		case e.Mode.IsRegular():
 			files = append(files, i)
 		default:
 			if err := os.Symlink(e.Link, dst); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 			if err := setTime(dst, epoch); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 	}
 	copied := make([]bool, len(files))
+	var hashed atomic.Int64
 	err = parallel(len(files), func(i int) error {
 		e := entries[files[i]]
 		var err error
-		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch)
+		var st *stamp
+		if files[i] < len(stamps) {
+			st = &stamps[files[i]]
+		}
+		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch, st, &hashed)
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if err := setDirModes(entries, to, epoch); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	n := 0
 	for _, c := range copied {
@@ -155,46 +170,47 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time)
 			n++
 		}
 	}
-	return n, nil
+	return n, int(hashed.Load()), nil
 }
 
 // errTreeChanged means a cached file is not what the record says.
 var errTreeChanged = errors.New("the cached tree was changed")
 
 // restoreFile checks one cached file and links it to dst (copies it when the
-// cache is on another file system); it reports whether it copied.
-func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time) (bool, error) {
-	f, err := src.Open(e.Path)
+// cache is on another file system); it reports whether it copied. The file
+// is hashed unless its stamp holds, and hashed counts it.
+func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time, st *stamp, hashed *atomic.Int64) (bool, error) {
+	fd, sys, err := src.OpenFD(e.Path)
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false, err
-	}
-	if verify {
+	// A plain descriptor: an *os.File costs three system calls more a file.
+	defer unix.Close(fd)
+	f := fdReader(fd)
+	perm := fs.FileMode(sys.Mode).Perm()
+	if verify && (st == nil || *st != stampOfStat(&sys) || sys.Size != e.Size || perm != e.Mode.Perm()) {
+		hashed.Add(1)
 		h := sha256.New()
 		n, err := io.Copy(h, f)
 		if err != nil {
 			return false, err
 		}
-		if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 || fi.Mode().Perm() != e.Mode.Perm() {
+		if n != e.Size || hex.EncodeToString(h.Sum(nil)) != e.SHA256 || perm != e.Mode.Perm() {
 			return false, fmt.Errorf("%w: %s is not the file it was", errTreeChanged, e.Path)
 		}
 	}
 	// The very inode that was checked is linked, not a path looked up again.
-	err = unix.Linkat(int(f.Fd()), "", unix.AT_FDCWD, dst, unix.AT_EMPTY_PATH)
+	err = unix.Linkat(fd, "", unix.AT_FDCWD, dst, unix.AT_EMPTY_PATH)
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOENT) { // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH
-		err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", f.Fd()), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+		err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
 	}
 	if !errors.Is(err, unix.EXDEV) {
-		if err == nil && !fi.ModTime().Equal(epoch) {
+		if err == nil && sys.Mtim.Nano() != epoch.UnixNano() && !epoch.IsZero() {
 			err = setTime(dst, epoch)
 		}
 		return false, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
 		return false, err
 	}
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, e.Mode.Perm())
@@ -213,6 +229,24 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 		return false, err
 	}
 	return true, setTime(dst, epoch)
+}
+
+// fdReader reads a descriptor.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // setTime gives a path (a link itself, not what it names) the epoch, unless
@@ -252,38 +286,96 @@ func setDirModes(entries []Entry, root string, epoch time.Time) error {
 
 // keepTree links the finished tree at root into the cache under key, with
 // its record, and forgets the least recently used trees beyond keptTrees.
-func (c *Cache) keepTree(key string, root string, rec treeRecord) error {
+// linked says the cached tree is the one at root (not one kept before).
+func (c *Cache) keepTree(key string, root string, rec treeRecord) (linked bool, err error) {
 	if _, err := os.Stat(c.treeDir(key)); err == nil {
-		return nil
+		return false, nil
 	}
 	trees := filepath.Join(c.Dir, "trees")
 	if err := os.MkdirAll(trees, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	tmp, err := os.MkdirTemp(trees, ".new-")
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer os.RemoveAll(tmp)
 	// Linked from the tree just made and hashed: its hashes are the record's.
 	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
-		return err
+		return false, err
 	}
-	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}); err != nil {
-		return err
+	if _, _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
+		return false, err
 	}
 	rec.Format = treeCacheFormat
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "record.json"), data, 0o644); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, c.treeDir(key)); err != nil {
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
+			return false, nil // another build kept it first
+		}
+		return false, err
+	}
+	return true, c.pruneTrees()
+}
+
+// stamp is what a file's inode says of it: a file whose stamp is unchanged
+// has not been written, truncated, chmod-ed or linked since.
+type stamp struct {
+	Ino, Size, Mode uint64
+	Ctime           int64 // ns
+}
+
+func stampOfStat(st *unix.Stat_t) stamp {
+	return stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
+}
+
+// stampTree records the stamps of a cached tree's files, once the build that
+// checked them (and linked them, which changes their change time) is done;
+// the entries' order is the stamps'.
+func (c *Cache) stampTree(key string, entries []Entry) error {
+	root := filepath.Join(c.treeDir(key), "root")
+	stamps := make([]stamp, len(entries))
+	if err := parallel(len(entries), func(i int) error {
+		if !entries[i].Mode.IsRegular() {
+			return nil
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(root, filepath.FromSlash(entries[i].Path)), &st); err != nil {
+			return err
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFREG {
+			stamps[i] = stampOfStat(&st)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, c.treeDir(key)); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, unix.ENOTEMPTY) {
+	data, err := json.Marshal(stamps)
+	if err != nil {
 		return err
 	}
-	return c.pruneTrees()
+	return state.WriteFileAtomic(filepath.Join(c.treeDir(key), "stamps.json"), data, 0o644)
+}
+
+// treeStamps reads the stamps of a cached tree; nil when there are none or
+// they do not fit its entries (then every file is hashed).
+func (c *Cache) treeStamps(key string, n int) []stamp {
+	f, err := os.Open(filepath.Join(c.treeDir(key), "stamps.json"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var stamps []stamp
+	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&stamps); err != nil || len(stamps) != n {
+		return nil
+	}
+	return stamps
 }
 
 // usedTree marks a tree as just used, for pruneTrees.

@@ -48,8 +48,27 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	for _, phase := range []string{"install ", "compile", "no build paths"} {
 		assert.NotContains(t, warm.log, phase, "a restored tree is not made again")
 	}
-	assert.Contains(t, warm.log, "each checked against its sha256")
+	// The files the cold build hashed and nothing wrote since are not
+	// read again.
+	assert.Contains(t, warm.log, "25 of them unchanged since a build checked them, 0 checked against their sha256")
 	assert.Equal(t, cold.res.Venv, warm.res.Venv, "the same tree, the same record")
+
+	// A file written (even with the same bytes and times) or touched is
+	// hashed again; so is every file once dist/ is removed, which unlinks
+	// them (their change time moves).
+	script := filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello")
+	data, err := os.ReadFile(script)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(script, data, 0o755))
+	require.NoError(t, os.Chtimes(script, epoch, epoch))
+	touched := buildIn(t, p.Dir, cache)
+	require.NoError(t, touched.err, touched.log)
+	assert.True(t, touched.res.TreeCached, touched.log)
+	assert.Contains(t, touched.log, "24 of them unchanged since a build checked them, 1 checked against their sha256")
+	require.NoError(t, os.RemoveAll(filepath.Join(p.Dir, "dist", "root")))
+	removed := buildIn(t, p.Dir, cache)
+	require.NoError(t, removed.err, removed.log)
+	assert.Contains(t, removed.log, "each checked against its sha256", "dist/root was removed")
 	assert.Equal(t, "Hello, world!\n", inNamespace(t, warm.res.Root, "/opt/hello", "/opt/hello/bin/hello"))
 
 	fi, err := os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello"))
