@@ -117,6 +117,9 @@ type build struct {
 	srcHash string
 	// ph is the running phase, told how far it is (progress).
 	ph *ui.Phase
+	// known is what the native installer learned of the files it wrote
+	// (by path below the venv), for the check.
+	known map[string]knownFile
 	// stampKey is the cached tree this build made or restored, whose files
 	// are stamped once the build is done (stampEntries).
 	stampKey     string
@@ -959,7 +962,11 @@ func (b *build) createVenv(ctx context.Context) (string, error) {
 // installers is the one table of installer implementations.
 var installers = map[string]func(b *build) Installer{
 	"native": func(b *build) Installer {
-		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits(), progress: b.progress}
+		// What it learns of the files it writes spares the check reading
+		// them again.
+		b.known = map[string]knownFile{}
+		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits(), progress: b.progress,
+			needles: b.needles(), known: b.known}
 	},
 	"pip": func(b *build) Installer { return b.pipInstaller() },
 	"uv":  func(b *build) Installer { return &uvInstaller{b: b, check: b.pipInstaller()} },
@@ -1122,13 +1129,24 @@ func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 
 // seal checks the tree for leaked build paths, sets every time stamp, records
 // what it holds and keeps it in the tree cache.
+// needles are the build's paths, which no file of the venv may name.
+func (b *build) needles() []string {
+	return []string{b.tmp, b.c.Dir, b.c.DistDir(), b.cache.Dir}
+}
+
 func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error {
 	c := b.c
 	ph := b.o.Log.Phase("check")
 	defer ph.End()
-	needles := []string{b.tmp, c.Dir, c.DistDir(), b.cache.Dir}
+	needles := b.needles()
 	root := filepath.Join(b.tmp, RootDir)
-	entries, leaks, err := scanTree(root, needles)
+	known := map[string]knownFile{}
+	if prefix, err := filepath.Rel(root, b.stagingVenv()); err == nil {
+		for rel, k := range b.known {
+			known[path.Join(filepath.ToSlash(prefix), rel)] = k
+		}
+	}
+	entries, leaks, err := scanTree(root, needles, known)
 	if err != nil {
 		return err
 	}

@@ -6,15 +6,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
@@ -34,6 +38,31 @@ type nativeInstaller struct {
 	limits  python.WheelLimits
 	// progress, when set, hears of every distribution installed.
 	progress func(format string, args ...any)
+	// needles, when set, are looked for in every file as it is written,
+	// and known gets each file's hash, size and needle (by its path below
+	// the venv), for the check that follows (scanTree).
+	needles []string
+	mu      sync.Mutex
+	known   map[string]knownFile
+}
+
+// learn records what was written to f at rel.
+func (n *nativeInstaller) learn(f *os.File, rel, sum string, size int64, leak string) error {
+	if n.known == nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.known[rel] = knownFile{sha256: sum, size: size, leak: leak, st: stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}}
+	return nil
 }
 
 // layout places wheel members in a venv (the install schemes of sysconfig's
@@ -287,7 +316,15 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 		return python.RecordEntry{}, createErr(p.member.Name, p.rel, err)
 	}
 	h := sha256.New()
-	size, err := io.CopyBuffer(io.MultiWriter(f, h), src, buf)
+	var w io.Writer = io.MultiWriter(f, h)
+	leaks := newLeakFinder(n.needles)
+	if n.known != nil {
+		w = io.MultiWriter(f, h, leaks)
+	}
+	size, err := io.CopyBuffer(w, src, buf)
+	if err == nil {
+		err = n.learn(f, p.rel, hex.EncodeToString(h.Sum(nil)), size, leaks.found)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -298,8 +335,22 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 }
 
 func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (python.RecordEntry, error) {
-	if err := root.WriteFile(rel, data, mode); err != nil {
+	f, err := root.Create(rel, mode)
+	if err != nil {
 		return python.RecordEntry{}, createErr(rel, rel, err)
+	}
+	_, err = f.Write(data)
+	if err == nil && n.known != nil {
+		leaks := newLeakFinder(n.needles)
+		leaks.Write(data)
+		sum := sha256.Sum256(data)
+		err = n.learn(f, rel, hex.EncodeToString(sum[:]), int64(len(data)), leaks.found)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return python.RecordEntry{}, err
 	}
 	return n.entry(rel, python.RecordHash(data), int64(len(data))), nil
 }

@@ -157,6 +157,7 @@ type fakeDist struct {
 	name, version, requiresPython string
 	requires, extras              []string
 	tag                           string
+	files                         map[string]string // more members, by name
 }
 
 func writeFakeWheel(t *testing.T, dir string, d fakeDist) {
@@ -184,6 +185,10 @@ func writeFakeWheel(t *testing.T, dir string, d fakeDist) {
 	}
 	var record strings.Builder
 	names := []string{mod + "/__init__.py", info + "/METADATA", info + "/WHEEL"}
+	for n, data := range d.files {
+		files[n] = data
+		names = append(names, n)
+	}
 	for _, n := range names {
 		fmt.Fprintf(&record, "%s,%s,%d\n", n, python.RecordHash([]byte(files[n])), len(files[n]))
 	}

@@ -10,10 +10,12 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,7 +44,7 @@ type Entry struct {
 // Inspect walks a tree in sorted order and digests it: two trees with the same
 // digest have the same bytes, modes and times.
 func Inspect(root string) (TreeInfo, error) {
-	entries, _, err := scanTree(root, nil)
+	entries, _, err := scanTree(root, nil, nil)
 	if err != nil {
 		return TreeInfo{}, err
 	}
@@ -64,10 +66,67 @@ func summarize(entries []Entry) TreeInfo {
 	return info
 }
 
+// knownFile is what the installer learned of a file as it wrote it: its
+// hash, size and the needle it holds, if any, with the file's stamp then.
+// scanTree takes it instead of reading the file while the stamp holds.
+type knownFile struct {
+	sha256 string
+	size   int64
+	leak   string
+	st     stamp
+}
+
+// leakFinder looks for needles in a stream of writes, also across the
+// boundaries between them.
+type leakFinder struct {
+	needles []string
+	bs      [][]byte
+	tail    []byte
+	max     int
+	found   string
+}
+
+func newLeakFinder(needles []string) *leakFinder {
+	l := &leakFinder{}
+	for _, n := range needles {
+		if n != "" && n != "/" {
+			l.needles, l.bs = append(l.needles, n), append(l.bs, []byte(n))
+			l.max = max(l.max, len(n))
+		}
+	}
+	return l
+}
+
+func (l *leakFinder) Write(p []byte) (int, error) {
+	if l.found != "" || len(l.bs) == 0 {
+		return len(p), nil
+	}
+	if len(l.tail) > 0 {
+		l.look(append(slices.Clone(l.tail), p[:min(len(p), l.max-1)]...))
+	}
+	l.look(p)
+	if keep := l.max - 1; len(p) >= keep {
+		l.tail = append(l.tail[:0], p[len(p)-keep:]...)
+	} else {
+		l.tail = append(l.tail, p...)
+		l.tail = l.tail[max(0, len(l.tail)-keep):]
+	}
+	return len(p), nil
+}
+
+func (l *leakFinder) look(b []byte) {
+	for i, n := range l.bs {
+		if l.found == "" && bytes.Contains(b, n) {
+			l.found = l.needles[i]
+		}
+	}
+}
+
 // scanTree lists a tree in walk order with every file's hash, reading each
 // file once, on every CPU; it looks for needles in each file and link target
-// at the same time.
-func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
+// at the same time. A file in known (by its path below root) whose stamp
+// still holds is not read.
+func scanTree(root string, needles []string, known map[string]knownFile) ([]Entry, []Leak, error) {
 	var bs [][]byte
 	for _, n := range needles {
 		if n != "" && n != "/" {
@@ -76,6 +135,7 @@ func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
 	}
 	var entries []Entry
 	var files []int
+	var stamps []stamp
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -94,6 +154,11 @@ func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
 			e.Size = int64(len(e.Link))
 		case fi.Mode().IsRegular():
 			files = append(files, len(entries))
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && known != nil {
+				stamps = append(stamps, stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()})
+			} else {
+				stamps = append(stamps, stamp{})
+			}
 		}
 		entries = append(entries, e)
 		return nil
@@ -104,6 +169,10 @@ func scanTree(root string, needles []string) ([]Entry, []Leak, error) {
 	leakOf := make([]string, len(entries))
 	err = parallel(len(files), func(i int) error {
 		e := &entries[files[i]]
+		if k, ok := known[e.Path]; ok && k.st == stamps[i] && k.st != (stamp{}) {
+			e.SHA256, e.Size, leakOf[files[i]] = k.sha256, k.size, k.leak
+			return nil
+		}
 		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(e.Path)))
 		if err != nil {
 			return err
@@ -267,7 +336,7 @@ type Leak struct {
 // tree, .pyc files included: a venv that names its build directory breaks when
 // it is deployed.
 func findLeaks(root string, needles []string) ([]Leak, error) {
-	_, leaks, err := scanTree(root, needles)
+	_, leaks, err := scanTree(root, needles, nil)
 	return leaks, err
 }
 

@@ -4,11 +4,14 @@ import (
 	"archive/zip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
 func TestMatchGlob(t *testing.T) {
@@ -85,4 +88,65 @@ func TestUnzipRefusesEscapingEntries(t *testing.T) {
 		require.Error(t, err, name)
 		assert.Contains(t, err.Error(), name)
 	}
+}
+
+func TestLeakFinderAcrossWrites(t *testing.T) {
+	needles := []string{"/work/project", "/root/.cache/gopythongo", "/"}
+	tests := []struct {
+		name   string
+		writes []string
+		want   string
+	}{
+		{"none", []string{"hello ", "world"}, ""},
+		{"inside one write", []string{"x = '/work/project/src'"}, "/work/project"},
+		{"across two writes", []string{"x = '/work/pr", "oject/src'"}, "/work/project"},
+		{"across three writes", []string{"/root/.ca", "che/gopy", "thongo/pip"}, "/root/.cache/gopythongo"},
+		{"byte by byte", strings.Split("..../work/project....", ""), "/work/project"},
+		{"at the very end", []string{"abc", "/work/projec", "t"}, "/work/project"},
+		{"a prefix only", []string{"/work/proj", "ec"}, ""},
+	}
+	for _, tt := range tests {
+		l := newLeakFinder(needles)
+		for _, w := range tt.writes {
+			n, err := l.Write([]byte(w))
+			require.NoError(t, err)
+			require.Equal(t, len(w), n)
+		}
+		assert.Equal(t, tt.want, l.found, tt.name)
+	}
+}
+
+// TestCheckReadsWhatTheInstallerDidNotVouchFor: the check takes the hash of
+// a file the native installer wrote from what it saw while writing it, and
+// finds a build path in it then; a file changed after it was installed
+// (post_build) is read again. The digest of the check is the digest of the
+// tree as it is on disk.
+func TestCheckReadsWhatTheInstallerDidNotVouchFor(t *testing.T) {
+	t.Parallel()
+	t.Run("a wheel that names the checkout", func(t *testing.T) {
+		t.Parallel()
+		p := testutil.HelloProject(t, helloConfig+"  packages: [leaky]\n")
+		writeFakeWheel(t, filepath.Join(p.Dir, "wheels"), fakeDist{name: "leaky", version: "1.0",
+			files: map[string]string{"leaky/paths.txt": strings.Repeat("x", 300<<10) + "built in " + p.Dir + "\n"}})
+		run := buildIn(t, p.Dir, t.TempDir())
+		require.Error(t, run.err)
+		assert.Contains(t, run.err.Error(), "site-packages/leaky/paths.txt contains "+p.Dir)
+	})
+	t.Run("an installed file changed by post_build", func(t *testing.T) {
+		t.Parallel()
+		p := testutil.HelloProject(t, "")
+		p.WriteFile(".gopythongo.yaml", helloConfig+"  post_build: [[-c, 'import hello_lib, pathlib; f = pathlib.Path(hello_lib.__file__); f.write_text(f.read_text() + \"# "+p.Dir+"\\n\")']]\n")
+		run := buildIn(t, p.Dir, t.TempDir())
+		require.Error(t, run.err)
+		assert.Contains(t, run.err.Error(), "site-packages/hello_lib/__init__.py contains "+p.Dir)
+	})
+	t.Run("a clean tree", func(t *testing.T) {
+		t.Parallel()
+		p := testutil.HelloProject(t, helloConfig)
+		run := buildIn(t, p.Dir, t.TempDir())
+		require.NoError(t, run.err, run.log)
+		info, err := Inspect(run.res.Root)
+		require.NoError(t, err)
+		assert.Equal(t, info.Digest, run.res.Venv.Digest, "the digest of what is on disk")
+	})
 }

@@ -443,7 +443,7 @@ func (b *build) treeKey(wheels []WheelFile) (string, error) {
 	}
 	var extra []any
 	for _, f := range c.Venv.ExtraFiles {
-		entries, _, err := scanTree(c.Path(f.Src), nil)
+		entries, _, err := scanTree(c.Path(f.Src), nil, nil)
 		if err != nil {
 			return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
 		}
