@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -26,6 +27,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	kgzip "github.com/klauspost/compress/gzip"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -125,14 +128,31 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	if m.Arch != "all" && baseCfg.Architecture != "" && baseCfg.Architecture != m.Arch {
 		return state.Artifact{}, fmt.Errorf("the venv holds %s binaries, but the base image is %s/%s", m.Arch, baseCfg.OS, baseCfg.Architecture)
 	}
-	// Checked before anything is written: the base's file system with the
-	// venv's entries over it.
-	if err := interpreterInImage(base, t, m.Venv.DeployPath, oc.Base); err != nil {
-		return state.Artifact{}, err
+	// The base's file system with the venv's entries over it must run the
+	// venv's interpreter. It is read (a gunzip of every base layer, on one
+	// core) while the venv's layers are written into the temporary layout,
+	// and nothing moves into place unless it holds; a failure stops the
+	// writing.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	checked := make(chan error, 1)
+	go func() {
+		err := interpreterInImage(base, t, m.Venv.DeployPath, oc.Base)
+		if err != nil {
+			cancel(err)
+		}
+		checked <- err
+	}()
+	// The check's error, when it failed, is the one to report.
+	checkFirst := func(err error) error {
+		if cerr := <-checked; cerr != nil {
+			return cerr
+		}
+		return err
 	}
 	tmp, err := os.MkdirTemp(m.Out, ".oci-")
 	if err != nil {
-		return state.Artifact{}, err
+		return state.Artifact{}, checkFirst(err)
 	}
 	defer os.RemoveAll(tmp)
 	// The layout is written to a temporary directory and renamed into place.
@@ -142,11 +162,11 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	staging := filepath.Join(tmp, "layout")
 	lp, err := layout.Write(staging, empty.Index)
 	if err != nil {
-		return state.Artifact{}, err
+		return state.Artifact{}, checkFirst(err)
 	}
 	blobs := filepath.Join(staging, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return state.Artifact{}, err
+		return state.Artifact{}, checkFirst(err)
 	}
 	if dir, ok := baseLayoutDir(oc.Base, c.Dir); ok {
 		linkBaseBlobs(base, dir, blobs)
@@ -165,10 +185,13 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		}
 		layer, err := writeLayer(ctx, blobs, t, epoch, func(e Entry) bool { return e.Project == project })
 		if err != nil {
-			return state.Artifact{}, fmt.Errorf("write the %s layer: %w", l.what, err)
+			return state.Artifact{}, checkFirst(fmt.Errorf("write the %s layer: %w", l.what, err))
 		}
 		adds = append(adds, mutate.Addendum{Layer: layer, History: v1.History{
 			Created: v1.Time{Time: m.Epoch}, CreatedBy: "gopythongo-package: the venv's " + l.what, Comment: m.Venv.DeployPath}})
+	}
+	if err := <-checked; err != nil {
+		return state.Artifact{}, err
 	}
 	img, err := mutate.Append(base, adds...)
 	if err != nil {
@@ -430,6 +453,173 @@ func normalModes(root string) error {
 	})
 }
 
+// node is a path of an image's file system, as interpreterInImage follows it.
+type node struct {
+	link string
+	file bool
+}
+
+// layerEntry is an entry of a layer's tar: its cleaned name and what it is.
+type layerEntry struct {
+	name     string
+	typeflag byte
+	link     string
+}
+
+// imageNodes reads the paths of an image's file system, its layers merged
+// as mutate.Extract merges them (an upper layer's entry wins, whiteouts and
+// opaque directories hide lower layers' entries), without the file
+// contents: each layer is gunzipped on a core of its own and checked
+// against its digest.
+func imageNodes(img v1.Image) (map[string]node, error) {
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("read the image's layers: %w", err)
+	}
+	lists := make([][]layerEntry, len(layers))
+	var total atomic.Int64
+	var g errgroup.Group
+	for i, l := range layers {
+		g.Go(func() error {
+			var err error
+			lists[i], err = layerEntries(l, &total)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("read the image's file system: %w", err)
+	}
+	decided := map[string]bool{} // a path an upper layer has; true: it hides what is below it
+	opaque := map[string]bool{}
+	nodes := map[string]node{"/": {}}
+	for i := len(lists) - 1; i >= 0; i-- {
+		layerOpaque := map[string]bool{}
+		for _, e := range lists[i] {
+			base, dir := path.Base(e.name), path.Dir(e.name)
+			if base == ".wh..wh..opq" {
+				layerOpaque[dir] = true
+				continue
+			}
+			tombstone := strings.HasPrefix(base, ".wh.")
+			name := e.name
+			if tombstone {
+				name = path.Join(dir, strings.TrimPrefix(base, ".wh."))
+			}
+			if _, ok := decided[name]; ok && !tombstone {
+				continue
+			}
+			if hiddenBy(decided, opaque, name) {
+				continue
+			}
+			decided[name] = tombstone || e.typeflag != tar.TypeDir
+			if tombstone {
+				continue
+			}
+			full := path.Clean("/" + name)
+			for d := path.Dir(full); d != "/"; d = path.Dir(d) {
+				if _, ok := nodes[d]; ok {
+					break
+				}
+				nodes[d] = node{} // a layer need not list its directories
+			}
+			switch e.typeflag {
+			case tar.TypeSymlink:
+				nodes[full] = node{link: e.link}
+			case tar.TypeReg, tar.TypeLink:
+				nodes[full] = node{file: true}
+			default:
+				nodes[full] = node{}
+			}
+		}
+		for d := range layerOpaque {
+			opaque[d] = true
+		}
+	}
+	return nodes, nil
+}
+
+// hiddenBy reports whether a parent of name was whited out or made opaque
+// by an upper layer.
+func hiddenBy(decided, opaque map[string]bool, name string) bool {
+	for d := path.Dir(name); ; d = path.Dir(d) {
+		if decided[d] || opaque[d] {
+			return true
+		}
+		if d == "." || d == "/" {
+			return false
+		}
+	}
+}
+
+// layerEntries lists a layer's tar entries, gunzipping it with klauspost's
+// decoder (a fifth faster than compress/gzip) and checking its digest.
+func layerEntries(l v1.Layer, total *atomic.Int64) ([]layerEntry, error) {
+	mt, err := l.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	digest, err := l.Digest()
+	if err != nil {
+		return nil, err
+	}
+	var r io.Reader
+	var compressed io.Reader // the gzip stream, hashed as it is read
+	sum := sha256.New()
+	if strings.HasSuffix(string(mt), "gzip") && digest.Algorithm == "sha256" {
+		rc, err := l.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		compressed = io.TeeReader(rc, sum)
+		zr, err := kgzip.NewReader(compressed)
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", digest, err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		rc, err := l.Uncompressed() // verified by go-containerregistry as it is read
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		r = rc
+	}
+	var out []layerEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("layer %s: %w", digest, err)
+		}
+		if total.Add(1) > maxImageEntries {
+			return nil, fmt.Errorf("the image's file system has more than %d entries: a base image that large is not read", maxImageEntries)
+		}
+		name := path.Clean(h.Name)
+		if name == ".." || strings.HasPrefix(name, "../") {
+			return nil, fmt.Errorf("layer %s: unsafe path %q", digest, h.Name)
+		}
+		out = append(out, layerEntry{name: name, typeflag: h.Typeflag, link: h.Linkname})
+	}
+	// What the tar reader left (padding, trailing data) counts for the digest.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", digest, err)
+	}
+	if compressed != nil {
+		if _, err := io.Copy(io.Discard, compressed); err != nil {
+			return nil, fmt.Errorf("layer %s: %w", digest, err)
+		}
+		if got := hex.EncodeToString(sum.Sum(nil)); got != digest.Hex {
+			return nil, fmt.Errorf("layer %s of the base image is not what its digest says (sha256 %s): the image is damaged", digest, got)
+		}
+	}
+	return out, nil
+}
+
 // maxImageEntries bounds what interpreterInImage keeps of a base image
 // (Debian's largest images hold a few hundred thousand files).
 const maxImageEntries = 4_000_000
@@ -441,40 +631,9 @@ const maxImageEntries = 4_000_000
 // file". The venv's own layers are never read back: their entries are the
 // tree's.
 func interpreterInImage(img v1.Image, t *Tree, deploy, base string) error {
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	type node struct {
-		link string
-		file bool
-	}
-	nodes := map[string]node{"/": {}}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read the image's file system: %w", err)
-		}
-		if len(nodes) > maxImageEntries {
-			return fmt.Errorf("the image's file system has more than %d entries: a base image that large is not read", maxImageEntries)
-		}
-		name := path.Clean("/" + h.Name)
-		for d := path.Dir(name); d != "/"; d = path.Dir(d) {
-			if _, ok := nodes[d]; ok {
-				break
-			}
-			nodes[d] = node{} // a layer need not list its directories
-		}
-		switch h.Typeflag {
-		case tar.TypeSymlink:
-			nodes[name] = node{link: h.Linkname}
-		case tar.TypeReg, tar.TypeLink:
-			nodes[name] = node{file: true}
-		default:
-			nodes[name] = node{}
-		}
+	nodes, err := imageNodes(img)
+	if err != nil {
+		return err
 	}
 	for _, e := range t.Entries {
 		name := path.Clean("/" + e.Path)

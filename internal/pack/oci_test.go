@@ -32,6 +32,9 @@ func TestOCIImageMustRun(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "the image's /opt/hello/bin/python3 leads to /usr/bin/python3, which the base image scratch does not have")
 	assert.NoDirExists(t, filepath.Join(p.Dir, "dist", "oci"), "nothing written")
+	// The layers written while the base was read are gone with their layout.
+	leftovers, _ := filepath.Glob(filepath.Join(p.Dir, "dist", ".oci-*"))
+	assert.Empty(t, leftovers, "no temporary layout left")
 
 	// A second console script: the entrypoint must be chosen.
 	bin := filepath.Join(p.Dir, "dist", "root", "opt", "hello", "bin")
