@@ -213,26 +213,36 @@ func (r *Root) OpenFD(rel string) (fd int, st unix.Stat_t, err error) {
 // for writing with mode perm. An existing file, directory or link at rel is
 // an error that wraps fs.ErrExist: a Root never replaces anything.
 func (r *Root) Create(rel string, perm fs.FileMode) (*os.File, error) {
-	parts, err := Clean(rel)
+	fd, err := r.CreateFD(rel, perm)
 	if err != nil {
 		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path.Join(r.dir, rel)), nil
+}
+
+// CreateFD is Create's descriptor, for callers that write many files and
+// need no *os.File. The caller closes fd.
+func (r *Root) CreateFD(rel string, perm fs.FileMode) (int, error) {
+	parts, err := Clean(rel)
+	if err != nil {
+		return -1, err
 	}
 	if parent := path.Join(parts[:len(parts)-1]...); len(parts) > 1 && !r.made[parent] {
 		if err := r.MkdirAll(parent, 0o755); err != nil {
-			return nil, err
+			return -1, err
 		}
 		r.made[parent] = true
 	}
-	f, err := r.open(rel, parts, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
+	fd, err := r.openFD(rel, parts, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
 	// The umask must not decide the mode.
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return nil, err
+	if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+		unix.Close(fd)
+		return -1, &fs.PathError{Op: "chmod", Path: rel, Err: err}
 	}
-	return f, nil
+	return fd, nil
 }
 
 // Open opens the regular file rel for reading, beneath the root and through

@@ -1,7 +1,6 @@
 package venv
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gopythongo/gopythongo/internal/fsroot"
-	"github.com/gopythongo/gopythongo/internal/state"
 )
 
 // The bytecode cache: an unchecked-hash .pyc is a function of its source's
@@ -146,26 +146,62 @@ func (b *build) keepBytecode(store, out string) (int, error) {
 			todo = append(todo, compiled{key, rel})
 		}
 	}
+	// The store's 256 directories are made once, not once a file.
+	dirs := map[string]bool{}
+	for _, c := range todo {
+		if d := c.key[:2]; !dirs[d] {
+			dirs[d] = true
+			if err := os.MkdirAll(filepath.Join(store, d), 0o755); err != nil {
+				return 0, err
+			}
+		}
+	}
+	suffix := fmt.Sprintf(".tmp-%d", os.Getpid())
 	return len(todo), parallel(len(todo), func(i int) error {
-		return keepPyc(root, todo[i].rel, filepath.Join(store, todo[i].key[:2], todo[i].key))
+		return keepPyc(root, todo[i].rel, filepath.Join(store, todo[i].key[:2], todo[i].key), suffix)
 	})
 }
 
 // keepPyc copies one compiled file of the tree into the cache, in the place
 // of one the script found wanting; only regular files beneath the tree are
 // read.
-func keepPyc(root *fsroot.Root, rel, dst string) error {
-	f, err := root.Open(rel)
+//
+// It runs for thousands of files, so it makes plain system calls: a read
+// through a descriptor, then a temporary file (the key and suffix name it:
+// unique to this process) renamed into place, so that a reader sees the
+// whole file or none.
+func keepPyc(root *fsroot.Root, rel, dst, suffix string) error {
+	fd, st, err := root.OpenFD(rel)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var data bytes.Buffer
-	if _, err := io.Copy(&data, io.LimitReader(f, maxPyc+1)); err != nil {
-		return err
-	}
-	if data.Len() > maxPyc {
+	defer unix.Close(fd)
+	if st.Size > maxPyc {
 		return fmt.Errorf("%s is larger than %d MiB", rel, maxPyc>>20)
 	}
-	return state.WriteFileAtomic(dst, data.Bytes(), 0o644)
+	data := make([]byte, st.Size)
+	if _, err := io.ReadFull(fdReader(fd), data); err != nil {
+		return fmt.Errorf("read %s: %w", rel, err)
+	}
+	tmp := dst + suffix
+	out, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", rel, err)
+	}
+	for len(data) > 0 && err == nil {
+		var n int
+		n, err = unix.Write(out, data)
+		data = data[n:]
+	}
+	if cerr := unix.Close(out); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Rename(tmp, dst)
+	}
+	if err != nil {
+		unix.Unlink(tmp)
+		return fmt.Errorf("store %s: %w", rel, err)
+	}
+	return nil
 }

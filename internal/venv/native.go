@@ -11,14 +11,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
@@ -46,18 +46,14 @@ type nativeInstaller struct {
 	known   map[string]knownFile
 }
 
-// learn records what was written to f at rel.
-func (n *nativeInstaller) learn(f *os.File, rel, sum string, size int64, leak string) error {
+// learn records what was written to fd at rel.
+func (n *nativeInstaller) learn(fd int, rel, sum string, size int64, leak string) error {
 	if n.known == nil {
 		return nil
 	}
-	fi, err := f.Stat()
-	if err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return err
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -311,21 +307,22 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 			src = br
 		}
 	}
-	f, err := root.Create(p.rel, mode)
+	// A plain descriptor: an *os.File costs two system calls more a file.
+	fd, err := root.CreateFD(p.rel, mode)
 	if err != nil {
 		return python.RecordEntry{}, createErr(p.member.Name, p.rel, err)
 	}
 	h := sha256.New()
-	var w io.Writer = io.MultiWriter(f, h)
+	var w io.Writer = io.MultiWriter(fdWriter(fd), h)
 	leaks := newLeakFinder(n.needles)
 	if n.known != nil {
-		w = io.MultiWriter(f, h, leaks)
+		w = io.MultiWriter(fdWriter(fd), h, leaks)
 	}
 	size, err := io.CopyBuffer(w, src, buf)
 	if err == nil {
-		err = n.learn(f, p.rel, hex.EncodeToString(h.Sum(nil)), size, leaks.found)
+		err = n.learn(fd, p.rel, hex.EncodeToString(h.Sum(nil)), size, leaks.found)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -335,18 +332,18 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 }
 
 func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (python.RecordEntry, error) {
-	f, err := root.Create(rel, mode)
+	fd, err := root.CreateFD(rel, mode)
 	if err != nil {
 		return python.RecordEntry{}, createErr(rel, rel, err)
 	}
-	_, err = f.Write(data)
+	_, err = fdWriter(fd).Write(data)
 	if err == nil && n.known != nil {
 		leaks := newLeakFinder(n.needles)
 		leaks.Write(data)
 		sum := sha256.Sum256(data)
-		err = n.learn(f, rel, hex.EncodeToString(sum[:]), int64(len(data)), leaks.found)
+		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), int64(len(data)), leaks.found)
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := unix.Close(fd); err == nil {
 		err = cerr
 	}
 	if err != nil {

@@ -231,6 +231,24 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 	return true, setTime(dst, epoch)
 }
 
+// fdWriter writes a descriptor, all of each write.
+type fdWriter int
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		n, err := unix.Write(int(w), p[written:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
 // fdReader reads a descriptor.
 type fdReader int
 
