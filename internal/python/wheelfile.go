@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 // WheelLimits bound what unpacking one wheel may cost. The defaults pass every
@@ -170,6 +172,9 @@ func OpenWheel(file string, lim WheelLimits) (*WheelArchive, error) {
 	if err != nil {
 		return nil, &WheelError{File: w.File, Reason: fmt.Sprintf("it is not a readable zip archive (%v)", err)}
 	}
+	// klauspost's inflater is a tenth faster than compress/flate's; zip
+	// still checks every member's CRC-32.
+	zr.RegisterDecompressor(zip.Deflate, func(r io.Reader) io.ReadCloser { return kflate.NewReader(r) })
 	a := &WheelArchive{Wheel: w, zr: zr, byName: map[string]*zip.File{}}
 	if err := a.check(lim); err != nil {
 		zr.Close()
