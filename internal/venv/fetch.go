@@ -377,7 +377,7 @@ func (f *fetcher) download(ctx context.Context, p lock.Package, file lock.File, 
 func (c *Cache) Find(sum, name string) (string, bool) {
 	for _, kind := range []string{"wheels", "files"} {
 		p := filepath.Join(c.Dir, kind, sum, filepath.Base(name))
-		if got, err := sha256File(p); err == nil {
+		if got, err := checkedSum(p, sum); err == nil {
 			if got == sum {
 				return p, true
 			}

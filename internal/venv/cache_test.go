@@ -1,0 +1,59 @@
+package venv
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// TestCheckedSumTrustsOnlyAnUnchangedStamp: a cached file hashed once is
+// taken by its record while its stamp holds; the record vouches for one sum
+// and one stamp, and any write to the file (even of the same bytes) has it
+// hashed again.
+func TestCheckedSumTrustsOnlyAnUnchangedStamp(t *testing.T) {
+	sumOf := func(b string) string { s := sha256.Sum256([]byte(b)); return hex.EncodeToString(s[:]) }
+	p := filepath.Join(t.TempDir(), "w-1.0-py3-none-any.whl")
+	require.NoError(t, os.WriteFile(p, []byte("the wheel"), 0o644))
+	real := sumOf("the wheel")
+
+	got, err := checkedSum(p, real)
+	require.NoError(t, err)
+	assert.Equal(t, real, got)
+	require.FileExists(t, p+".checked", "the check is recorded")
+
+	// A record that vouches for another sum with the file's very stamp is
+	// taken without reading the file: proof that it is not hashed again.
+	var st unix.Stat_t
+	require.NoError(t, unix.Lstat(p, &st))
+	s := stampOfStat(&st)
+	forged := sumOf("another wheel")
+	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime)), 0o644))
+	got, err = checkedSum(p, forged)
+	require.NoError(t, err)
+	assert.Equal(t, forged, got, "an unchanged stamp is trusted")
+
+	// The same record does not vouch for a third sum.
+	got, err = checkedSum(p, sumOf("a third"))
+	require.NoError(t, err)
+	assert.Equal(t, real, got, "hashed again")
+
+	// A write of the very same bytes changes the stamp: hashed again.
+	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime)), 0o644))
+	require.NoError(t, os.WriteFile(p, []byte("the wheel"), 0o644))
+	got, err = checkedSum(p, forged)
+	require.NoError(t, err)
+	assert.Equal(t, real, got, "a written file is hashed")
+
+	// A link in the cache's place is no cached file.
+	require.NoError(t, os.Remove(p))
+	require.NoError(t, os.Symlink("/etc/passwd", p))
+	_, err = checkedSum(p, real)
+	require.Error(t, err)
+}
