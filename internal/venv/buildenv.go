@@ -20,10 +20,11 @@ import (
 //
 //	buildenvs/<key>/lib/pythonX.Y/site-packages   key = the wheels' sha256s, the interpreter, the target
 
-// buildEnv is a build environment: its site-packages and what it holds.
+// buildEnv is a build environment: its site-packages, its scripts and what
+// it holds.
 type buildEnv struct {
-	site     string
-	versions map[string]string // normalized name -> version
+	site, scripts string
+	versions      map[string]string // normalized name -> version
 }
 
 // buildEnv returns the build environment for a backend's requirements, or
@@ -66,9 +67,10 @@ func (b *build) buildEnv(ctx context.Context, requires []string) (*buildEnv, err
 		sums[i] = ws[i].SHA256
 		env.versions[d.name] = d.meta.Version
 	}
-	key := Key(map[string]any{"format": 1, "wheels": sums, "python": b.interp.Executable, "version": b.interp.Version, "target": b.target()})
+	key := Key(map[string]any{"format": 2, "wheels": sums, "python": b.interp.Executable, "version": b.interp.Version, "target": b.target()})
 	dir := filepath.Join(b.cache.Dir, "buildenvs", key)
 	env.site = filepath.Join(dir, filepath.FromSlash(b.layout().site()))
+	env.scripts = filepath.Join(dir, "bin")
 	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
 		return env, nil
 	}
@@ -83,6 +85,15 @@ func (b *build) buildEnv(ctx context.Context, requires []string) (*buildEnv, err
 	inst := &nativeInstaller{staging: tmp, deploy: dir, layout: b.layout(), limits: b.limits()}
 	if err := inst.Install(ctx, b.builder, ws); err != nil {
 		return nil, fmt.Errorf("make the build environment of %v: %w", requires, err)
+	}
+	// The scripts' #! names bin/python: the interpreter, which finds the
+	// environment's packages through the sitecustomize on PYTHONPATH that
+	// the backend's commands inherit, as in pip's build environment.
+	if err := os.MkdirAll(filepath.Join(tmp, "bin"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Symlink(b.interp.Executable, filepath.Join(tmp, "bin", "python")); err != nil {
+		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
 		return nil, err

@@ -120,19 +120,20 @@ func declaredBuildSystem(src string) (buildSystem, error) {
 // vendors, as pip wheel does: "requires" prints what the backend asks for
 // besides its declared requirements (get_requires_for_build_wheel, as JSON),
 // "build" builds the metadata, then the wheel with it. With an isolation
-// directory, the hooks run with its sitecustomize, as in pip's build
-// environment.
+// directory, the hooks run with its sitecustomize and the environment's
+// scripts first on PATH, as in pip's build environment.
 const wheelScript = `import json, os, sys
 try:
     import tomllib
 except ImportError:
     from pip._vendor import tomli as tomllib
 from pip._vendor.pyproject_hooks import BuildBackendHookCaller
-mode, src, out, meta, isolation = sys.argv[1:6]
+mode, src, out, meta, isolation, scripts = sys.argv[1:7]
 with open(os.path.join(src, "pyproject.toml"), "rb") as f:
     bs = tomllib.load(f)["build-system"]
 if isolation:
     os.environ["PYTHONPATH"] = isolation
+    os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 hooks = BuildBackendHookCaller(src, bs["build-backend"], backend_path=bs.get("backend-path"))
 if mode == "requires":
     with open(out, "w") as f:
@@ -166,8 +167,9 @@ func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out 
 			return err
 		}
 	}
-	isolation := ""
+	isolation, scripts := "", ""
 	if be != nil {
+		scripts = be.scripts
 		isolation = b.scratch("isolation")
 		lib, _ := json.Marshal([]string{be.site})
 		if err := os.MkdirAll(isolation, 0o755); err != nil {
@@ -177,20 +179,20 @@ func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out 
 			return err
 		}
 		requires := filepath.Join(meta, "requires.json")
-		if err := b.hook(ctx, env, "requires", src, requires, meta, isolation); err != nil {
+		if err := b.hook(ctx, env, "requires", src, requires, meta, isolation, scripts); err != nil {
 			return err
 		}
 		if err := b.requiresMet(be, requires); err != nil {
 			return err
 		}
 	}
-	return b.hook(ctx, env, "build", src, out, meta, isolation)
+	return b.hook(ctx, env, "build", src, out, meta, isolation, scripts)
 }
 
 // hook runs wheelScript.
-func (b *build) hook(ctx context.Context, env []string, mode, src, out, meta, isolation string) error {
+func (b *build) hook(ctx context.Context, env []string, mode, src, out, meta, isolation, scripts string) error {
 	var errb bytes.Buffer
-	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, mode, src, out, meta, isolation}, Dir: src, Stdout: &errb, Stderr: &errb,
+	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, mode, src, out, meta, isolation, scripts}, Dir: src, Stdout: &errb, Stderr: &errb,
 		Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(b.pipPath(), ":"))...)}
 	if b.o.Verbose {
 		c.Stdout, c.Stderr = b.o.Output, b.o.Output

@@ -366,6 +366,15 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     _isolated()
+    # A build requirement's console script runs, as pip's build environment
+    # lets it (backends run cmake, ninja, cython so).
+    import shutil, subprocess
+    script = shutil.which("wheel")
+    if not script or script.startswith("/usr/"):
+        raise RuntimeError("the build environment's scripts are not first on PATH: %s" % script)
+    out = subprocess.run([script, "version"], capture_output=True, text=True)
+    if out.returncode != 0 or "0.38" not in out.stdout:
+        raise RuntimeError("the wheel script of the build environment did not run: %r" % (out,))
     return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
 `)
 	pyproject, err := os.ReadFile(filepath.Join(p.Dir, "pyproject.toml"))
