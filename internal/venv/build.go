@@ -540,7 +540,7 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 	}
 	*out = ws
 	if c.Venv.Resolver == "native" {
-		return fmt.Sprintf("%d wheel(s) resolved by pip and cached (pip, because %s)", len(ws), why), nil
+		return fmt.Sprintf("%d wheel(s) resolved by pip and cached (not without it: %s)", len(ws), why), nil
 	}
 	return fmt.Sprintf("%d wheel(s) resolved by pip and cached", len(ws)), nil
 }
