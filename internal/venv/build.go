@@ -966,7 +966,7 @@ var installers = map[string]func(b *build) Installer{
 		// them again.
 		b.known = map[string]knownFile{}
 		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits(), progress: b.progress,
-			needles: b.needles(), known: b.known}
+			needles: newNeedleSet(b.needles()), known: b.known}
 	},
 	"pip": func(b *build) Installer { return b.pipInstaller() },
 	"uv":  func(b *build) Installer { return &uvInstaller{b: b, check: b.pipInstaller()} },

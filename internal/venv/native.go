@@ -41,7 +41,7 @@ type nativeInstaller struct {
 	// needles, when set, are looked for in every file as it is written,
 	// and known gets each file's hash, size and needle (by its path below
 	// the venv), for the check that follows (scanTree).
-	needles []string
+	needles *needleSet
 	mu      sync.Mutex
 	known   map[string]knownFile
 }
@@ -57,7 +57,7 @@ func (n *nativeInstaller) learn(fd int, rel, sum string, size int64, leak string
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.known[rel] = knownFile{sha256: sum, size: size, leak: leak, st: stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}}
+	n.known[rel] = knownFile{sha256: sum, size: size, leak: leak, st: stampOfStat(&st)}
 	return nil
 }
 
@@ -314,12 +314,13 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	}
 	h := sha256.New()
 	var w io.Writer = io.MultiWriter(fdWriter(fd), h)
-	leaks := newLeakFinder(n.needles)
+	var leaks *leakFinder
 	if n.known != nil {
+		leaks = n.needles.finder()
 		w = io.MultiWriter(fdWriter(fd), h, leaks)
 	}
 	size, err := io.CopyBuffer(w, src, buf)
-	if err == nil {
+	if err == nil && leaks != nil {
 		err = n.learn(fd, p.rel, hex.EncodeToString(h.Sum(nil)), size, leaks.found)
 	}
 	if cerr := unix.Close(fd); err == nil {
@@ -338,10 +339,8 @@ func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, 
 	}
 	_, err = fdWriter(fd).Write(data)
 	if err == nil && n.known != nil {
-		leaks := newLeakFinder(n.needles)
-		leaks.Write(data)
 		sum := sha256.Sum256(data)
-		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), int64(len(data)), leaks.found)
+		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), int64(len(data)), n.needles.find(data))
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -76,36 +75,58 @@ type knownFile struct {
 	st     stamp
 }
 
+// needleSet is the build paths a leak check looks for ("" and "/" say
+// nothing and are left out), made once for every file.
+type needleSet struct {
+	names []string
+	bs    [][]byte
+	max   int
+}
+
+func newNeedleSet(needles []string) *needleSet {
+	s := &needleSet{}
+	for _, n := range needles {
+		if n != "" && n != "/" {
+			s.names, s.bs = append(s.names, n), append(s.bs, []byte(n))
+			s.max = max(s.max, len(n))
+		}
+	}
+	return s
+}
+
+// find is the first needle, in the set's order, that b holds ("" none).
+func (s *needleSet) find(b []byte) string {
+	for i, n := range s.bs {
+		if bytes.Contains(b, n) {
+			return s.names[i]
+		}
+	}
+	return ""
+}
+
+// finder looks for the set's needles in a stream of writes.
+func (s *needleSet) finder() *leakFinder { return &leakFinder{set: s} }
+
 // leakFinder looks for needles in a stream of writes, also across the
 // boundaries between them.
 type leakFinder struct {
-	needles []string
-	bs      [][]byte
-	tail    []byte
-	max     int
-	found   string
-}
-
-func newLeakFinder(needles []string) *leakFinder {
-	l := &leakFinder{}
-	for _, n := range needles {
-		if n != "" && n != "/" {
-			l.needles, l.bs = append(l.needles, n), append(l.bs, []byte(n))
-			l.max = max(l.max, len(n))
-		}
-	}
-	return l
+	set   *needleSet
+	tail  []byte
+	found string
 }
 
 func (l *leakFinder) Write(p []byte) (int, error) {
-	if l.found != "" || len(l.bs) == 0 {
+	if l.found != "" || len(l.set.bs) == 0 {
 		return len(p), nil
 	}
+	keep := l.set.max - 1
 	if len(l.tail) > 0 {
-		l.look(append(slices.Clone(l.tail), p[:min(len(p), l.max-1)]...))
+		l.found = l.set.find(append(slices.Clone(l.tail), p[:min(len(p), keep)]...))
 	}
-	l.look(p)
-	if keep := l.max - 1; len(p) >= keep {
+	if l.found == "" {
+		l.found = l.set.find(p)
+	}
+	if len(p) >= keep {
 		l.tail = append(l.tail[:0], p[len(p)-keep:]...)
 	} else {
 		l.tail = append(l.tail, p...)
@@ -114,25 +135,12 @@ func (l *leakFinder) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *leakFinder) look(b []byte) {
-	for i, n := range l.bs {
-		if l.found == "" && bytes.Contains(b, n) {
-			l.found = l.needles[i]
-		}
-	}
-}
-
 // scanTree lists a tree in walk order with every file's hash, reading each
 // file once, on every CPU; it looks for needles in each file and link target
 // at the same time. A file in known (by its path below root) whose stamp
 // still holds is not read.
 func scanTree(root string, needles []string, known map[string]knownFile) ([]Entry, []Leak, error) {
-	var bs [][]byte
-	for _, n := range needles {
-		if n != "" && n != "/" {
-			bs = append(bs, []byte(n))
-		}
-	}
+	set := newNeedleSet(needles)
 	var entries []Entry
 	var files []int
 	var stamps []stamp
@@ -154,11 +162,11 @@ func scanTree(root string, needles []string, known map[string]knownFile) ([]Entr
 			e.Size = int64(len(e.Link))
 		case fi.Mode().IsRegular():
 			files = append(files, len(entries))
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok && known != nil {
-				stamps = append(stamps, stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()})
-			} else {
-				stamps = append(stamps, stamp{})
+			var st stamp
+			if known != nil {
+				st = stampOf(fi)
 			}
+			stamps = append(stamps, st)
 		}
 		entries = append(entries, e)
 		return nil
@@ -179,12 +187,7 @@ func scanTree(root string, needles []string, known map[string]knownFile) ([]Entr
 		}
 		sum := sha256.Sum256(data)
 		e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
-		for j, b := range bs {
-			if bytes.Contains(data, b) {
-				leakOf[files[i]] = needles[j]
-				break
-			}
-		}
+		leakOf[files[i]] = set.find(data)
 		return nil
 	})
 	if err != nil {
@@ -194,12 +197,7 @@ func scanTree(root string, needles []string, known map[string]knownFile) ([]Entr
 	for i, e := range entries {
 		needle := leakOf[i]
 		if needle == "" && e.Link != "" {
-			for j, b := range bs {
-				if bytes.Contains([]byte(e.Link), b) {
-					needle = needles[j]
-					break
-				}
-			}
+			needle = set.find([]byte(e.Link))
 		}
 		if needle != "" {
 			leaks = append(leaks, Leak{File: "/" + e.Path, Needle: needle})

@@ -106,7 +106,7 @@ func TestLeakFinderAcrossWrites(t *testing.T) {
 		{"a prefix only", []string{"/work/proj", "ec"}, ""},
 	}
 	for _, tt := range tests {
-		l := newLeakFinder(needles)
+		l := newNeedleSet(needles).finder()
 		for _, w := range tt.writes {
 			n, err := l.Write([]byte(w))
 			require.NoError(t, err)
@@ -114,6 +114,11 @@ func TestLeakFinderAcrossWrites(t *testing.T) {
 		}
 		assert.Equal(t, tt.want, l.found, tt.name)
 	}
+	// "" and "/" say nothing and are left out; a leak is named by the
+	// needle found (it took the name at the left-out one's index before).
+	set := newNeedleSet([]string{"", "/", "/work/project", "/root/.cache"})
+	assert.Equal(t, "/root/.cache", set.find([]byte("x = '/root/.cache/pip'")))
+	assert.Equal(t, "", set.find([]byte("/ and nothing else")))
 }
 
 // TestCheckReadsWhatTheInstallerDidNotVouchFor: the check takes the hash of
