@@ -1,7 +1,11 @@
 package python
 
 import (
+	"archive/zip"
 	"context"
+	"hash/crc32"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -75,4 +79,25 @@ func TestFormatRecordReadsBack(t *testing.T) {
 	back, err := ParseRecord(out)
 	require.NoError(t, err)
 	assert.Equal(t, in, back)
+}
+
+// TestWheelMetadataIsBounded: a METADATA that says it unpacks to more than
+// 64 MiB is refused before it is read (the local resolver reads the
+// METADATA of any wheel in find_links).
+func TestWheelMetadataIsBounded(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big-1.0-py3-none-any.whl")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	zw := zip.NewWriter(f)
+	body := []byte("Metadata-Version: 2.1\nName: big\nVersion: 1.0\n")
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "big-1.0.dist-info/METADATA", Method: zip.Store,
+		CRC32: crc32.ChecksumIEEE(body), CompressedSize64: uint64(len(body)), UncompressedSize64: 65 << 20})
+	require.NoError(t, err)
+	_, err = w.Write(body)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+	_, err = WheelMetadata(p)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "METADATA is larger than 64 MiB")
 }

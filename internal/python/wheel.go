@@ -137,12 +137,17 @@ func WheelMetadata(file string) (Metadata, error) {
 	for _, f := range zr.File {
 		dir, name := path.Split(f.Name)
 		if name == "METADATA" && strings.HasSuffix(strings.TrimSuffix(dir, "/"), ".dist-info") && strings.Count(f.Name, "/") == 1 {
+			// Bounded: the local resolver reads the METADATA of any wheel
+			// it finds.
+			if f.UncompressedSize64 > maxMetadataFile {
+				return Metadata{}, fmt.Errorf("%s: its METADATA is larger than %d MiB", path.Base(file), maxMetadataFile>>20)
+			}
 			rc, err := f.Open()
 			if err != nil {
 				return Metadata{}, err
 			}
 			defer rc.Close()
-			return ParseMetadata(rc)
+			return ParseMetadata(io.LimitReader(rc, maxMetadataFile))
 		}
 	}
 	return Metadata{}, fmt.Errorf("%s has no .dist-info/METADATA", path.Base(file))

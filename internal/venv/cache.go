@@ -104,6 +104,21 @@ func (c *Cache) Get(w WheelFile) (WheelFile, error) {
 	return w, nil
 }
 
+// readBounded reads a small file of the cache or a build, refusing one
+// larger than limit.
+func readBounded(p string, limit int64) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("%s is larger than %d bytes", p, limit)
+	}
+	return data, err
+}
+
 // checkedSum is the sha256 of the cached file p, which should be want: taken
 // from its record (p.checked) when an earlier check wrote one and the file's
 // stamp still holds (any write, chmod or link changes its change time), else
@@ -120,7 +135,7 @@ func checkedSum(p, want string) (string, error) {
 		s := stampOfStat(st)
 		return fmt.Sprintf("%s %d %d %o %d\n", want, s.Ino, s.Size, s.Mode, s.Ctime)
 	}
-	if data, err := os.ReadFile(p + ".checked"); err == nil && string(data) == line(&before) {
+	if data, err := readBounded(p+".checked", 512); err == nil && string(data) == line(&before) {
 		return want, nil
 	}
 	sum, err := sha256File(p)
