@@ -60,16 +60,19 @@ venv:
 `
 
 // TestDistOnly builds hello-lib's wheel and sdist with the state file's
-// version, with and without build isolation, reproducibly.
+// version, with and without build isolation, reproducibly. Isolated, the
+// build environment from the cache and pip's (venv.resolver: pip) give the
+// same bytes.
 func TestDistOnly(t *testing.T) {
-	for _, isolation := range []string{"false", "true"} {
-		t.Run("isolation "+isolation, func(t *testing.T) {
-			p := testutil.LibProject(t, fmt.Sprintf(libDistConfig, isolation))
+	isolated := map[string]map[string]string{}
+	for _, tc := range []struct{ isolation, resolver string }{{"false", "native"}, {"true", "native"}, {"true", "pip"}} {
+		t.Run("isolation "+tc.isolation+", resolver "+tc.resolver, func(t *testing.T) {
+			p := testutil.LibProject(t, fmt.Sprintf(libDistConfig, tc.isolation))
 			dist := filepath.Join(p.Dir, "dist")
 			st := &state.State{Commit: state.Commit{SHA: p.Head(), Provider: "local", Time: 1700000000},
 				Version: &state.Version{PEP440: "1.3.0.dev4+gabc", SemVer: "1.3.0-dev.4+gabc"}}
 			require.NoError(t, st.Save(dist))
-			env := map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir()}
+			env := map[string]string{"GOPYTHONGO_VENV_CACHE_DIR": t.TempDir(), "GOPYTHONGO_VENV_RESOLVER": tc.resolver}
 			code, stdout, stderr := runStep(t, buildvenvstep.BuildVenv(), p.Dir, env, "--dist-only")
 			require.Equal(t, 0, code, stderr)
 			assert.Contains(t, stdout, "wheel=dist/python/hello_lib-1.3.0.dev4+gabc-py3-none-any.whl\n")
@@ -96,8 +99,13 @@ func TestDistOnly(t *testing.T) {
 			for _, a := range got.Artifacts {
 				assert.Equal(t, sums[a.Path], a.SHA256, "%s is reproducible", a.Path)
 			}
+			if tc.isolation == "true" {
+				isolated[tc.resolver] = sums
+			}
 		})
 	}
+	require.Len(t, isolated, 2)
+	assert.Equal(t, isolated["pip"], isolated["native"], "pip's build environment and the cached one build the same wheel and sdist")
 }
 
 func metadataOf(p string) (python.Metadata, error) {

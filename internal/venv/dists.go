@@ -116,28 +116,38 @@ func declaredBuildSystem(src string) (buildSystem, error) {
 	return py.BuildSystem, nil
 }
 
-// wheelScript calls the backend's PEP 517 hooks with the hook caller pip
-// vendors, as pip wheel does: "requires" prints what the backend asks for
-// besides its declared requirements (get_requires_for_build_wheel, as JSON),
-// "build" builds the metadata, then the wheel with it. With an isolation
-// directory, the hooks run with its sitecustomize and the environment's
-// scripts first on PATH, as in pip's build environment.
-const wheelScript = `import json, os, sys
+// hookScript calls the backend's PEP 517 hooks with the hook caller pip
+// vendors, as pip does (setuptools' legacy backend when pyproject.toml names
+// none): "declared" prints the declared build requirements, "requires"
+// writes what the backend asks for besides them (get_requires_for_build_wheel,
+// as JSON), "wheel" builds the metadata, then the wheel with it, "sdist" the
+// sdist. With an isolation directory, the hooks run with its sitecustomize
+// and the environment's scripts first on PATH, as in pip's build
+// environment.
+const hookScript = `import json, os, sys
 try:
     import tomllib
 except ImportError:
     from pip._vendor import tomli as tomllib
 from pip._vendor.pyproject_hooks import BuildBackendHookCaller
 mode, src, out, meta, isolation, scripts = sys.argv[1:7]
-with open(os.path.join(src, "pyproject.toml"), "rb") as f:
-    bs = tomllib.load(f)["build-system"]
+try:
+    with open(os.path.join(src, "pyproject.toml"), "rb") as f:
+        bs = tomllib.load(f).get("build-system", {})
+except FileNotFoundError:
+    bs = {}
+if mode == "declared":
+    print("\n".join(bs.get("requires", ["setuptools>=40.8.0"])))
+    sys.exit()
 if isolation:
     os.environ["PYTHONPATH"] = isolation
     os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-hooks = BuildBackendHookCaller(src, bs["build-backend"], backend_path=bs.get("backend-path"))
+hooks = BuildBackendHookCaller(src, bs.get("build-backend", "setuptools.build_meta:__legacy__"), backend_path=bs.get("backend-path"))
 if mode == "requires":
     with open(out, "w") as f:
         json.dump(hooks.get_requires_for_build_wheel(), f)
+elif mode == "sdist":
+    print(hooks.build_sdist(out))
 else:
     info = hooks.prepare_metadata_for_build_wheel(meta)
     print(hooks.build_wheel(out, metadata_directory=os.path.join(meta, info)))
@@ -167,33 +177,54 @@ func (b *build) wheelByHooks(ctx context.Context, src string, env []string, out 
 			return err
 		}
 	}
-	isolation, scripts := "", ""
+	h, err := b.hooks(be)
+	if err != nil {
+		return err
+	}
 	if be != nil {
-		scripts = be.scripts
-		isolation = b.scratch("isolation")
-		lib, _ := json.Marshal([]string{be.site})
-		if err := os.MkdirAll(isolation, 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(isolation, "sitecustomize.py"), []byte(fmt.Sprintf(isolationScript, lib)), 0o644); err != nil {
-			return err
-		}
 		requires := filepath.Join(meta, "requires.json")
-		if err := b.hook(ctx, env, "requires", src, requires, meta, isolation, scripts); err != nil {
+		if err := h.run(ctx, env, "requires", src, requires, meta, nil); err != nil {
 			return err
 		}
 		if err := b.requiresMet(be, requires); err != nil {
 			return err
 		}
 	}
-	return b.hook(ctx, env, "build", src, out, meta, isolation, scripts)
+	return h.run(ctx, env, "wheel", src, out, meta, nil)
 }
 
-// hook runs wheelScript.
-func (b *build) hook(ctx context.Context, env []string, mode, src, out, meta, isolation, scripts string) error {
+// hookRunner runs hookScript: isolated in a build environment, or with the
+// interpreter's own packages (isolation "").
+type hookRunner struct {
+	b                  *build
+	isolation, scripts string
+}
+
+// hooks is the hook runner for a build environment (nil: none), its
+// sitecustomize written.
+func (b *build) hooks(be *buildEnv) (*hookRunner, error) {
+	h := &hookRunner{b: b}
+	if be == nil {
+		return h, nil
+	}
+	h.isolation, h.scripts = b.scratch("isolation"), be.scripts
+	lib, _ := json.Marshal([]string{be.site})
+	if err := os.MkdirAll(h.isolation, 0o755); err != nil {
+		return nil, err
+	}
+	return h, os.WriteFile(filepath.Join(h.isolation, "sitecustomize.py"), []byte(fmt.Sprintf(isolationScript, lib)), 0o644)
+}
+
+// run runs one mode of hookScript; stdout, when set, gets what it prints,
+// and path goes before pip's vendored packages on PYTHONPATH.
+func (h *hookRunner) run(ctx context.Context, env []string, mode, src, out, meta string, stdout io.Writer, path ...string) error {
+	b := h.b
 	var errb bytes.Buffer
-	c := Command{Argv: []string{b.pip.Base[0], "-c", wheelScript, mode, src, out, meta, isolation, scripts}, Dir: src, Stdout: &errb, Stderr: &errb,
-		Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(b.pipPath(), ":"))...)}
+	c := Command{Argv: []string{b.pip.Base[0], "-c", hookScript, mode, src, out, meta, h.isolation, h.scripts}, Dir: src, Stdout: &errb, Stderr: &errb,
+		Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(append(path, b.pipPath()...), ":"))...)}
+	if stdout != nil {
+		c.Stdout = stdout
+	}
 	if b.o.Verbose {
 		c.Stdout, c.Stderr = b.o.Output, b.o.Output
 	}
@@ -202,7 +233,7 @@ func (b *build) hook(ctx context.Context, env []string, mode, src, out, meta, is
 			io.WriteString(b.o.Output, tail(errb.String(), 60))
 		}
 		args := []string{"--no-build-isolation"}
-		if isolation != "" {
+		if h.isolation != "" || len(path) > 0 {
 			args = nil
 		}
 		if hint := pipHint(errb.String(), args); hint != "" {
@@ -222,29 +253,6 @@ func (b *build) pipPath() []string {
 	return nil
 }
 
-// sdistScript builds an sdist through the backend's PEP 517 hook, with the
-// hook caller pip vendors.
-const sdistScript = `import os, sys
-try:
-    import tomllib
-except ImportError:
-    from pip._vendor import tomli as tomllib
-from pip._vendor.pyproject_hooks import BuildBackendHookCaller
-src, out = sys.argv[1], sys.argv[2]
-try:
-    with open(os.path.join(src, "pyproject.toml"), "rb") as f:
-        bs = tomllib.load(f).get("build-system", {})
-except FileNotFoundError:
-    bs = {}
-backend = bs.get("build-backend", "setuptools.build_meta:__legacy__")
-requires = bs.get("requires", ["setuptools>=40.8.0"])
-if sys.argv[3] == "requires":
-    print("\n".join(requires))
-else:
-    hooks = BuildBackendHookCaller(src, backend, backend_path=bs.get("backend-path"))
-    print(hooks.build_sdist(out))
-`
-
 // sdist builds the project's sdist from the build's copy of the source. With
 // build isolation, the declared build requirements are installed into a
 // directory of their own first, from the configured indexes.
@@ -253,31 +261,39 @@ func (b *build) sdist(ctx context.Context, src string, env []string) (string, er
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
-	path := b.pipPath()
-	python := b.pip.Base[0]
-	hook := func(what string, stdout io.Writer) error {
-		var errb bytes.Buffer
-		c := Command{Argv: []string{python, "-c", sdistScript, src, out, what}, Dir: src, Stdout: stdout, Stderr: &errb,
-			Env: append(slices.Clone(b.pip.Env), append(env, "PYTHONPATH="+strings.Join(path, ":"))...)}
-		if err := b.builder.Run(ctx, c); err != nil {
-			return fmt.Errorf("build the sdist (PEP 517 build_sdist): %w\n%s", err, tail(errb.String(), 30))
-		}
-		return nil
+	// With build isolation, the wheel's build environment from the cache,
+	// else the declared requirements installed by pip into a directory of
+	// their own.
+	bs, err := declaredBuildSystem(src)
+	if err != nil {
+		return "", err
 	}
+	var be *buildEnv
+	var why giveUp
 	if b.c.Venv.BuildIsolation {
-		var reqs bytes.Buffer
-		if err := hook("requires", &reqs); err != nil {
+		if be, err = b.buildEnv(ctx, bs.Requires); err != nil && !errors.As(err, &why) {
 			return "", err
+		}
+	}
+	h, err := b.hooks(be)
+	if err != nil {
+		return "", err
+	}
+	var path []string
+	if b.c.Venv.BuildIsolation && be == nil {
+		var reqs bytes.Buffer
+		if err := h.run(ctx, env, "declared", src, out, out, &reqs); err != nil {
+			return "", fmt.Errorf("read the build requirements: %w", err)
 		}
 		target := b.scratch("sdist-env")
 		args := append([]string{"install", "--target", target, "--no-compile"}, b.pip.Index...)
 		if err := b.pip.run(ctx, b.builder, src, append(args, strings.Fields(reqs.String())...)...); err != nil {
 			return "", fmt.Errorf("install the build requirements of the sdist: %w", err)
 		}
-		path = append([]string{target}, path...)
+		path = []string{target}
 	}
-	if err := hook("sdist", io.Discard); err != nil {
-		return "", err
+	if err := h.run(ctx, env, "sdist", src, out, out, io.Discard, path...); err != nil {
+		return "", fmt.Errorf("build the sdist (PEP 517 build_sdist): %w", err)
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*.tar.gz"))
 	if len(files) != 1 {
