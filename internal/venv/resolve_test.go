@@ -301,17 +301,7 @@ func TestBuildNeedsNoPipFromFindLinks(t *testing.T) {
 	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
 	assert.Empty(t, compiled, "pip never ran, so its copy was never compiled")
 
-	src := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, exec.Command("cp", "-a", p.Dir, src).Run())
-	require.NoError(t, os.RemoveAll(filepath.Join(src, "dist")))
-	want := testutil.BuildWheel(t, src, t.TempDir())
-	var got string
-	for _, w := range run.res.Wheels {
-		if strings.HasPrefix(w.File, "hello-") {
-			got = w.Path
-		}
-	}
-	require.NotEmpty(t, got, "the project's wheel")
+	want, got := pipWheelOf(t, p.Dir, false), projectWheelOf(t, run.res)
 	assert.Equal(t, filepath.Base(want), filepath.Base(got))
 	assert.Equal(t, fileSHA256(t, want), fileSHA256(t, got), "the hooks build the wheel pip builds")
 
@@ -320,6 +310,40 @@ func TestBuildNeedsNoPipFromFindLinks(t *testing.T) {
 	require.NoError(t, pipRun.err, pipRun.log)
 	assert.Contains(t, pipRun.log, "2 wheel(s) resolved by pip and cached")
 	assert.Equal(t, run.res.Venv.Digest, pipRun.res.Venv.Digest, "the same tree")
+}
+
+// pipWheelOf is the wheel pip wheel (Debian's, the reference) builds of a
+// copy of the hello project at dir, offline from its wheels/, with build
+// isolation or without.
+func pipWheelOf(t *testing.T, dir string, isolated bool) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "hello")
+	require.NoError(t, exec.Command("cp", "-a", dir, src).Run())
+	require.NoError(t, os.RemoveAll(filepath.Join(src, "dist")))
+	out := t.TempDir()
+	args := []string{"-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--find-links", filepath.Join(src, "wheels"), "-w", out, src}
+	if !isolated {
+		args = append(args, "--no-build-isolation")
+	}
+	cmd := exec.Command(testutil.DebianPython, args...)
+	cmd.Env = append(testutil.CleanEnv(), "SOURCE_DATE_EPOCH=1700000000")
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, "pip wheel: %s", b)
+	want, _ := filepath.Glob(filepath.Join(out, "hello-1*.whl"))
+	require.Len(t, want, 1)
+	return want[0]
+}
+
+// projectWheelOf is the project's wheel a build made.
+func projectWheelOf(t *testing.T, res *Result) string {
+	t.Helper()
+	for _, w := range res.Wheels {
+		if strings.HasPrefix(w.File, "hello-1") {
+			return w.Path
+		}
+	}
+	t.Fatal("the build made no wheel of the project")
+	return ""
 }
 
 func fileSHA256(t *testing.T, p string) string {
@@ -397,23 +421,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 		assert.Len(t, infos, 1, d)
 	}
 
-	src := filepath.Join(t.TempDir(), "hello")
-	require.NoError(t, exec.Command("cp", "-a", p.Dir, src).Run())
-	require.NoError(t, os.RemoveAll(filepath.Join(src, "dist")))
-	out := t.TempDir()
-	cmd := exec.Command(testutil.DebianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--find-links", filepath.Join(src, "wheels"), "-w", out, src)
-	cmd.Env = append(testutil.CleanEnv(), "SOURCE_DATE_EPOCH=1700000000")
-	b, err := cmd.CombinedOutput()
-	require.NoError(t, err, "pip wheel with build isolation: %s", b)
-	want, _ := filepath.Glob(filepath.Join(out, "hello-*.whl"))
-	require.Len(t, want, 1)
-	var got string
-	for _, w := range run.res.Wheels {
-		if strings.HasPrefix(w.File, "hello-1") {
-			got = w.Path
-		}
-	}
-	assert.Equal(t, fileSHA256(t, want[0]), fileSHA256(t, got), "the wheel pip builds in its isolated environment")
+	want, got := pipWheelOf(t, p.Dir, true), projectWheelOf(t, run.res)
+	assert.Equal(t, fileSHA256(t, want), fileSHA256(t, got), "the wheel pip builds in its isolated environment")
 
 	// A change to the source builds the project again, in the same
 	// environment.
