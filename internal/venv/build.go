@@ -1230,7 +1230,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	defer ph.End()
 	root := filepath.Join(b.tmp, RootDir)
 	stamps := b.cache.treeStamps(key, len(rec.Entries))
-	copied, hashed, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps)
+	done, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps)
 	if err != nil {
 		// A tree that cannot be restored once cannot be restored again:
 		// it goes, and this build keeps its own in its place.
@@ -1257,18 +1257,12 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 		b.warnNoPackage()
 	}
 	how := "linked"
-	if copied > 0 {
+	if done.copied > 0 {
 		how = "copied (the cache is on another file system) or linked"
 	}
-	regular := 0
-	for _, e := range rec.Entries {
-		if e.Mode.IsRegular() {
-			regular++
-		}
-	}
 	checked := "each checked against its sha256"
-	if hashed < regular {
-		checked = fmt.Sprintf("%d of them unchanged since a build checked them, %d checked against their sha256", regular-hashed, hashed)
+	if done.hashed < done.files {
+		checked = fmt.Sprintf("%d of them unchanged since a build checked them, %d checked against their sha256", done.files-done.hashed, done.hashed)
 	}
 	ph.Done(fmt.Sprintf("from the cache: %d files %s, %s, tree %s (%s)", info.Files, how, checked, info.Digest[:12], humanSize(info.Size)))
 	return true, nil

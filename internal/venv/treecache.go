@@ -119,12 +119,11 @@ func validEntries(entries []Entry) error {
 // (unless its stamp says it was checked and not changed since). It returns
 // how many files were copied rather than linked. verify is off only for a
 // tree this build has just hashed. A non-zero epoch is every entry's time; a
-// linked file that has it already is not touched. It also returns how many
-// files it hashed.
-func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time, stamps []stamp) (copiedFiles, hashedFiles int, err error) {
+// linked file that has it already is not touched.
+func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time, stamps []stamp) (restored, error) {
 	src, err := fsroot.Open(from)
 	if err != nil {
-		return 0, 0, err
+		return restored{}, err
 	}
 	defer src.Close()
 	var files []int
@@ -134,16 +133,16 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time,
 		case e.Mode.IsDir():
 			// 0700 while it is filled: a read-only directory gets its mode last.
 			if err := os.Mkdir(dst, 0o700); err != nil && !(errors.Is(err, fs.ErrExist) && isDir(dst)) {
-				return 0, 0, err
+				return restored{}, err
 			}
 		case e.Mode.IsRegular():
 			files = append(files, i)
 		default:
 			if err := os.Symlink(e.Link, dst); err != nil {
-				return 0, 0, err
+				return restored{}, err
 			}
 			if err := setTime(dst, epoch); err != nil {
-				return 0, 0, err
+				return restored{}, err
 			}
 		}
 	}
@@ -160,19 +159,23 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time,
 		return err
 	})
 	if err != nil {
-		return 0, 0, err
+		return restored{}, err
 	}
 	if err := setDirModes(entries, to, epoch); err != nil {
-		return 0, 0, err
+		return restored{}, err
 	}
-	n := 0
+	r := restored{files: len(files), hashed: int(hashed.Load())}
 	for _, c := range copied {
 		if c {
-			n++
+			r.copied++
 		}
 	}
-	return n, int(hashed.Load()), nil
+	return r, nil
 }
+
+// restored counts what restoreTree did with the regular files: all of them,
+// those copied rather than linked, those hashed.
+type restored struct{ files, copied, hashed int }
 
 // errTreeChanged means a cached file is not what the record says.
 var errTreeChanged = errors.New("the cached tree was changed")
@@ -323,7 +326,7 @@ func (c *Cache) keepTree(key string, root string, rec treeRecord) (linked bool, 
 	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
 		return false, err
 	}
-	if _, _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
+	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
 		return false, err
 	}
 	rec.Format = treeCacheFormat
