@@ -188,11 +188,7 @@ func keepPyc(root *fsroot.Root, rel, dst, suffix string) error {
 	if err != nil {
 		return fmt.Errorf("store %s: %w", rel, err)
 	}
-	for len(data) > 0 && err == nil {
-		var n int
-		n, err = unix.Write(out, data)
-		data = data[n:]
-	}
+	_, err = fdWriter(out).Write(data)
 	if cerr := unix.Close(out); err == nil {
 		err = cerr
 	}
