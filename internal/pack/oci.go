@@ -129,8 +129,8 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		return state.Artifact{}, fmt.Errorf("the venv holds %s binaries, but the base image is %s/%s", m.Arch, baseCfg.OS, baseCfg.Architecture)
 	}
 	// The base's file system with the venv's entries over it must run the
-	// venv's interpreter. It is read (a gunzip of every base layer, on one
-	// core) while the venv's layers are written into the temporary layout,
+	// venv's interpreter. It is read (a gunzip of every base layer, a core
+	// a layer) while the venv's layers are written into the temporary layout,
 	// and nothing moves into place unless it holds; a failure stops the
 	// writing.
 	ctx, cancel := context.WithCancelCause(ctx)
