@@ -75,7 +75,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create a build directory in %s: %w", dist, err)
 	}
-	defer os.RemoveAll(tmp)
+	defer removeTree(tmp)
 	b := &build{o: o, c: c, tmp: tmp, deploy: deploy, res: &Result{Root: filepath.Join(dist, RootDir)}}
 	b.staging = filepath.Join(tmp, RootDir, filepath.FromSlash(strings.TrimPrefix(deploy, "/")))
 	if err := os.MkdirAll(b.staging, 0o755); err != nil {
@@ -87,7 +87,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if b.stampKey != "" {
 		// The old tree (linked from the cache too) goes first: removing it
 		// changes the cached files' change time.
-		if err := os.RemoveAll(tmp); err == nil {
+		if err := removeTree(tmp); err == nil {
 			if err := b.cache.stampTree(b.stampKey, b.stampEntries); err != nil {
 				b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
 			}

@@ -1,42 +1,69 @@
 package venv
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gopythongo/gopythongo/internal/fsroot"
+	"github.com/gopythongo/gopythongo/internal/state"
 )
 
 // The bytecode cache: an unchecked-hash .pyc is a function of its source's
 // bytes, the path it is compiled at and the interpreter, so a build that
 // installs a file compiled before (every dependency, after an app-only
-// change) takes its .pyc from the cache instead of compiling it again:
+// change) takes its .pyc from the cache instead of compiling it again.
 //
-//	pyc/<ab>/<key>   key = sha256(interpreter and target, path, source)
+//	pyc/<id>.pack   .pyc files end to end
+//	pyc/<id>.idx    44 bytes each: key (32), offset (8), length (4), little-endian
+//	key = sha256(interpreter and target, path, source)
+//
+// Packs, not a file a .pyc: a cold build compiles thousands, and a file
+// each cost the cache as many creates and renames again, then the check a
+// read of each. The index is renamed into place last, so a pack is whole
+// before anyone looks for it; an index that is not whole is ignored.
 //
 // compileall still walks the tree and decides what it compiles, and writes
 // every .pyc the way it always does (its mode from the source's, through
 // the umask of the target): the script below only hands it the cached bytes
 // for a source it has seen, after checking that they are a .pyc of exactly
-// that source. What it compiled is stored by this side afterwards, since the
-// isolated builders see the cache read-only.
+// that source. Each worker appends what it compiled to a pack of its own in
+// the build's scratch directory, since the isolated builders see the cache
+// read-only, and lists every .pyc it wrote with where its bytes are; this
+// side files the packs and takes each .pyc's hash and leak check from them.
 //
 // It runs compileall in one process per CPU, each walking the whole tree
 // (compileall sorts it) and compiling every n-th file: compileall's own
 // -j hands each file to a pool worker, which costs more CPU than it saves.
-const compileScript = `import compileall, hashlib, importlib.util, os, sys
-from importlib._bootstrap_external import _calc_mode, _write_atomic
+const compileScript = `import compileall, hashlib, importlib.util, os, struct, sys
+import importlib._bootstrap_external as bootstrap
 store, prefix, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
 sys.argv = [sys.argv[0]] + sys.argv[4:]
 workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+index = {}
+for name in sorted(os.listdir(store)):
+    if not name.endswith(".idx"):
+        continue
+    try:
+        with open(os.path.join(store, name), "rb") as f:
+            data = f.read()
+    except OSError:
+        continue
+    if len(data) % 44 == 0:
+        pack = os.path.join(store, name[:-4] + ".pack")
+        for key, off, n in struct.iter_unpack("<32sQI", data):
+            index.setdefault(key, (pack, off, n))
 share, seen = 0, [0]
 sys.stdout.flush()
 sys.stderr.flush()
@@ -44,6 +71,27 @@ for k in range(1, workers):
     if os.fork() == 0:
         share = k
         break
+packfile = open(os.path.join(out, "%d.pack" % os.getpid()), "wb")
+listfile = open(os.path.join(out, "%d.list" % os.getpid()), "w", encoding="utf-8", errors="surrogateescape")
+packs, written = {}, {}
+write_atomic = bootstrap._write_atomic
+def capture(path, data, mode=0o666):
+    write_atomic(path, data, mode)
+    written[os.fspath(path)] = data
+bootstrap._write_atomic = capture
+def cached(key):
+    pack, off, n = index.get(key, ("", 0, 0))
+    if not pack:
+        return b"", pack, off
+    if pack not in packs:
+        try:
+            packs[pack] = os.open(pack, os.O_RDONLY)
+        except OSError:
+            packs[pack] = -1
+    try:
+        return os.pread(packs[pack], n, off), pack, off
+    except OSError:
+        return b"", pack, off
 compile_uncached = compileall.compile_file
 def compile_file(fullname, *args, **kwargs):
     seen[0] += 1
@@ -54,24 +102,25 @@ def compile_file(fullname, *args, **kwargs):
         return compile_uncached(fullname, *args, **kwargs)
     with open(fullname, "rb") as f:
         src = f.read()
-    key = hashlib.sha256(prefix + b"\0" + os.fsencode(fullname) + b"\0" + src).hexdigest()
+    key = hashlib.sha256(prefix + b"\0" + os.fsencode(fullname) + b"\0" + src).digest()
     cfile = importlib.util.cache_from_source(fullname)
-    try:
-        with open(os.path.join(store, key[:2], key), "rb") as f:
-            data = f.read()
-    except OSError:
-        data = b""
+    data, pack, off = cached(key)
     if data[:4] == importlib.util.MAGIC_NUMBER and data[4:8] == b"\1\0\0\0" and data[8:16] == importlib.util.source_hash(src):
         os.makedirs(os.path.dirname(cfile), exist_ok=True)
-        _write_atomic(cfile, data, _calc_mode(fullname))
+        write_atomic(cfile, data, bootstrap._calc_mode(fullname))
+        listfile.write("H\0%s\0%s\0%s\0%d\0%d\0" % (key.hex(), cfile, pack, off, len(data)))
         return True
+    written.clear()
     ok = compile_uncached(fullname, *args, **kwargs)
-    if ok and os.path.isfile(cfile):
-        with open("%s.%d" % (out, os.getpid()), "a") as f:
-            f.write(key + "\0" + cfile + "\0")
+    data = written.pop(cfile, None)
+    if ok and data is not None:
+        listfile.write("C\0%s\0%s\0\0%d\0%d\0" % (key.hex(), cfile, packfile.tell(), len(data)))
+        packfile.write(data)
     return ok
 compileall.compile_file = compile_file
 ok = compileall.main()
+packfile.close()
+listfile.close()
 sys.stdout.flush()
 sys.stderr.flush()
 if share:
@@ -98,7 +147,7 @@ func (b *build) compile(ctx context.Context) (string, error) {
 	}
 	prefix := Key(map[string]any{"format": 1, "python": []string{b.interp.Executable, b.interp.Implementation, b.interp.Version},
 		"target": b.target(), "mode": "unchecked-hash", "hashseed": "0"})
-	argv := []string{b.venvPython(), "-c", compileScript, store, prefix, filepath.Join(out, "list"),
+	argv := []string{b.venvPython(), "-c", compileScript, store, prefix, out,
 		"-q", "-f", "--invalidation-mode", "unchecked-hash", path.Join(b.deploy, "lib")}
 	var log strings.Builder
 	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &log, Stderr: &log}); err != nil {
@@ -114,90 +163,270 @@ func (b *build) compile(ctx context.Context) (string, error) {
 	return fmt.Sprintf("bytecode (unchecked-hash): %d file(s) compiled and kept in the cache, any other from it", n), nil
 }
 
-// keepBytecode stores the .pyc files the script compiled, as it listed them
-// (key, path at the deploy path) in out/list.<pid>.
+// pycEntry is a .pyc the compile script wrote, as it listed it: its key,
+// its path below the venv, and where its bytes are.
+type pycEntry struct {
+	compiled bool // by this build, into the worker's pack; else from the store's
+	key      [32]byte
+	rel      string
+	pack     string
+	off, n   int64
+}
+
+// packIndexEntry is the size of an entry of a pack's index.
+const packIndexEntry = 44
+
+// keepBytecode files the packs the compile script's workers wrote into the
+// store, and records each .pyc's hash, size and leak check for the check
+// phase, from the bytes in the packs. It returns how many were compiled.
 func (b *build) keepBytecode(store, out string) (int, error) {
-	lists, err := filepath.Glob(filepath.Join(out, "list.*"))
+	lists, err := filepath.Glob(filepath.Join(out, "*.list"))
 	if err != nil {
 		return 0, err
 	}
-	root, err := fsroot.Open(b.staging)
-	if err != nil {
-		return 0, err
-	}
-	defer root.Close()
-	type compiled struct{ key, rel string }
-	var todo []compiled
+	var entries []pycEntry
+	compiled := map[string][]pycEntry{} // by the worker's pack
 	for _, l := range lists {
-		data, err := os.ReadFile(l)
+		own := strings.TrimSuffix(l, ".list") + ".pack"
+		es, err := b.readPycList(l, own, store)
 		if err != nil {
 			return 0, err
 		}
-		fields := strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
-		for i := 0; i+1 < len(fields); i += 2 {
-			key, cfile := fields[i], fields[i+1]
-			if k, err := hex.DecodeString(key); err != nil || len(k) != 32 {
-				return 0, fmt.Errorf("the compile script listed %q, not a key", key)
-			}
-			rel, ok := strings.CutPrefix(cfile, b.deploy+"/")
-			if !ok {
-				return 0, fmt.Errorf("the compile script listed %s, outside %s", cfile, b.deploy)
-			}
-			todo = append(todo, compiled{key, rel})
-		}
-	}
-	// The store's 256 directories are made once, not once a file.
-	dirs := map[string]bool{}
-	for _, c := range todo {
-		if d := c.key[:2]; !dirs[d] {
-			dirs[d] = true
-			if err := os.MkdirAll(filepath.Join(store, d), 0o755); err != nil {
-				return 0, err
+		for _, e := range es {
+			if e.compiled {
+				compiled[own] = append(compiled[own], e)
 			}
 		}
+		entries = append(entries, es...)
 	}
-	suffix := fmt.Sprintf(".tmp-%d", os.Getpid())
-	return len(todo), parallel(len(todo), func(i int) error {
-		return keepPyc(root, todo[i].rel, filepath.Join(store, todo[i].key[:2], todo[i].key), suffix)
-	})
+	b.learnBytecode(entries)
+	n := 0
+	for _, own := range slices.Sorted(maps.Keys(compiled)) {
+		if err := filePack(store, own, compiled[own]); err != nil {
+			return 0, err
+		}
+		n += len(compiled[own])
+	}
+	return n, compactPacks(store)
 }
 
-// keepPyc copies one compiled file of the tree into the cache, in the place
-// of one the script found wanting; only regular files beneath the tree are
-// read.
-//
-// It runs for thousands of files, so it makes plain system calls: a read
-// through a descriptor, then a temporary file (the key and suffix name it:
-// unique to this process) renamed into place, so that a reader sees the
-// whole file or none.
-func keepPyc(root *fsroot.Root, rel, dst, suffix string) error {
-	fd, st, err := root.OpenFD(rel)
+// readPycList reads a worker's list: records of six fields, each ended by a
+// NUL: C or H, the key, the .pyc's path at the deploy path, the store's
+// pack it came from (H), its offset and length.
+func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
+	data, err := readBounded(list, 256<<20)
+	if err != nil {
+		return nil, err
+	}
+	fields := strings.Split(string(data), "\x00")
+	if len(fields)%6 != 1 || fields[len(fields)-1] != "" {
+		return nil, fmt.Errorf("the compile script's list %s is cut short", list)
+	}
+	var out []pycEntry
+	for i := 0; i+6 <= len(fields); i += 6 {
+		f := fields[i : i+6]
+		e := pycEntry{compiled: f[0] == "C", pack: f[3]}
+		k, err := hex.DecodeString(f[1])
+		if (f[0] != "C" && f[0] != "H") || err != nil || len(k) != len(e.key) {
+			return nil, fmt.Errorf("the compile script listed %q %q, not a kind and a key", f[0], f[1])
+		}
+		copy(e.key[:], k)
+		var ok bool
+		if e.rel, ok = strings.CutPrefix(f[2], b.deploy+"/"); !ok {
+			return nil, fmt.Errorf("the compile script listed %s, outside %s", f[2], b.deploy)
+		}
+		if e.compiled {
+			e.pack = own
+		} else if filepath.Dir(e.pack) != store || !strings.HasSuffix(e.pack, ".pack") {
+			return nil, fmt.Errorf("the compile script listed %s, not a pack of %s", e.pack, store)
+		}
+		e.off, err = strconv.ParseInt(f[4], 10, 64)
+		if err == nil {
+			e.n, err = strconv.ParseInt(f[5], 10, 64)
+		}
+		if err != nil || e.off < 0 || e.n < 0 || e.n > maxPyc {
+			return nil, fmt.Errorf("the compile script listed %s at %q, %q bytes", f[2], f[4], f[5])
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// learnBytecode records what the check phase would read each .pyc for,
+// from the packs, with the file's stamp now: the script wrote it with
+// exactly these bytes. A .pyc whose pack cannot be read (another build
+// compacted the store meanwhile) or that is not as long is left to the
+// check.
+func (b *build) learnBytecode(entries []pycEntry) {
+	packs := map[string][]byte{}
+	for _, e := range entries {
+		if _, ok := packs[e.pack]; !ok {
+			packs[e.pack] = mapFile(e.pack)
+		}
+	}
+	defer func() {
+		for _, m := range packs {
+			if m != nil {
+				unix.Munmap(m)
+			}
+		}
+	}()
+	// The venv's directory, opened once: a stat through it follows a link
+	// in a parent, which is harmless here, since the check only takes a
+	// file by the path its walk found it at, which goes through none.
+	dir, err := unix.Open(b.stagingVenv(), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(dir)
+	needles := newNeedleSet(b.needles())
+	learned := make([]*knownFile, len(entries))
+	parallel(len(entries), func(i int) error {
+		e := entries[i]
+		m := packs[e.pack]
+		var st unix.Stat_t
+		if e.off+e.n > int64(len(m)) || unix.Fstatat(dir, e.rel, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+			st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != e.n {
+			return nil
+		}
+		data := m[e.off : e.off+e.n]
+		sum := sha256.Sum256(data)
+		learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), size: e.n, leak: needles.find(data), st: stampOfStat(&st)}
+		return nil
+	})
+	if b.known == nil {
+		b.known = map[string]knownFile{}
+	}
+	for i, k := range learned {
+		if k != nil {
+			b.known[entries[i].rel] = *k
+		}
+	}
+}
+
+// mapFile maps a file to read it, nil if it cannot.
+func mapFile(p string) []byte {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size == 0 {
+		return nil
+	}
+	m, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// filePack moves a worker's pack into the store (copies it, from another
+// file system) and writes its index last, under a name of its contents.
+func filePack(store, pack string, entries []pycEntry) error {
+	idx := make([]byte, 0, len(entries)*packIndexEntry)
+	for _, e := range entries {
+		idx = append(idx, e.key[:]...)
+		idx = binary.LittleEndian.AppendUint64(idx, uint64(e.off))
+		idx = binary.LittleEndian.AppendUint32(idx, uint32(e.n))
+	}
+	sum := sha256.Sum256(idx)
+	name := filepath.Join(store, hex.EncodeToString(sum[:16]))
+	if err := os.Rename(pack, name+".pack"); err != nil {
+		data, rerr := os.ReadFile(pack)
+		if rerr != nil {
+			return rerr
+		}
+		if err := state.WriteFileAtomic(name+".pack", data, 0o644); err != nil {
+			return err
+		}
+	}
+	return state.WriteFileAtomic(name+".idx", idx, 0o644)
+}
+
+// maxPacks is how many packs the store holds before they are merged into
+// one, so that a compile reads few indexes: each cold build adds one a CPU,
+// each app-only change one with the app's files.
+const maxPacks = 32
+
+// compactPacks merges the store's packs into one once there are more than
+// maxPacks, each key once, and removes what an earlier layout or an
+// interrupted build left.
+func compactPacks(store string) error {
+	des, err := os.ReadDir(store)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if st.Size > maxPyc {
-		return fmt.Errorf("%s is larger than %d MiB", rel, maxPyc>>20)
+	var idxs []string
+	for _, de := range des {
+		name := de.Name()
+		switch {
+		case strings.HasSuffix(name, ".idx"):
+			idxs = append(idxs, filepath.Join(store, name))
+		case de.IsDir() && len(name) == 2: // pyc/<ab>/<key>, the layout before packs
+			os.RemoveAll(filepath.Join(store, name))
+		}
 	}
-	data := make([]byte, st.Size)
-	if _, err := io.ReadFull(fdReader(fd), data); err != nil {
-		return fmt.Errorf("read %s: %w", rel, err)
+	if len(idxs) <= maxPacks {
+		return nil
 	}
-	tmp := dst + suffix
-	out, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o644)
+	tmp, err := os.CreateTemp(store, ".merge-*")
 	if err != nil {
-		return fmt.Errorf("store %s: %w", rel, err)
+		return err
 	}
-	_, err = fdWriter(out).Write(data)
-	if cerr := unix.Close(out); err == nil {
-		err = cerr
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	var idx []byte
+	seen := map[[32]byte]bool{}
+	var off int64
+	for _, p := range idxs {
+		data, err := readBounded(p, 64<<20)
+		if err != nil || len(data)%packIndexEntry != 0 {
+			continue
+		}
+		m := mapFile(strings.TrimSuffix(p, ".idx") + ".pack")
+		for i := 0; i < len(data); i += packIndexEntry {
+			var key [32]byte
+			copy(key[:], data[i:])
+			o, n := int64(binary.LittleEndian.Uint64(data[i+32:])), int64(binary.LittleEndian.Uint32(data[i+40:]))
+			if seen[key] || o < 0 || n > maxPyc || o+n > int64(len(m)) {
+				continue
+			}
+			seen[key] = true
+			if _, err := w.Write(m[o : o+n]); err != nil {
+				unix.Munmap(m)
+				return err
+			}
+			idx = append(append(idx, key[:]...), data[i+32:i+packIndexEntry]...)
+			binary.LittleEndian.PutUint64(idx[len(idx)-12:], uint64(off))
+			off += n
+		}
+		if m != nil {
+			unix.Munmap(m)
+		}
 	}
-	if err == nil {
-		err = unix.Rename(tmp, dst)
+	if err := w.Flush(); err != nil {
+		return err
 	}
-	if err != nil {
-		unix.Unlink(tmp)
-		return fmt.Errorf("store %s: %w", rel, err)
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(idx)
+	name := filepath.Join(store, hex.EncodeToString(sum[:16]))
+	if err := os.Rename(tmp.Name(), name+".pack"); err != nil {
+		return err
+	}
+	if err := state.WriteFileAtomic(name+".idx", idx, 0o644); err != nil {
+		return err
+	}
+	// The old indexes go first: a pack without one is never read.
+	for _, p := range idxs {
+		if p != name+".idx" {
+			os.Remove(p)
+			os.Remove(strings.TrimSuffix(p, ".idx") + ".pack")
+		}
 	}
 	return nil
 }

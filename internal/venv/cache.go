@@ -67,18 +67,17 @@ func (c *Cache) Put(path string) (WheelFile, error) {
 	if _, err := python.ParseWheelName(path); err != nil {
 		return WheelFile{}, err
 	}
-	sum, err := sha256File(path)
+	// Read once: hashed, then written from the same bytes.
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
+		return WheelFile{}, err
 	}
+	raw := sha256.Sum256(data)
+	sum := hex.EncodeToString(raw[:])
 	name := filepath.Base(path)
 	dst := filepath.Join(c.Dir, "wheels", sum, name)
 	if _, err := os.Stat(dst); err == nil {
 		return WheelFile{Path: dst, File: name, SHA256: sum}, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return WheelFile{}, err
 	}
 	if err := state.WriteFileAtomic(dst, data, 0o644); err != nil {
 		return WheelFile{}, fmt.Errorf("store %s in the wheel cache: %w", name, err)

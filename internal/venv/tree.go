@@ -244,23 +244,77 @@ func parallelWorkers(n int, newWorker func() (run func(i int) error, close func(
 }
 
 // setTimes gives every file, link and directory of a tree the same time,
-// SOURCE_DATE_EPOCH, deepest first so that directories keep it.
+// SOURCE_DATE_EPOCH: the files on every CPU, then the directories deepest
+// first, so that they keep it.
 func setTimes(root string, t time.Time) error {
-	var paths []string
+	var files, dirs []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		paths = append(paths, p)
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		} else {
+			files = append(files, p)
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	for i := len(paths) - 1; i >= 0; i-- {
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, paths[i], ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("set the time of %s: %w", paths[i], err)
+	set := func(p string) error {
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("set the time of %s: %w", p, err)
+		}
+		return nil
+	}
+	if err := parallel(len(files), func(i int) error { return set(files[i]) }); err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := set(dirs[i]); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// removeTree is os.RemoveAll on every CPU: each directory's files are
+// unlinked by one worker, through the directory opened without following
+// a link, then the directories go, deepest first. What is left (a
+// directory that cannot be opened) os.RemoveAll removes.
+func removeTree(dir string) error {
+	var dirs []string
+	var names [][]string // the files of dirs[i]
+	index := map[string]int{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			index[p] = len(dirs)
+			dirs, names = append(dirs, p), append(names, nil)
+		} else if i, ok := index[filepath.Dir(p)]; ok {
+			names[i] = append(names[i], d.Name())
+		}
+		return nil
+	})
+	parallel(len(dirs), func(i int) error {
+		if len(names[i]) == 0 {
+			return nil
+		}
+		fd, err := unix.Open(dirs[i], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil
+		}
+		defer unix.Close(fd)
+		for _, n := range names[i] {
+			unix.Unlinkat(fd, n, 0)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		unix.Rmdir(dirs[i])
+	}
+	return os.RemoveAll(dir)
 }
 
 // matchGlob matches a slash path against a glob in which ** matches any number

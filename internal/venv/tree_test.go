@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +139,17 @@ func TestCheckReadsWhatTheInstallerDidNotVouchFor(t *testing.T) {
 		require.Error(t, run.err)
 		assert.Contains(t, run.err.Error(), "site-packages/leaky/paths.txt contains "+p.Dir)
 	})
+	t.Run("bytecode of a source that names the checkout", func(t *testing.T) {
+		// The .pyc's leak check comes from the compile script's pack.
+		t.Parallel()
+		p := testutil.HelloProject(t, helloConfig+"  packages: [leaky]\n")
+		writeFakeWheel(t, filepath.Join(p.Dir, "wheels"), fakeDist{name: "leaky", version: "1.0",
+			files: map[string]string{"leaky/where.py": "BUILT_IN = " + strconv.Quote(p.Dir) + "\n"}})
+		run := buildIn(t, p.Dir, t.TempDir())
+		require.Error(t, run.err)
+		assert.Contains(t, run.err.Error(), "site-packages/leaky/where.py contains "+p.Dir)
+		assert.Regexp(t, `site-packages/leaky/__pycache__/where\.cpython-\d+\.pyc contains `+regexp.QuoteMeta(p.Dir), run.err.Error())
+	})
 	t.Run("an installed file changed by post_build", func(t *testing.T) {
 		t.Parallel()
 		p := testutil.HelloProject(t, "")
@@ -154,4 +167,21 @@ func TestCheckReadsWhatTheInstallerDidNotVouchFor(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, info.Digest, run.res.Venv.Digest, "the digest of what is on disk")
 	})
+}
+
+// TestRemoveTreeRemovesAllAndFollowsNoLink: every file goes, those after a
+// subdirectory in the walk too; a link to a directory outside is removed,
+// not followed.
+func TestRemoveTreeRemovesAllAndFollowsNoLink(t *testing.T) {
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "keep"), []byte("x"), 0o644))
+	dir := filepath.Join(t.TempDir(), "tree")
+	for _, f := range []string{"a/1", "a/b/2", "a/b/c/3", "a/z", "m", "z/4"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(f), 0o444))
+	}
+	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "a", "out")))
+	require.NoError(t, removeTree(dir))
+	assert.NoDirExists(t, dir)
+	assert.FileExists(t, filepath.Join(outside, "keep"))
 }

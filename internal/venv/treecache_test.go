@@ -1,10 +1,14 @@
 package venv
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,23 +293,97 @@ func testBytecodeCache(t *testing.T, env []string) {
 	assert.Equal(t, all, compiledFiles(t, fresh.log))
 	assert.Equal(t, fresh.res.Venv.Digest, changed.res.Venv.Digest, "cached bytecode is compileall's own")
 
-	// Every cached .pyc spoiled: another source's bytecode, truncated, garbage.
-	var spoiled int
-	require.NoError(t, filepath.WalkDir(filepath.Join(cache, "pyc"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	for i, spoil := range []struct {
+		name  string
+		files string
+		with  func(data []byte) []byte
+	}{
+		// The indexes whole, the bytes they point at garbage of the
+		// same length: each .pyc must be checked against its source.
+		{"every pack's bytes", "*.pack", func(data []byte) []byte { return bytes.Repeat([]byte{0x42}, len(data)) }},
+		// Each key pointing at the .pyc of the key after it: whole
+		// bytecode, of another source; a key alone at its .pyc cut short.
+		{"every index's places rotated", "*.idx", func(data []byte) []byte {
+			out := slices.Clone(data)
+			for i := 0; i < len(data); i += packIndexEntry {
+				next := (i + packIndexEntry) % len(data)
+				copy(out[i+32:i+packIndexEntry], data[next+32:next+packIndexEntry])
+			}
+			if len(data) == packIndexEntry {
+				out[40]--
+			}
+			return out
+		}},
+		{"every index", "*.idx", func([]byte) []byte { return []byte("\x00garbage") }},
+	} {
+		packs, err := filepath.Glob(filepath.Join(cache, "pyc", spoil.files))
+		require.NoError(t, err)
+		require.NotEmpty(t, packs)
+		for _, f := range packs {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(f, spoil.with(data), 0o644))
 		}
-		spoiled++
-		return os.WriteFile(p, []byte("\x00garbage"), 0o644)
-	}))
-	require.GreaterOrEqual(t, spoiled, all)
-	p.WriteFile("src/hello/__init__.py", "\"\"\"Changed again.\"\"\"\n\n__version__ = \"1.0.0\"\n")
-	again := buildIn(t, p.Dir, cache, env...)
-	require.NoError(t, again.err, again.log)
-	assert.Equal(t, all, compiledFiles(t, again.log), "nothing spoiled is used")
-	clean := buildIn(t, p.Dir, t.TempDir(), env...)
-	require.NoError(t, clean.err, clean.log)
-	assert.Equal(t, clean.res.Venv.Digest, again.res.Venv.Digest)
+		p.WriteFile("src/hello/__init__.py", fmt.Sprintf("\"\"\"Changed, %d.\"\"\"\n\n__version__ = \"1.0.0\"\n", i))
+		again := buildIn(t, p.Dir, cache, env...)
+		require.NoError(t, again.err, again.log)
+		assert.Equal(t, all, compiledFiles(t, again.log), "%s: nothing spoiled is used", spoil.name)
+		clean := buildIn(t, p.Dir, t.TempDir(), env...)
+		require.NoError(t, clean.err, clean.log)
+		assert.Equal(t, clean.res.Venv.Digest, again.res.Venv.Digest, spoil.name)
+	}
+}
+
+// TestCompactPacksKeepsEveryKeyOnce: past maxPacks the store's packs are
+// merged into one that holds each key's bytes once; an index that is not
+// whole and the layout before packs are dropped.
+func TestCompactPacksKeepsEveryKeyOnce(t *testing.T) {
+	store := t.TempDir()
+	scratch := t.TempDir()
+	want := map[[32]byte][]byte{}
+	for p := range maxPacks + 3 {
+		pack := filepath.Join(scratch, fmt.Sprintf("%d.pack", p))
+		var data []byte
+		var entries []pycEntry
+		for k := range 5 {
+			var e pycEntry
+			e.key[0], e.key[1] = byte(p+k), byte(k) // keys repeat across packs
+			body := []byte(fmt.Sprintf("pyc %d of %d", e.key[0], k))
+			e.off, e.n = int64(len(data)), int64(len(body))
+			data = append(data, body...)
+			entries = append(entries, e)
+			want[e.key] = body
+		}
+		require.NoError(t, os.WriteFile(pack, data, 0o644))
+		require.NoError(t, filePack(store, pack, entries))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(store, "cut.idx"), []byte("short"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(store, "ab"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(store, "ab", "0123"), []byte("old"), 0o644))
+
+	require.NoError(t, compactPacks(store))
+	idxs, _ := filepath.Glob(filepath.Join(store, "*.idx"))
+	require.Len(t, idxs, 1)
+	packs, _ := filepath.Glob(filepath.Join(store, "*.pack"))
+	require.Len(t, packs, 1)
+	assert.NoDirExists(t, filepath.Join(store, "ab"))
+	idx, err := os.ReadFile(idxs[0])
+	require.NoError(t, err)
+	pack, err := os.ReadFile(packs[0])
+	require.NoError(t, err)
+	got := map[[32]byte][]byte{}
+	for i := 0; i < len(idx); i += packIndexEntry {
+		var key [32]byte
+		copy(key[:], idx[i:])
+		require.NotContains(t, got, key, "each key once")
+		off, n := binary.LittleEndian.Uint64(idx[i+32:]), binary.LittleEndian.Uint32(idx[i+40:])
+		got[key] = pack[off : off+uint64(n)]
+	}
+	assert.Equal(t, want, got)
+	// Under maxPacks nothing is merged.
+	require.NoError(t, compactPacks(store))
+	again, _ := filepath.Glob(filepath.Join(store, "*.idx"))
+	assert.Equal(t, idxs, again)
 }
 
 // TestRestoredTreeTakesTheCommitsTime: without a project wheel the tree does
