@@ -6,10 +6,10 @@ package ci
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -116,7 +116,7 @@ func Detect(lookup Lookup, readFile ReadFile) Env {
 	return e
 }
 
-var githubPRRef = regexp.MustCompile(`^refs/pull/(\d+)/(?:merge|head)$`)
+var githubPRRef = lazy.Regexp(`^refs/pull/(\d+)/(?:merge|head)$`)
 
 func github(r *reader, readFile ReadFile) Env {
 	e := Env{Provider: GitHub, SHA: r.get("GITHUB_SHA"), BuildNumber: r.get("GITHUB_RUN_NUMBER")}
@@ -153,7 +153,7 @@ func github(r *reader, readFile ReadFile) Env {
 			}
 		}
 	}
-	m := githubPRRef.FindStringSubmatch(ref)
+	m := githubPRRef().FindStringSubmatch(ref)
 	isPR := m != nil || event == "pull_request" || event == "pull_request_target"
 	switch {
 	case event == "merge_group" || strings.HasPrefix(ref, "refs/heads/gh-readonly-queue/"):
@@ -229,7 +229,7 @@ func gitlab(r *reader) Env {
 	return e
 }
 
-var trailingNumber = regexp.MustCompile(`(\d+)/?$`)
+var trailingNumber = lazy.Regexp(`(\d+)/?$`)
 
 func circleci(r *reader) Env {
 	e := Env{
@@ -246,7 +246,7 @@ func circleci(r *reader) Env {
 	e.Branch = r.get("CIRCLE_BRANCH")
 	pr := r.get("CIRCLE_PR_NUMBER")
 	if pr == "" {
-		if m := trailingNumber.FindStringSubmatch(r.get("CIRCLE_PULL_REQUEST")); m != nil {
+		if m := trailingNumber().FindStringSubmatch(r.get("CIRCLE_PULL_REQUEST")); m != nil {
 			pr = m[1]
 		}
 	}
@@ -474,7 +474,7 @@ func teamcity(r *reader) Env {
 		e.Notes = append(e.Notes, "TeamCity does not export the branch: add the parameter env.Git_Branch = %teamcity.build.vcs.branch.<VCS root id>% to the build configuration")
 		return e
 	}
-	if m := teamcityPR.FindStringSubmatch(ref); m != nil {
+	if m := teamcityPR().FindStringSubmatch(ref); m != nil {
 		e.PR, _ = strconv.Atoi(m[1])
 		e.PRSource = r.get("TEAMCITY_PULLREQUEST_SOURCE_BRANCH")
 		e.PRTarget = r.get("TEAMCITY_PULLREQUEST_TARGET_BRANCH")
@@ -488,4 +488,4 @@ func teamcity(r *reader) Env {
 	return e
 }
 
-var teamcityPR = regexp.MustCompile(`^(?:refs/)?pull/(\d+)(?:/(?:head|merge))?$`)
+var teamcityPR = lazy.Regexp(`^(?:refs/)?pull/(\d+)(?:/(?:head|merge))?$`)

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"path"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/lazy"
 )
 
 // appBases are the places meant for applications: a deploy path is a directory
@@ -25,11 +26,11 @@ var systemNames = map[string][]string{
 
 // systemPattern catches families: the interpreters' own directories
 // (/usr/lib/python3.11) and multiarch library directories.
-var systemPattern = regexp.MustCompile(`^(python[0-9.]*|pypy[0-9.]*|[a-z0-9_]+-linux-[a-z0-9_]+)$`)
+var systemPattern = lazy.Regexp(`^(python[0-9.]*|pypy[0-9.]*|[a-z0-9_]+-linux-[a-z0-9_]+)$`)
 
 // deployChars are what a deploy path may hold: it ends up in #! lines, unit
 // files and maintainer scripts, where a space or a quote breaks them.
-var deployChars = regexp.MustCompile(`^[A-Za-z0-9._+@/-]+$`)
+var deployChars = lazy.Regexp(`^[A-Za-z0-9._+@/-]+$`)
 
 // checkDeployPath refuses system directories, their parents and paths that
 // would break in a #! line.
@@ -38,7 +39,7 @@ func checkDeployPath(p string) string {
 	if !strings.HasPrefix(p, "/") || path.Clean(p) != p || p == "/" {
 		return fmt.Sprintf("%q must be a clean absolute path; %s", p, example)
 	}
-	if !deployChars.MatchString(p) {
+	if !deployChars().MatchString(p) {
 		return fmt.Sprintf("%q holds a character that breaks #! lines and unit files (letters, digits and . _ + @ - only); %s", p, example)
 	}
 	for _, base := range appBases {
@@ -47,7 +48,7 @@ func checkDeployPath(p string) string {
 			continue
 		}
 		first, _, _ := strings.Cut(rest, "/")
-		if strings.HasPrefix(first, ".") || systemPattern.MatchString(first) || slices.Contains(systemNames[base], first) {
+		if strings.HasPrefix(first, ".") || systemPattern().MatchString(first) || slices.Contains(systemNames[base], first) {
 			return fmt.Sprintf("%q is inside %s/%s, which belongs to the system; %s", p, base, first, example)
 		}
 		return ""

@@ -2,9 +2,9 @@ package lock
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -17,7 +17,7 @@ type reqLine struct {
 
 type requirementsLock struct{ lines []reqLine }
 
-var hashRE = regexp.MustCompile(`--hash[= ]sha256:([0-9a-fA-F]{64})\b`)
+var hashRE = lazy.Regexp(`--hash[= ]sha256:([0-9a-fA-F]{64})\b`)
 
 // ignoredOptions are requirements-file options that say where to look, which
 // the configuration decides instead (venv.index_url, venv.find_links).
@@ -51,7 +51,7 @@ func readRequirements(data []byte) (selector, error) {
 			continue
 		}
 		var hashes []string
-		for _, m := range hashRE.FindAllStringSubmatch(s, -1) {
+		for _, m := range hashRE().FindAllStringSubmatch(s, -1) {
 			hashes = append(hashes, strings.ToLower(m[1]))
 		}
 		if i := strings.Index(s, " --"); i >= 0 {

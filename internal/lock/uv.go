@@ -2,12 +2,12 @@ package lock
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -238,11 +238,11 @@ func markerText(r python.Requirement) string {
 	return r.Marker.String()
 }
 
-var extraRE = regexp.MustCompile(`extra\s*==\s*['"]([^'"]+)['"]`)
+var extraRE = lazy.Regexp(`extra\s*==\s*['"]([^'"]+)['"]`)
 
 // extraOf names the extra a marker ties a dependency to ("|test"), "" none.
 func extraOf(m string) string {
-	if x := extraRE.FindStringSubmatch(m); x != nil {
+	if x := extraRE().FindStringSubmatch(m); x != nil {
 		return "|" + python.Normalize(x[1])
 	}
 	return ""

@@ -2,10 +2,11 @@ package python
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
+
+	"github.com/gopythongo/gopythongo/internal/lazy"
 )
 
 // Requirement is a PEP 508 dependency specifier: name[extras] specifier ; marker.
@@ -18,12 +19,12 @@ type Requirement struct {
 	Text      string // as written
 }
 
-var requirementRE = regexp.MustCompile(`^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
+var requirementRE = lazy.Regexp(`^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
 
 // ParseRequirement reads a PEP 508 requirement.
 func ParseRequirement(s string) (Requirement, error) {
 	body, marker, hasMarker := cutMarker(s)
-	m := requirementRE.FindStringSubmatch(body)
+	m := requirementRE().FindStringSubmatch(body)
 	if m == nil {
 		return Requirement{}, fmt.Errorf("%q is not a PEP 508 requirement (name[extras] specifier ; marker)", s)
 	}
@@ -90,7 +91,7 @@ type specClause struct {
 	v  pep440.Version
 }
 
-var specClauseRE = regexp.MustCompile(`^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9_.!+*-]+)\s*$`)
+var specClauseRE = lazy.Regexp(`^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9_.!+*-]+)\s*$`)
 
 // ParseSpecifier reads a comma-separated specifier set.
 func ParseSpecifier(s string) (Specifier, error) {
@@ -100,7 +101,7 @@ func ParseSpecifier(s string) (Specifier, error) {
 	}
 	var clauses []specClause
 	for _, clause := range strings.Split(s, ",") {
-		m := specClauseRE.FindStringSubmatch(clause)
+		m := specClauseRE().FindStringSubmatch(clause)
 		if m == nil {
 			return Specifier{}, fmt.Errorf("%q is not a PEP 440 version specifier (e.g. >=1.2,<2)", clause)
 		}
@@ -307,13 +308,13 @@ func (m Marker) Eval(env Environment) (bool, error) {
 	return ok, nil
 }
 
-var markerTokRE = regexp.MustCompile(`\s*(\(|\)|'[^']*'|"[^"]*"|===|==|!=|<=|>=|~=|<|>|not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*)`)
+var markerTokRE = lazy.Regexp(`\s*(\(|\)|'[^']*'|"[^"]*"|===|==|!=|<=|>=|~=|<|>|not\s+in\b|[A-Za-z_][A-Za-z0-9_.]*)`)
 
 func tokenizeMarker(s string) []string {
 	var out []string
 	rest := s
 	for strings.TrimSpace(rest) != "" {
-		m := markerTokRE.FindStringSubmatchIndex(rest)
+		m := markerTokRE().FindStringSubmatchIndex(rest)
 		if m == nil || m[0] != 0 {
 			return nil
 		}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"html"
 	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/lazy"
 )
 
 // IndexFile is a file of a project page of the simple repository API.
@@ -24,7 +25,7 @@ type simplePage struct {
 	} `json:"files"`
 }
 
-var anchorRE = regexp.MustCompile(`(?is)<a\s[^>]*href\s*=\s*"([^"]+)"[^>]*>([^<]+)</a>`)
+var anchorRE = lazy.Regexp(`(?is)<a\s[^>]*href\s*=\s*"([^"]+)"[^>]*>([^<]+)</a>`)
 
 // ParseSimplePage reads a project page: PEP 691 JSON or PEP 503 HTML, as the
 // Content-Type says; links are resolved against the page's URL.
@@ -49,7 +50,7 @@ func ParseSimplePage(body []byte, contentType string, page *url.URL) ([]IndexFil
 		}
 		return out, nil
 	}
-	for _, m := range anchorRE.FindAllStringSubmatch(string(body), -1) {
+	for _, m := range anchorRE().FindAllStringSubmatch(string(body), -1) {
 		href := html.UnescapeString(m[1])
 		_, frag, _ := strings.Cut(href, "#sha256=")
 		out = append(out, IndexFile{File: strings.TrimSpace(html.UnescapeString(m[2])), URL: resolve(href), SHA256: strings.ToLower(frag)})

@@ -10,8 +10,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/gopythongo/gopythongo/internal/lazy"
 )
 
 // Wheel is what a wheel's file name says (PEP 427).
@@ -23,16 +24,16 @@ type Wheel struct {
 	Tags    []Tag // the expanded tag set
 }
 
-var nameRun = regexp.MustCompile(`[-_.]+`)
+var nameRun = lazy.Regexp(`[-_.]+`)
 
-var validName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+var validName = lazy.Regexp(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // ValidName reports whether name is a distribution name as PEP 508 allows it.
-func ValidName(name string) bool { return validName.MatchString(name) }
+func ValidName(name string) bool { return validName().MatchString(name) }
 
 // Normalize gives the PEP 503 form of a distribution name: lowercase, runs of
 // -, _ and . as one -.
-func Normalize(name string) string { return strings.ToLower(nameRun.ReplaceAllString(name, "-")) }
+func Normalize(name string) string { return strings.ToLower(nameRun().ReplaceAllString(name, "-")) }
 
 // ParseWheelName reads a wheel file name.
 func ParseWheelName(file string) (Wheel, error) {

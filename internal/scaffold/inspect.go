@@ -15,13 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -187,7 +187,7 @@ func Inspect(dir string) (*Project, error) {
 	return p, nil
 }
 
-var setupName = regexp.MustCompile(`(?m)\bname\s*=\s*["']([A-Za-z0-9._-]+)["']`)
+var setupName = lazy.Regexp(`(?m)\bname\s*=\s*["']([A-Za-z0-9._-]+)["']`)
 
 // legacyName reads the name of a project without [project]: setup.cfg's
 // [metadata] name, else a literal name= in setup.py (never run).
@@ -205,7 +205,7 @@ func legacyName(dir string, setupPy []byte) (string, string) {
 			return strings.TrimSpace(v), "setup.cfg"
 		}
 	}
-	if m := setupName.FindSubmatch(setupPy); m != nil {
+	if m := setupName().FindSubmatch(setupPy); m != nil {
 		return string(m[1]), "setup.py"
 	}
 	return "", ""
@@ -304,7 +304,7 @@ func (p *Project) findGit() {
 	}
 	p.Git = true
 	for _, t := range strings.Fields(git("tag", "--list")) {
-		if versionTag.MatchString(t) {
+		if versionTag().MatchString(t) {
 			p.Tagged = true
 			break
 		}
@@ -317,14 +317,14 @@ func (p *Project) findGit() {
 	}
 }
 
-var versionTag = regexp.MustCompile(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+var versionTag = lazy.Regexp(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
-var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+):([A-Za-z0-9._/-]+?)(?:\.git)?/?$`)
+var scpLike = lazy.Regexp(`^(?:[A-Za-z0-9._-]+@)?([A-Za-z0-9.-]+):([A-Za-z0-9._/-]+?)(?:\.git)?/?$`)
 
 // publicURL is a remote as a browsable https URL, without credentials: a
 // token in a remote URL must not land in packages.
 func publicURL(remote string) string {
-	if m := scpLike.FindStringSubmatch(remote); m != nil && !strings.Contains(remote, "://") {
+	if m := scpLike().FindStringSubmatch(remote); m != nil && !strings.Contains(remote, "://") {
 		return "https://" + m[1] + "/" + m[2]
 	}
 	u, err := url.Parse(remote)

@@ -9,12 +9,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/rootfs"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -198,25 +198,25 @@ func mkdirLike(lower, upper, path string) error {
 }
 
 var (
-	debNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	debPackageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
+	debNameRE    = lazy.Regexp(`^[a-z0-9][a-z0-9-]*$`)
+	debPackageRE = lazy.Regexp(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
 )
 
 // checkChroot checks venv.chroot: a suite, an architecture, a mirror URL,
 // package names and commands that debootstrap and apt can take.
 func checkChroot(c *config.Config, add func(key, format string, args ...any)) {
 	ch := c.Venv.Chroot
-	if !debNameRE.MatchString(ch.Distribution) {
+	if !debNameRE().MatchString(ch.Distribution) {
 		add("venv.chroot.distribution", "%q is not a suite name such as bookworm, trixie or noble", ch.Distribution)
 	}
-	if ch.Architecture != "" && !debNameRE.MatchString(ch.Architecture) {
+	if ch.Architecture != "" && !debNameRE().MatchString(ch.Architecture) {
 		add("venv.chroot.architecture", "%q is not a Debian architecture such as amd64 or arm64", ch.Architecture)
 	}
 	if u, err := url.Parse(ch.Mirror); err != nil || u.Host == "" && u.Scheme != "file" || !slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
 		add("venv.chroot.mirror", "%q is not a mirror URL such as http://deb.debian.org/debian", ch.Mirror)
 	}
 	for _, p := range ch.Install {
-		if !debPackageRE.MatchString(p) {
+		if !debPackageRE().MatchString(p) {
 			add("venv.chroot.install", "%q is not a Debian package name such as python3-dev", p)
 		}
 	}

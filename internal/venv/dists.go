@@ -11,13 +11,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
@@ -31,8 +31,8 @@ const DistDir = "python"
 var versionEnv = []string{"SETUPTOOLS_SCM_PRETEND_VERSION", "PDM_BUILD_SCM_VERSION"}
 
 var (
-	tableRE   = regexp.MustCompile(`^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$`)
-	versionRE = regexp.MustCompile(`^(\s*version\s*=\s*)("[^"]*"|'[^']*')(\s*(#.*)?)$`)
+	tableRE   = lazy.Regexp(`^\s*\[\s*([^\]\s]+)\s*\]\s*(#.*)?$`)
+	versionRE = lazy.Regexp(`^(\s*version\s*=\s*)("[^"]*"|'[^']*')(\s*(#.*)?)$`)
 )
 
 // setVersion makes the build's copy of the source declare version v: it
@@ -67,11 +67,11 @@ func setVersion(dir, v string) ([]string, error) {
 	table := ""
 	for i, l := range lines {
 		line := strings.TrimRight(l, "\r\n")
-		if m := tableRE.FindStringSubmatch(line); m != nil {
+		if m := tableRE().FindStringSubmatch(line); m != nil {
 			table = m[1]
 			continue
 		}
-		if m := versionRE.FindStringSubmatch(line); m != nil && table == "project" {
+		if m := versionRE().FindStringSubmatch(line); m != nil && table == "project" {
 			lines[i] = m[1] + `"` + v + `"` + m[3] + l[len(line):]
 			return nil, os.WriteFile(file, []byte(strings.Join(lines, "")), 0o644)
 		}

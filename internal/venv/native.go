@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/fsroot"
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -101,7 +101,7 @@ type placement struct {
 // venvFiles are what python -m venv makes, which no wheel may replace, present
 // or not: pip would overwrite them (and, through the bin/python3 link, the
 // build machine's interpreter) without a word.
-var venvFiles = regexp.MustCompile(`^(bin/(python[0-9.]*|activate|activate\.(csh|fish|nu|bat|ps1)|Activate\.ps1|deactivate\.bat)|pyvenv\.cfg)$`)
+var venvFiles = lazy.Regexp(`^(bin/(python[0-9.]*|activate|activate\.(csh|fish|nu|bat|ps1)|Activate\.ps1|deactivate\.bat)|pyvenv\.cfg)$`)
 
 // plan lists what a wheel puts where, checking each place against the files of
 // earlier wheels (owner) and the venv's own: the same for both installers.
@@ -152,7 +152,7 @@ func (l layout) plan(a *python.WheelArchive, owner map[string]string, exists fun
 		if err != nil {
 			return nil, fmt.Errorf("wheel %s: %s: %w", a.File, what, err)
 		}
-		if found || venvFiles.MatchString(p.rel) {
+		if found || venvFiles().MatchString(p.rel) {
 			return nil, fmt.Errorf("wheel %s: %s would replace %s, which the venv itself made; a wheel may not replace the interpreter or the venv's files", a.File, what, p.rel)
 		}
 		owner[p.rel] = a.File
@@ -298,7 +298,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	if p.script {
 		br := bufio.NewReaderSize(rc, 4096)
 		head, _ := br.Peek(4096)
-		if m := pythonShebang.FindSubmatch(head); m != nil {
+		if m := pythonShebang().FindSubmatch(head); m != nil {
 			if _, err := br.Discard(len(m[0])); err != nil {
 				return python.RecordEntry{}, err
 			}
@@ -351,7 +351,7 @@ func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, 
 	return n.entry(rel, python.RecordHash(data), int64(len(data))), nil
 }
 
-var pythonShebang = regexp.MustCompile(`^#!python(w?)([^\n]*)\n`)
+var pythonShebang = lazy.Regexp(`^#!python(w?)([^\n]*)\n`)
 
 // shebang is the venv interpreter's #! line, at the deploy path.
 func (n *nativeInstaller) shebang() string { return "#!" + path.Join(n.deploy, "bin", "python") }

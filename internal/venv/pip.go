@@ -8,12 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -103,15 +103,15 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+var envRef = lazy.Regexp(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expand fills ${VAR} references of a URL from the environment, returning the
 // values used, which are secrets.
 func expand(s string, getenv func(string) string) (string, []string, error) {
 	var secrets []string
 	var missing []string
-	out := envRef.ReplaceAllStringFunc(s, func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
+	out := envRef().ReplaceAllStringFunc(s, func(ref string) string {
+		name := envRef().FindStringSubmatch(ref)[1]
 		v := getenv(name)
 		if v == "" {
 			missing = append(missing, name)
@@ -275,7 +275,7 @@ var buildBackends = []string{"setuptools", "wheel", "hatchling", "hatch-vcs", "f
 // run into, which pip's own message does not.
 func pipHint(out string, args []string) string {
 	isolated := !slices.Contains(args, "--no-build-isolation")
-	if m := noDistRE.FindStringSubmatch(out); m != nil && isolated {
+	if m := noDistRE().FindStringSubmatch(out); m != nil && isolated {
 		name := strings.ToLower(m[1])
 		for _, b := range buildBackends {
 			if strings.HasPrefix(name, strings.ReplaceAll(b, "_", "-")) || strings.HasPrefix(name, b) {
@@ -283,7 +283,7 @@ func pipHint(out string, args []string) string {
 			}
 		}
 	}
-	if strings.Contains(out, "Python.h: No such file or directory") || compilerMissingRE.MatchString(out) {
+	if strings.Contains(out, "Python.h: No such file or directory") || compilerMissingRE().MatchString(out) {
 		return "a distribution is compiled from its sdist, and the build system lacks a C compiler or the Python headers: add gcc and python3-dev (the chroot builder: venv.chroot.install; the container builder: the build image), or put a wheel of it in venv.find_links"
 	}
 	if !isolated && strings.Contains(out, "No module named 'setuptools'") {
@@ -292,9 +292,9 @@ func pipHint(out string, args []string) string {
 	return ""
 }
 
-var compilerMissingRE = regexp.MustCompile(`error: command '[^']*(gcc|cc|g\+\+|clang)' failed: No such file or directory|(gcc|cc): (command )?not found|unable to execute '[^']*gcc'`)
+var compilerMissingRE = lazy.Regexp(`error: command '[^']*(gcc|cc|g\+\+|clang)' failed: No such file or directory|(gcc|cc): (command )?not found|unable to execute '[^']*gcc'`)
 
-var noDistRE = regexp.MustCompile(`No matching distribution found for ([A-Za-z0-9_.\-]+)`)
+var noDistRE = lazy.Regexp(`No matching distribution found for ([A-Za-z0-9_.\-]+)`)
 
 // tail keeps the last n lines: the part of pip's output that says what failed.
 func tail(s string, n int) string {

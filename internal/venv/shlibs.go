@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	debversion "pault.ag/go/debian/version"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
@@ -131,7 +131,7 @@ func (b *build) stripDebug(ctx context.Context) (int, error) {
 	return len(files), nil
 }
 
-var sonameRE = regexp.MustCompile(`^(.+)\.so\.([0-9.]+)$`)
+var sonameRE = lazy.Regexp(`^(.+)\.so\.([0-9.]+)$`)
 
 // libraryDepends maps the needed libraries to the dependencies of the
 // package, in the build system, as dpkg-shlibdeps does: ldconfig finds each
@@ -285,7 +285,7 @@ func fromSymbols(lines []string, soname string, versioned, unversioned []string)
 // fromShlibs reads the dependency on soname from the lines of shlibs files
 // ("libz 1 zlib1g (>= 1:1.1.4)"), or is the bare package.
 func fromShlibs(lines []string, soname, pkg string) string {
-	m := sonameRE.FindStringSubmatch(soname)
+	m := sonameRE().FindStringSubmatch(soname)
 	if m == nil {
 		return pkg
 	}

@@ -5,7 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/gopythongo/gopythongo/internal/lazy"
 )
 
 // Format names one of the four renderings, for parsing.
@@ -41,12 +42,6 @@ func ParseFormat(f Format, s string) (Version, error) {
 	return Version{}, fmt.Errorf("unknown version format %q (valid: semver, pep440, debian, oci, tag)", f)
 }
 
-// lazyRE compiles an expression on first use, so that a run that never parses a
-// format does not pay for compiling its expression at start-up.
-func lazyRE(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
-}
-
 // ParseError says what is wrong with a version string and how to write it.
 type ParseError struct {
 	Input  string
@@ -62,7 +57,7 @@ func perr(f Format, s, format string, args ...any) error {
 	return &ParseError{Input: s, Format: f, Reason: fmt.Sprintf(format, args...)}
 }
 
-var semverRE = lazyRE(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
+var semverRE = lazy.Regexp(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)` +
 	`(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?` +
 	`(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
@@ -125,7 +120,7 @@ var labelAliases = map[string]string{
 	"dev": LabelDev,
 }
 
-var labelNumRE = lazyRE(`^([a-z]+)(\d*)$`)
+var labelNumRE = lazy.Regexp(`^([a-z]+)(\d*)$`)
 
 func semverPre(ids []string) (*Pre, error) {
 	first := strings.ToLower(ids[0])
@@ -208,13 +203,13 @@ func (v *Version) setBuild(ids []string) error {
 }
 
 // The grammar of PEP 440 with every spelling its normalization accepts.
-var pep440RE = lazyRE(`(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
+var pep440RE = lazy.Regexp(`(?i)^\s*v?(?:(\d+)!)?(\d+(?:\.\d+)*)` +
 	`(?:[-_.]?(alpha|a|beta|b|preview|pre|c|rc)[-_.]?(\d+)?)?` +
 	`(?:(?:-(\d+))|(?:[-_.]?(post|rev|r)[-_.]?(\d+)?))?` +
 	`(?:[-_.]?(dev)[-_.]?(\d+)?)?` +
 	`(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
 
-var shaIdentRE = lazyRE(`^g[0-9a-f]{7,40}$`)
+var shaIdentRE = lazy.Regexp(`^g[0-9a-f]{7,40}$`)
 
 // ParsePEP440 parses any PEP 440 spelling (1.0.0-RC1, 1.0-dev, 1!2.0) into the model.
 // ".postN" is read as package revision N+1, the inverse of PEP440(). A local part
@@ -365,7 +360,7 @@ func releaseSegments(s string) (major, minor, patch uint64, err error) {
 	return parseCore(parts...)
 }
 
-var debianRE = lazyRE(`^(?:(\d+):)?(\d+(?:\.\d+){0,2})` +
+var debianRE = lazy.Regexp(`^(?:(\d+):)?(\d+(?:\.\d+){0,2})` +
 	`(?:~(alpha|beta|rc|dev)(\d+)|~feature\.([a-z0-9]+(?:\.[a-z0-9]+)*)\.(\d+)|~pr(\d+)\.(\d+))?` +
 	`(?:\+post(\d+))?` +
 	`(?:\+([a-z0-9]+(?:\.[a-z0-9]+)*))?` +
@@ -424,7 +419,7 @@ func ParseDebian(s string) (Version, error) {
 	return v, nil
 }
 
-var tagRE = lazyRE(`^[vV]?(?:(\d+)[!:])?(\d+(?:\.\d+){0,3})` +
+var tagRE = lazy.Regexp(`^[vV]?(?:(\d+)[!:])?(\d+(?:\.\d+){0,3})` +
 	`(?:[-_.]?([a-zA-Z]+)(?:[-_.]?(\d+))?)?` +
 	`(?:\+([0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*))?$`)
 
@@ -584,9 +579,9 @@ func (p *RegexParser) Parse(s string) (Version, error) {
 // [v]X.Y.Z-N.
 // postZeroTagRE is a release with an explicit (or PEP 440's implicit) post 0:
 // 1.2.3.post0, 1.2.3-post, 1.2.3.rev0.
-var postZeroTagRE = lazyRE(`^[vV]?(\d{1,18}\.\d{1,18}\.\d{1,18})(?i:[-_.]?(?:post|rev|r)[-_.]?0*)$`)
+var postZeroTagRE = lazy.Regexp(`^[vV]?(\d{1,18}\.\d{1,18}\.\d{1,18})(?i:[-_.]?(?:post|rev|r)[-_.]?0*)$`)
 
-var debianRevisionTagRE = lazyRE(`^([vV]?\d{1,18}\.\d{1,18}\.\d{1,18})-(\d+)$`)
+var debianRevisionTagRE = lazy.Regexp(`^([vV]?\d{1,18}\.\d{1,18}\.\d{1,18})-(\d+)$`)
 
 func plainRelease(s string) (Version, bool) {
 	if len(s) > 0 && (s[0] == 'v' || s[0] == 'V') {
