@@ -126,10 +126,11 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 	known := map[string]bool{}
 	var names []string
 	for _, k := range LeafKeys() {
-		names = append(names, k.EnvName())
+		name := k.EnvName()
+		names = append(names, name)
 		// An empty variable is unset: CI systems pass empty values for
 		// inputs nobody set. An action's input, given, wins.
-		for _, name := range []string{k.EnvName(), k.InputEnvName()} {
+		for _, name := range []string{name, k.InputEnvName()} {
 			known[name] = true
 			if val := env[name]; val != "" {
 				errs = append(errs, c.set(root, k, val, Origin{Kind: OriginEnv, Name: name})...)

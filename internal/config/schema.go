@@ -58,7 +58,16 @@ type Key struct {
 
 // EnvName is the environment variable that overrides the key.
 func (k Key) EnvName() string {
-	return "GOPYTHONGO_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(k.Path))
+	// Keys are ASCII; every step maps all of them at start-up.
+	return "GOPYTHONGO_" + strings.Map(func(r rune) rune {
+		switch {
+		case r == '.' || r == '-':
+			return '_'
+		case 'a' <= r && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, k.Path)
 }
 
 // InputEnvName is the variable a CI integration passes an input given for
