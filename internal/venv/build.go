@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	pep440 "github.com/aquasecurity/go-pep440-version"
@@ -1161,6 +1162,26 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 		}
 		return fmt.Errorf("the venv names paths of the build machine, so it would break when deployed:\n%s\n(a post_build command or a package that records its build path; strip the files or fix the package)", strings.Join(lines, "\n"))
 	}
+	// What the tree needs of the system (the interpreter's package, the
+	// packages of the shared libraries its ELF files load) is asked while
+	// the tree gets its times and is linked into the cache: the one waits
+	// on dpkg-query, the others write.
+	var (
+		pkg     string
+		depends []string
+		needErr error
+	)
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		pkg = b.interpreterPackage(ctx)
+		libs, err := neededLibraries(root)
+		if err == nil && len(libs.libs) > 0 {
+			depends, err = b.libraryDepends(ctx, libs)
+		}
+		needErr = err
+	}()
+	defer func() { <-asked }()
 	if err := setTimes(root, b.o.Epoch); err != nil {
 		return err
 	}
@@ -1172,35 +1193,38 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 	if err != nil {
 		return err
 	}
-	pkg := b.interpreterPackage(ctx)
-	libs, err := neededLibraries(root)
-	if err != nil {
+	record := sync.OnceValues(func() (state.Venv, error) {
+		<-asked
+		if needErr != nil {
+			return state.Venv{}, needErr
+		}
+		v := state.Venv{
+			DeployPath:    b.deploy,
+			Root:          filepath.ToSlash(filepath.Join(c.Project.Dist, RootDir)),
+			Builder:       b.builder.Name(),
+			Interpreter:   state.Interpreter{Path: b.interp.Path, Version: b.interp.Version, Implementation: b.interp.Implementation, Executable: b.interp.Executable, Package: pkg},
+			Distributions: dists,
+			Size:          info.Size,
+			Files:         info.Files,
+			Digest:        info.Digest,
+			Depends:       depends,
+		}
+		if t, ok := b.builder.(isolatedBuilder); ok {
+			v.Target = t.Target()
+		}
+		return v, nil
+	})
+	linked, keepErr := b.cache.keepTree(key, root, entries, func() (treeRecord, error) {
+		v, err := record()
+		return treeRecord{Venv: v, Stripped: b.res.Stripped}, err
+	})
+	if b.res.Venv, err = record(); err != nil {
 		return err
 	}
-	var depends []string
-	if len(libs.libs) > 0 {
-		if depends, err = b.libraryDepends(ctx, libs); err != nil {
-			return err
-		}
-	}
-	b.res.Venv = state.Venv{
-		DeployPath:    b.deploy,
-		Root:          filepath.ToSlash(filepath.Join(c.Project.Dist, RootDir)),
-		Builder:       b.builder.Name(),
-		Interpreter:   state.Interpreter{Path: b.interp.Path, Version: b.interp.Version, Implementation: b.interp.Implementation, Executable: b.interp.Executable, Package: pkg},
-		Distributions: dists,
-		Size:          info.Size,
-		Files:         info.Files,
-		Digest:        info.Digest,
-		Depends:       depends,
-	}
-	if t, ok := b.builder.(isolatedBuilder); ok {
-		b.res.Venv.Target = t.Target()
-	}
 	kept := ", kept in the cache"
-	if linked, err := b.cache.keepTree(key, root, treeRecord{Venv: b.res.Venv, Stripped: b.res.Stripped, Entries: entries}); err != nil {
+	if keepErr != nil {
 		// A tree not kept costs the next build its time, not its result.
-		b.o.Log.Warnf("the finished tree was not kept in the cache (the next build makes it again): %v", err)
+		b.o.Log.Warnf("the finished tree was not kept in the cache (the next build makes it again): %v", keepErr)
 		kept = ""
 	} else if linked {
 		b.stampKey, b.stampEntries = key, entries

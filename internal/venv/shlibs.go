@@ -18,27 +18,58 @@ import (
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
-// walkELF calls fn for each regular ELF file below root.
+// walkELF calls fn for each regular ELF file below root, in walk order.
+// Every file's first bytes say whether it is one (a wheel may ship an
+// executable under any name), read on every CPU: a venv holds tens of
+// thousands of files and a few hundred ELF files.
 func walkELF(root string, fn func(path string, f *elf.File) error) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
 		}
-		f, err := os.Open(p)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	isELF := make([]bool, len(files))
+	if err := parallel(len(files), func(i int) error {
+		f, err := os.Open(files[i])
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		magic := make([]byte, 4)
-		if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte(elf.ELFMAG)) {
-			return nil
+		_, err = io.ReadFull(f, magic)
+		isELF[i] = err == nil && bytes.Equal(magic, []byte(elf.ELFMAG))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i, p := range files {
+		if !isELF[i] {
+			continue
 		}
-		ef, err := elf.NewFile(f)
-		if err != nil {
-			return nil // not an ELF file after all
+		if err := withELF(p, fn); err != nil {
+			return err
 		}
-		return fn(p, ef)
-	})
+	}
+	return nil
+}
+
+// withELF calls fn with the ELF file at p, if it is one after all.
+func withELF(p string, fn func(path string, f *elf.File) error) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return nil // not an ELF file after all
+	}
+	return fn(p, ef)
 }
 
 // needs is what the ELF files of a tree import from shared libraries that

@@ -307,9 +307,10 @@ func setDirModes(entries []Entry, root string, epoch time.Time) error {
 }
 
 // keepTree links the finished tree at root into the cache under key, with
-// its record, and forgets the least recently used trees beyond keptTrees.
+// its record (asked for once the files are linked, so that what it waits on
+// runs meanwhile), and forgets the least recently used trees beyond keptTrees.
 // linked says the cached tree is the one at root (not one kept before).
-func (c *Cache) keepTree(key string, root string, rec treeRecord) (linked bool, err error) {
+func (c *Cache) keepTree(key string, root string, entries []Entry, record func() (treeRecord, error)) (linked bool, err error) {
 	if _, err := os.Stat(c.treeDir(key)); err == nil {
 		return false, nil
 	}
@@ -326,10 +327,14 @@ func (c *Cache) keepTree(key string, root string, rec treeRecord) (linked bool, 
 	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
 		return false, err
 	}
-	if _, err := restoreTree(rec.Entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
+	if _, err := restoreTree(entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
 		return false, err
 	}
-	rec.Format = treeCacheFormat
+	rec, err := record()
+	if err != nil {
+		return false, err
+	}
+	rec.Format, rec.Entries = treeCacheFormat, entries
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return false, err
