@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -258,16 +259,22 @@ func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
 // compacted the store meanwhile) or that is not as long is left to the
 // check.
 func (b *build) learnBytecode(entries []pycEntry) {
-	packs := map[string][]byte{}
+	// Read with pread, not mapped: a pack cut short under a mapping would
+	// stop the process with SIGBUS instead of leaving the file to the check.
+	packs := map[string]*os.File{}
 	for _, e := range entries {
 		if _, ok := packs[e.pack]; !ok {
-			packs[e.pack] = mapFile(e.pack)
+			f, err := os.Open(e.pack)
+			if err != nil {
+				f = nil
+			}
+			packs[e.pack] = f
 		}
 	}
 	defer func() {
-		for _, m := range packs {
-			if m != nil {
-				unix.Munmap(m)
+		for _, f := range packs {
+			if f != nil {
+				f.Close()
 			}
 		}
 	}()
@@ -281,18 +288,24 @@ func (b *build) learnBytecode(entries []pycEntry) {
 	defer unix.Close(dir)
 	needles := newNeedleSet(b.needles())
 	learned := make([]*knownFile, len(entries))
-	parallel(len(entries), func(i int) error {
-		e := entries[i]
-		m := packs[e.pack]
-		var st unix.Stat_t
-		if e.off+e.n > int64(len(m)) || unix.Fstatat(dir, e.rel, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
-			st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != e.n {
+	parallelWorkers(len(entries), func() (func(i int) error, func()) {
+		var buf []byte
+		return func(i int) error {
+			e := entries[i]
+			f := packs[e.pack]
+			var st unix.Stat_t
+			if f == nil || unix.Fstatat(dir, e.rel, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+				st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != e.n {
+				return nil
+			}
+			buf = slices.Grow(buf[:0], int(e.n))[:e.n]
+			if _, err := f.ReadAt(buf, e.off); err != nil {
+				return nil
+			}
+			sum := sha256.Sum256(buf)
+			learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), size: e.n, leak: needles.find(buf), st: stampOfStat(&st)}
 			return nil
-		}
-		data := m[e.off : e.off+e.n]
-		sum := sha256.Sum256(data)
-		learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), size: e.n, leak: needles.find(data), st: stampOfStat(&st)}
-		return nil
+		}, func() {}
 	})
 	if b.known == nil {
 		b.known = map[string]knownFile{}
@@ -302,24 +315,6 @@ func (b *build) learnBytecode(entries []pycEntry) {
 			b.known[entries[i].rel] = *k
 		}
 	}
-}
-
-// mapFile maps a file to read it, nil if it cannot.
-func mapFile(p string) []byte {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size == 0 {
-		return nil
-	}
-	m, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil
-	}
-	return m
 }
 
 // filePack moves a worker's pack into the store (copies it, from another
@@ -334,15 +329,34 @@ func filePack(store, pack string, entries []pycEntry) error {
 	sum := sha256.Sum256(idx)
 	name := filepath.Join(store, hex.EncodeToString(sum[:16]))
 	if err := os.Rename(pack, name+".pack"); err != nil {
-		data, rerr := os.ReadFile(pack)
-		if rerr != nil {
-			return rerr
-		}
-		if err := state.WriteFileAtomic(name+".pack", data, 0o644); err != nil {
+		if err := copyInto(store, pack, name+".pack"); err != nil {
 			return err
 		}
 	}
 	return state.WriteFileAtomic(name+".idx", idx, 0o644)
+}
+
+// copyInto copies src to dst through a temporary file in dir, renamed into
+// place when whole.
+func copyInto(dir, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(dir, ".copy-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name()) // a no-op after the rename
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), dst)
 }
 
 // maxPacks is how many packs the store holds before they are merged into
@@ -386,25 +400,8 @@ func compactPacks(store string) error {
 		if err != nil || len(data)%packIndexEntry != 0 {
 			continue
 		}
-		m := mapFile(strings.TrimSuffix(p, ".idx") + ".pack")
-		for i := 0; i < len(data); i += packIndexEntry {
-			var key [32]byte
-			copy(key[:], data[i:])
-			o, n := int64(binary.LittleEndian.Uint64(data[i+32:])), int64(binary.LittleEndian.Uint32(data[i+40:]))
-			if seen[key] || o < 0 || n > maxPyc || o+n > int64(len(m)) {
-				continue
-			}
-			seen[key] = true
-			if _, err := w.Write(m[o : o+n]); err != nil {
-				unix.Munmap(m)
-				return err
-			}
-			idx = append(append(idx, key[:]...), data[i+32:i+packIndexEntry]...)
-			binary.LittleEndian.PutUint64(idx[len(idx)-12:], uint64(off))
-			off += n
-		}
-		if m != nil {
-			unix.Munmap(m)
+		if err := mergePack(w, strings.TrimSuffix(p, ".idx")+".pack", data, seen, &idx, &off); err != nil {
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
@@ -427,6 +424,37 @@ func compactPacks(store string) error {
 			os.Remove(p)
 			os.Remove(strings.TrimSuffix(p, ".idx") + ".pack")
 		}
+	}
+	return nil
+}
+
+// mergePack appends the entries of one pack's index, each key not seen
+// yet, to the merged pack w and its index idx; an entry beyond its pack is
+// dropped.
+func mergePack(w io.Writer, pack string, index []byte, seen map[[32]byte]bool, idx *[]byte, off *int64) error {
+	f, err := os.Open(pack)
+	if err != nil {
+		return nil // an index without its pack: nothing of it is kept
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(index); i += packIndexEntry {
+		var key [32]byte
+		copy(key[:], index[i:])
+		o, n := int64(binary.LittleEndian.Uint64(index[i+32:])), int64(binary.LittleEndian.Uint32(index[i+40:]))
+		if seen[key] || o < 0 || n > maxPyc || o+n > fi.Size() {
+			continue
+		}
+		if _, err := io.Copy(w, io.NewSectionReader(f, o, n)); err != nil {
+			return err
+		}
+		seen[key] = true
+		*idx = append(append(*idx, key[:]...), index[i+32:i+packIndexEntry]...)
+		binary.LittleEndian.PutUint64((*idx)[len(*idx)-12:], uint64(*off))
+		*off += n
 	}
 	return nil
 }
