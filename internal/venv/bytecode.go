@@ -27,7 +27,8 @@ import (
 // change) takes its .pyc from the cache instead of compiling it again.
 //
 //	pyc/<id>.pack   .pyc files end to end
-//	pyc/<id>.idx    44 bytes each: key (32), offset (8), length (4), little-endian
+//	pyc/<id>.idx    76 bytes each: key (32), offset (8), length (4), sha256 (32),
+//	                little-endian; a .pyc is taken only whole and with its hash
 //	key = sha256(interpreter and target, path, source)
 //
 // Packs, not a file a .pyc: a cold build compiles thousands, and a file
@@ -61,10 +62,10 @@ for name in sorted(os.listdir(store)):
             data = f.read()
     except OSError:
         continue
-    if len(data) % 44 == 0:
+    if len(data) % 76 == 0:
         pack = os.path.join(store, name[:-4] + ".pack")
-        for key, off, n in struct.iter_unpack("<32sQI", data):
-            index.setdefault(key, (pack, off, n))
+        for key, off, n, digest in struct.iter_unpack("<32sQI32s", data):
+            index.setdefault(key, (pack, off, n, digest))
 share, seen = 0, [0]
 sys.stdout.flush()
 sys.stderr.flush()
@@ -81,7 +82,7 @@ def capture(path, data, mode=0o666):
     written[os.fspath(path)] = data
 bootstrap._write_atomic = capture
 def cached(key):
-    pack, off, n = index.get(key, ("", 0, 0))
+    pack, off, n, digest = index.get(key, ("", 0, 0, b""))
     if not pack:
         return b"", pack, off
     if pack not in packs:
@@ -90,9 +91,12 @@ def cached(key):
         except OSError:
             packs[pack] = -1
     try:
-        return os.pread(packs[pack], n, off), pack, off
+        data = os.pread(packs[pack], n, off)
     except OSError:
         return b"", pack, off
+    if len(data) != n or hashlib.sha256(data).digest() != digest:
+        return b"", pack, off
+    return data, pack, off
 compile_uncached = compileall.compile_file
 def compile_file(fullname, *args, **kwargs):
     seen[0] += 1
@@ -109,13 +113,13 @@ def compile_file(fullname, *args, **kwargs):
     if data[:4] == importlib.util.MAGIC_NUMBER and data[4:8] == b"\1\0\0\0" and data[8:16] == importlib.util.source_hash(src):
         os.makedirs(os.path.dirname(cfile), exist_ok=True)
         write_atomic(cfile, data, bootstrap._calc_mode(fullname))
-        listfile.write("H\0%s\0%s\0%s\0%d\0%d\0" % (key.hex(), cfile, pack, off, len(data)))
+        listfile.write("H\0%s\0%s\0%s\0%d\0%d\0%s\0" % (key.hex(), cfile, pack, off, len(data), index[key][3].hex()))
         return True
     written.clear()
     ok = compile_uncached(fullname, *args, **kwargs)
     data = written.pop(cfile, None)
     if ok and data is not None:
-        listfile.write("C\0%s\0%s\0\0%d\0%d\0" % (key.hex(), cfile, packfile.tell(), len(data)))
+        listfile.write("C\0%s\0%s\0\0%d\0%d\0%s\0" % (key.hex(), cfile, packfile.tell(), len(data), hashlib.sha256(data).hexdigest()))
         packfile.write(data)
     return ok
 compileall.compile_file = compile_file
@@ -172,10 +176,11 @@ type pycEntry struct {
 	rel      string
 	pack     string
 	off, n   int64
+	sha      [32]byte // of the .pyc, as the script took it
 }
 
 // packIndexEntry is the size of an entry of a pack's index.
-const packIndexEntry = 44
+const packIndexEntry = 76
 
 // keepBytecode files the packs the compile script's workers wrote into the
 // store, and records each .pyc's hash, size and leak check for the check
@@ -211,21 +216,21 @@ func (b *build) keepBytecode(store, out string) (int, error) {
 	return n, compactPacks(store)
 }
 
-// readPycList reads a worker's list: records of six fields, each ended by a
-// NUL: C or H, the key, the .pyc's path at the deploy path, the store's
-// pack it came from (H), its offset and length.
+// readPycList reads a worker's list: records of seven fields, each ended by
+// a NUL: C or H, the key, the .pyc's path at the deploy path, the store's
+// pack it came from (H), its offset, length and sha256.
 func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
 	data, err := readBounded(list, 256<<20)
 	if err != nil {
 		return nil, err
 	}
 	fields := strings.Split(string(data), "\x00")
-	if len(fields)%6 != 1 || fields[len(fields)-1] != "" {
+	if len(fields)%7 != 1 || fields[len(fields)-1] != "" {
 		return nil, fmt.Errorf("the compile script's list %s is cut short", list)
 	}
 	var out []pycEntry
-	for i := 0; i+6 <= len(fields); i += 6 {
-		f := fields[i : i+6]
+	for i := 0; i+7 <= len(fields); i += 7 {
+		f := fields[i : i+7]
 		e := pycEntry{compiled: f[0] == "C", pack: f[3]}
 		k, err := hex.DecodeString(f[1])
 		if (f[0] != "C" && f[0] != "H") || err != nil || len(k) != len(e.key) {
@@ -248,6 +253,11 @@ func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
 		if err != nil || e.off < 0 || e.n < 0 || e.n > maxPyc {
 			return nil, fmt.Errorf("the compile script listed %s at %q, %q bytes", f[2], f[4], f[5])
 		}
+		sum, err := hex.DecodeString(f[6])
+		if err != nil || len(sum) != len(e.sha) {
+			return nil, fmt.Errorf("the compile script listed %s with %q, not a sha256", f[2], f[6])
+		}
+		copy(e.sha[:], sum)
 		out = append(out, e)
 	}
 	return out, nil
@@ -256,8 +266,8 @@ func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
 // learnBytecode records what the check phase would read each .pyc for,
 // from the packs, with the file's stamp now: the script wrote it with
 // exactly these bytes. A .pyc whose pack cannot be read (another build
-// compacted the store meanwhile) or that is not as long is left to the
-// check.
+// compacted the store meanwhile), is not as long or not the bytes the
+// script hashed is left to the check.
 func (b *build) learnBytecode(entries []pycEntry) {
 	// Read with pread, not mapped: a pack cut short under a mapping would
 	// stop the process with SIGBUS instead of leaving the file to the check.
@@ -303,6 +313,9 @@ func (b *build) learnBytecode(entries []pycEntry) {
 				return nil
 			}
 			sum := sha256.Sum256(buf)
+			if sum != e.sha {
+				return nil
+			}
 			learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), size: e.n, leak: needles.find(buf), st: stampOfStat(&st)}
 			return nil
 		}, func() {}
@@ -325,6 +338,7 @@ func filePack(store, pack string, entries []pycEntry) error {
 		idx = append(idx, e.key[:]...)
 		idx = binary.LittleEndian.AppendUint64(idx, uint64(e.off))
 		idx = binary.LittleEndian.AppendUint32(idx, uint32(e.n))
+		idx = append(idx, e.sha[:]...)
 	}
 	sum := sha256.Sum256(idx)
 	name := filepath.Join(store, hex.EncodeToString(sum[:16]))
@@ -452,8 +466,9 @@ func mergePack(w io.Writer, pack string, index []byte, seen map[[32]byte]bool, i
 			return err
 		}
 		seen[key] = true
+		start := len(*idx)
 		*idx = append(append(*idx, key[:]...), index[i+32:i+packIndexEntry]...)
-		binary.LittleEndian.PutUint64((*idx)[len(*idx)-12:], uint64(*off))
+		binary.LittleEndian.PutUint64((*idx)[start+32:], uint64(*off))
 		*off += n
 	}
 	return nil

@@ -2,6 +2,7 @@ package venv
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -301,6 +302,7 @@ func testBytecodeCache(t *testing.T, env []string) {
 		// The indexes whole, the bytes they point at garbage of the
 		// same length: each .pyc must be checked against its source.
 		{"every pack's bytes", "*.pack", func(data []byte) []byte { return bytes.Repeat([]byte{0x42}, len(data)) }},
+		{"every pack cut short", "*.pack", func(data []byte) []byte { return data[:len(data)/2] }},
 		// Each key pointing at the .pyc of the key after it: whole
 		// bytecode, of another source; a key alone at its .pyc cut short.
 		{"every index's places rotated", "*.idx", func(data []byte) []byte {
@@ -347,8 +349,9 @@ func TestCompactPacksKeepsEveryKeyOnce(t *testing.T) {
 		var entries []pycEntry
 		for k := range 5 {
 			var e pycEntry
-			e.key[0], e.key[1] = byte(p+k), byte(k) // keys repeat across packs
-			body := []byte(fmt.Sprintf("pyc %d of %d", e.key[0], k))
+			e.key[0] = byte(p + k) // a pack shares four keys with the next
+			body := []byte(fmt.Sprintf("pyc %d", e.key[0]))
+			e.sha = sha256.Sum256(body)
 			e.off, e.n = int64(len(data)), int64(len(body))
 			data = append(data, body...)
 			entries = append(entries, e)
@@ -378,6 +381,7 @@ func TestCompactPacksKeepsEveryKeyOnce(t *testing.T) {
 		require.NotContains(t, got, key, "each key once")
 		off, n := binary.LittleEndian.Uint64(idx[i+32:]), binary.LittleEndian.Uint32(idx[i+40:])
 		got[key] = pack[off : off+uint64(n)]
+		assert.Equal(t, sha256.Sum256(got[key]), [32]byte(idx[i+44:i+packIndexEntry]), "each entry keeps its hash")
 	}
 	assert.Equal(t, want, got)
 	// Under maxPacks nothing is merged.
