@@ -125,6 +125,9 @@ type build struct {
 	// are stamped once the build is done (stampEntries).
 	stampKey     string
 	stampEntries []Entry
+	// inPlace says dist/root is already the tree this build restored, so
+	// it stays where it is.
+	inPlace bool
 }
 
 // progress tells the running phase how far it is.
@@ -1235,6 +1238,9 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 
 // place moves the finished tree to dist/root, the old one aside.
 func (b *build) place(root string) error {
+	if b.inPlace {
+		return nil
+	}
 	old := filepath.Join(b.tmp, "old-root")
 	if err := os.Rename(b.res.Root, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("move the old tree aside: %w", err)
@@ -1254,6 +1260,31 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	defer ph.End()
 	root := filepath.Join(b.tmp, RootDir)
 	stamps := b.cache.treeStamps(key, len(rec.Entries))
+	entries := slices.Clone(rec.Entries)
+	for i := range entries {
+		entries[i].MTime = b.o.Epoch.UnixNano()
+	}
+	info := summarize(entries)
+	taken := func() {
+		b.cache.usedTree(key)
+		b.res.TreeCached = true
+		b.res.Venv, b.res.Stripped = rec.Venv, rec.Stripped
+		b.res.Venv.Digest, b.res.Venv.Root = info.Digest, filepath.ToSlash(filepath.Join(b.c.Project.Dist, RootDir))
+		if b.res.Venv.Interpreter.Package == "" {
+			b.warnNoPackage()
+		}
+	}
+	// dist/root as the last build left it is the tree already: nothing is
+	// linked again (and so nothing stamped again). The builders mount the
+	// staging tree for the sdist's backend, so with dists to write the
+	// tree is restored there all the same.
+	if !(b.c.Venv.Dists && b.c.Venv.Project) && sameTree(b.res.Root, rec.Entries, stamps, b.o.Epoch) {
+		b.inPlace = true
+		taken()
+		ph.Done(fmt.Sprintf("from the cache: %s is the cached tree, unchanged (%d files, each the cached file as the last build left it), tree %s (%s)",
+			b.res.Venv.Root, info.Files, info.Digest[:12], humanSize(info.Size)))
+		return true, nil
+	}
 	done, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps)
 	if err != nil {
 		// A tree that cannot be restored once cannot be restored again:
@@ -1267,19 +1298,8 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 		}
 		return false, os.MkdirAll(b.staging, 0o755)
 	}
-	entries := slices.Clone(rec.Entries)
-	for i := range entries {
-		entries[i].MTime = b.o.Epoch.UnixNano()
-	}
-	info := summarize(entries)
-	b.cache.usedTree(key)
+	taken()
 	b.stampKey, b.stampEntries = key, rec.Entries
-	b.res.TreeCached = true
-	b.res.Venv, b.res.Stripped = rec.Venv, rec.Stripped
-	b.res.Venv.Digest, b.res.Venv.Root = info.Digest, filepath.ToSlash(filepath.Join(b.c.Project.Dist, RootDir))
-	if b.res.Venv.Interpreter.Package == "" {
-		b.warnNoPackage()
-	}
 	how := "linked"
 	if done.copied > 0 {
 		how = "copied (the cache is on another file system) or linked"

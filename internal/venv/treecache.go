@@ -351,6 +351,51 @@ func (c *Cache) keepTree(key string, root string, entries []Entry, record func()
 	return true, c.pruneTrees()
 }
 
+// errNotSame stops sameTree's walk at the first difference.
+var errNotSame = errors.New("not the cached tree")
+
+// sameTree reports whether the tree at dir is the cached tree of entries as
+// the last build left it, so that nothing need be linked again: the same
+// names in the same order, each with its mode and the epoch as its time,
+// each link with its target, each file with the stamp the cache recorded
+// for it (the very inode, not written, chmod-ed or linked since).
+func sameTree(dir string, entries []Entry, stamps []stamp, epoch time.Time) bool {
+	if len(stamps) != len(entries) {
+		return false
+	}
+	i := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if i == len(entries) {
+			return errNotSame
+		}
+		e, st := entries[i], stamps[i]
+		i++
+		rel, _ := filepath.Rel(dir, p)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if filepath.ToSlash(rel) != e.Path || fi.Mode() != e.Mode || fi.ModTime().UnixNano() != epoch.UnixNano() {
+			return errNotSame
+		}
+		switch {
+		case fi.Mode().IsRegular():
+			if st == (stamp{}) || stampOf(fi) != st {
+				return errNotSame
+			}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			if l, err := os.Readlink(p); err != nil || l != e.Link {
+				return errNotSame
+			}
+		}
+		return nil
+	})
+	return err == nil && i == len(entries)
+}
+
 // stamp is what a file's inode says of it: a file whose stamp is unchanged
 // has not been written, truncated, chmod-ed or linked since.
 type stamp struct {

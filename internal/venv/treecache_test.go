@@ -53,10 +53,30 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	for _, phase := range []string{"install ", "compile", "no build paths"} {
 		assert.NotContains(t, warm.log, phase, "a restored tree is not made again")
 	}
-	// The files the cold build hashed and nothing wrote since are not
-	// read again.
-	assert.Contains(t, warm.log, "25 of them unchanged since a build checked them, 0 checked against their sha256")
+	// dist/root is the cached tree as the cold build left it: nothing is
+	// linked again.
+	assert.Contains(t, warm.log, "dist/root is the cached tree, unchanged")
 	assert.Equal(t, cold.res.Venv, warm.res.Venv, "the same tree, the same record")
+	info, err := Inspect(warm.res.Root)
+	require.NoError(t, err)
+	assert.Equal(t, warm.res.Venv.Digest, info.Digest, "the digest of what is on disk")
+
+	// A file added, or a directory's mode changed, in dist/root: the tree
+	// is linked again, and the files the cold build hashed and nothing
+	// wrote since are not read again.
+	extra := filepath.Join(warm.res.Root, "opt", "hello", "extra")
+	require.NoError(t, os.WriteFile(extra, []byte("x"), 0o644))
+	added := buildIn(t, p.Dir, cache)
+	require.NoError(t, added.err, added.log)
+	assert.Contains(t, added.log, "25 of them unchanged since a build checked them, 0 checked against their sha256")
+	assert.NoFileExists(t, extra)
+	require.NoError(t, os.Chmod(filepath.Join(warm.res.Root, "opt", "hello", "bin"), 0o700))
+	chmodded := buildIn(t, p.Dir, cache)
+	require.NoError(t, chmodded.err, chmodded.log)
+	assert.Contains(t, chmodded.log, "25 of them unchanged since a build checked them, 0 checked against their sha256")
+	fi, err := os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin"))
+	require.NoError(t, err)
+	assert.Equal(t, fs.FileMode(0o755), fi.Mode().Perm())
 
 	// A file written (even with the same bytes and times) or touched is
 	// hashed again; so is every file once dist/ is removed, which unlinks
@@ -76,7 +96,7 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	assert.Contains(t, removed.log, "each checked against its sha256", "dist/root was removed")
 	assert.Equal(t, "Hello, world!\n", inNamespace(t, warm.res.Root, "/opt/hello", "/opt/hello/bin/hello"))
 
-	fi, err := os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello"))
+	fi, err = os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello"))
 	require.NoError(t, err)
 	assert.Equal(t, epoch.Unix(), fi.ModTime().Unix(), "the times are the commit's")
 
