@@ -343,34 +343,11 @@ func filePack(store, pack string, entries []pycEntry) error {
 	sum := sha256.Sum256(idx)
 	name := filepath.Join(store, hex.EncodeToString(sum[:16]))
 	if err := os.Rename(pack, name+".pack"); err != nil {
-		if err := copyInto(store, pack, name+".pack"); err != nil {
+		if err := copyInto(store, pack, name+".pack", ""); err != nil {
 			return err
 		}
 	}
 	return state.WriteFileAtomic(name+".idx", idx, 0o644)
-}
-
-// copyInto copies src to dst through a temporary file in dir, renamed into
-// place when whole.
-func copyInto(dir, src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(dir, ".copy-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(out.Name()) // a no-op after the rename
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(out.Name(), dst)
 }
 
 // maxPacks is how many packs the store holds before they are merged into

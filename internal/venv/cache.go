@@ -67,22 +67,56 @@ func (c *Cache) Put(path string) (WheelFile, error) {
 	if _, err := python.ParseWheelName(path); err != nil {
 		return WheelFile{}, err
 	}
-	// Read once: hashed, then written from the same bytes.
-	data, err := os.ReadFile(path)
+	// Streamed, never whole in memory (a wheel can be gigabytes): hashed,
+	// and only when the cache lacks it copied, hashed again on the way so
+	// that a file changed in between is refused.
+	sum, err := sha256File(path)
 	if err != nil {
-		return WheelFile{}, err
+		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
 	}
-	raw := sha256.Sum256(data)
-	sum := hex.EncodeToString(raw[:])
 	name := filepath.Base(path)
 	dst := filepath.Join(c.Dir, "wheels", sum, name)
 	if _, err := os.Stat(dst); err == nil {
 		return WheelFile{Path: dst, File: name, SHA256: sum}, nil
 	}
-	if err := state.WriteFileAtomic(dst, data, 0o644); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return WheelFile{}, err
+	}
+	if err := copyInto(filepath.Dir(dst), path, dst, sum); err != nil {
 		return WheelFile{}, fmt.Errorf("store %s in the wheel cache: %w", name, err)
 	}
 	return WheelFile{Path: dst, File: name, SHA256: sum}, nil
+}
+
+// copyInto copies src to dst through a temporary file in dir, renamed into
+// place when whole and, unless want is "", when its sha256 is want.
+func copyInto(dir, src, dst, want string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(dir, ".copy-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name()) // a no-op after the rename
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Chmod(0o644); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); want != "" && sum != want {
+		return fmt.Errorf("%s changed while it was copied (sha256 %s, was %s)", src, sum, want)
+	}
+	return os.Rename(out.Name(), dst)
 }
 
 // ErrCorrupt means a cached wheel does not have the hash it is stored under.

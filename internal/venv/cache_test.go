@@ -57,3 +57,28 @@ func TestCheckedSumTrustsOnlyAnUnchangedStamp(t *testing.T) {
 	_, err = checkedSum(p, real)
 	require.Error(t, err)
 }
+
+// TestCopyIntoRefusesWhatChanged: a copy whose bytes are not the sha256 the
+// caller took before (the file changed in between) is refused, and neither
+// it nor its temporary file is left; a copy that is lands whole.
+func TestCopyIntoRefusesWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "w.whl")
+	require.NoError(t, os.WriteFile(src, []byte("wheel bytes"), 0o600))
+	sum := sha256.Sum256([]byte("wheel bytes"))
+	dst := filepath.Join(dir, "w.whl")
+
+	err := copyInto(dir, src, dst, hex.EncodeToString(make([]byte, 32)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "changed while it was copied")
+	left, _ := os.ReadDir(dir)
+	assert.Empty(t, left, "no copy and no temporary file")
+
+	require.NoError(t, copyInto(dir, src, dst, hex.EncodeToString(sum[:])))
+	data, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Equal(t, "wheel bytes", string(data))
+	fi, err := os.Stat(dst)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+}
