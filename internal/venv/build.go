@@ -1185,7 +1185,7 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 		needErr = err
 	}()
 	defer func() { <-asked }()
-	if err := setTimes(root, b.o.Epoch); err != nil {
+	if err := setEntryTimes(root, entries, b.o.Epoch); err != nil {
 		return err
 	}
 	for i := range entries {

@@ -243,35 +243,32 @@ func parallelWorkers(n int, newWorker func() (run func(i int) error, close func(
 	return first
 }
 
-// setTimes gives every file, link and directory of a tree the same time,
-// SOURCE_DATE_EPOCH: the files on every CPU, then the directories deepest
-// first, so that they keep it.
-func setTimes(root string, t time.Time) error {
-	var files, dirs []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
-		} else {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
+// setEntryTimes gives the entries of the tree at root (in walk order, as
+// scanTree lists them) the same time: the files and links on every CPU, then
+// the directories deepest first, so that they keep it.
+func setEntryTimes(root string, entries []Entry, t time.Time) error {
 	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
-	set := func(p string) error {
+	set := func(e Entry) error {
+		p := filepath.Join(root, filepath.FromSlash(e.Path))
 		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("set the time of %s: %w", p, err)
 		}
 		return nil
 	}
-	if err := parallel(len(files), func(i int) error { return set(files[i]) }); err != nil {
+	var files []int
+	for i, e := range entries {
+		if !e.Mode.IsDir() {
+			files = append(files, i)
+		}
+	}
+	if err := parallel(len(files), func(i int) error { return set(entries[files[i]]) }); err != nil {
 		return err
 	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := set(dirs[i]); err != nil {
-			return err
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Mode.IsDir() {
+			if err := set(entries[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -185,3 +185,13 @@ func TestRemoveTreeRemovesAllAndFollowsNoLink(t *testing.T) {
 	assert.NoDirExists(t, dir)
 	assert.FileExists(t, filepath.Join(outside, "keep"))
 }
+
+// setTimes gives every entry of the tree at root the time t, as the check
+// does with what its scan listed.
+func setTimes(root string, t time.Time) error {
+	entries, _, err := scanTree(root, nil, nil)
+	if err != nil {
+		return err
+	}
+	return setEntryTimes(root, entries, t)
+}
