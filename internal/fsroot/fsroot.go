@@ -308,3 +308,65 @@ func (r *Root) Lstat(rel string) (fs.FileMode, error) {
 	}
 	return mode, nil
 }
+
+// inParent runs f with the directory of rel (opened through no link) and
+// rel's last component.
+func (r *Root) inParent(rel string, f func(dir int, name string) error) error {
+	parts, err := Clean(rel)
+	if err != nil {
+		return err
+	}
+	dir, err := r.openDir(parts[:len(parts)-1], false, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
+	if err := f(dir, parts[len(parts)-1]); err != nil {
+		return &fs.PathError{Op: "write", Path: rel, Err: mapErr(err)}
+	}
+	return nil
+}
+
+// Remove removes the file, link or empty directory rel (a link itself, not
+// what it names).
+func (r *Root) Remove(rel string) error {
+	return r.inParent(rel, func(dir int, name string) error {
+		err := unix.Unlinkat(dir, name, 0)
+		if errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EPERM) {
+			err = unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
+		}
+		return err
+	})
+}
+
+// Mkdir makes the new directory rel; its parent must exist.
+func (r *Root) Mkdir(rel string, perm fs.FileMode) error {
+	return r.inParent(rel, func(dir int, name string) error { return unix.Mkdirat(dir, name, uint32(perm.Perm())) })
+}
+
+// Link makes rel a new name of the open file fd; its parent must exist.
+func (r *Root) Link(fd int, rel string) error {
+	return r.inParent(rel, func(dir int, name string) error {
+		err := unix.Linkat(fd, "", dir, name, unix.AT_EMPTY_PATH)
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOENT) { // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH
+			err = unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), dir, name, unix.AT_SYMLINK_FOLLOW)
+		}
+		return err
+	})
+}
+
+// ChmodDir sets the mode of the directory rel (not a link to one).
+func (r *Root) ChmodDir(rel string, perm fs.FileMode) error {
+	return r.inParent(rel, func(dir int, name string) error {
+		fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		var st unix.Stat_t
+		if errors.Is(err, unix.ENOTDIR) && unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			err = unix.ELOOP
+		}
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Fchmod(fd, uint32(perm.Perm()))
+	})
+}

@@ -141,3 +141,53 @@ func TestMadeDirectoriesAreNoShortcut(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoveLinkMkdirAndChmodStayBeneath: Remove, Link, Mkdir and ChmodDir
+// act on the path beneath the root and through no link; a link at the
+// path is removed itself, never what it names.
+func TestRemoveLinkMkdirAndChmodStayBeneath(t *testing.T) {
+	for mode, open := range opens(t) {
+		root, outside := tree(t)
+		r, err := open(root)
+		require.NoError(t, err)
+		defer r.Close()
+		src, err := os.Open(filepath.Join(outside, "python3"))
+		require.NoError(t, err)
+		defer src.Close()
+		fd := int(src.Fd())
+
+		require.NoError(t, r.Mkdir("lib/new", 0o700), mode)
+		require.NoError(t, r.Link(fd, "lib/new/linked"), mode)
+		got, err := os.ReadFile(filepath.Join(root, "lib", "new", "linked"))
+		require.NoError(t, err)
+		assert.Equal(t, "interpreter", string(got))
+		require.NoError(t, r.ChmodDir("lib/new", 0o755), mode)
+		fi, err := os.Stat(filepath.Join(root, "lib", "new"))
+		require.NoError(t, err)
+		assert.Equal(t, fs.FileMode(0o755), fi.Mode().Perm())
+		require.NoError(t, r.Remove("lib/new/linked"), mode)
+		require.NoError(t, r.Remove("lib/new"), mode)
+		assert.NoDirExists(t, filepath.Join(root, "lib", "new"))
+		assert.ErrorIs(t, r.Mkdir("lib", 0o755), fs.ErrExist, mode)
+
+		for _, rel := range []string{"lib64/x", "up/x", "abs/x", "../x"} {
+			assert.Error(t, r.Mkdir(rel, 0o755), "%s %s", mode, rel)
+			assert.Error(t, r.Link(fd, rel), "%s %s", mode, rel)
+		}
+		for _, rel := range []string{"up/python3", "abs/python3"} {
+			assert.ErrorIs(t, r.Remove(rel), ErrSymlink, "%s %s", mode, rel)
+		}
+		assert.ErrorIs(t, r.ChmodDir("lib64", 0o700), ErrSymlink, mode)
+		assert.ErrorIs(t, r.ChmodDir("up", 0o700), ErrSymlink, mode)
+		assert.NoDirExists(t, filepath.Join(outside, "x"))
+		assert.FileExists(t, filepath.Join(outside, "python3"))
+		fi, err = os.Stat(outside)
+		require.NoError(t, err)
+		assert.Equal(t, fs.FileMode(0o755), fi.Mode().Perm(), "what a link names keeps its mode")
+
+		// A link is removed itself.
+		require.NoError(t, r.Remove("bin/python3"), mode)
+		assert.NoFileExists(t, filepath.Join(root, "bin", "python3"))
+		assert.FileExists(t, filepath.Join(outside, "python3"))
+	}
+}
