@@ -55,7 +55,10 @@ type Result struct {
 	// Cached says which steps the caches spared: TreeCached means the whole
 	// tree came from the tree cache (nothing installed, compiled or checked).
 	ProjectCached, ResolutionCached, TreeCached bool
-	Stripped                                    int
+	// FromBase says the tree was made from the cached tree of the same
+	// dependencies: only the project's wheel was installed and compiled.
+	FromBase bool
+	Stripped int
 	// Dists are the project's wheel and sdist in dist/python (venv.dists).
 	Dists []state.Artifact
 }
@@ -128,6 +131,27 @@ type build struct {
 	// inPlace says dist/root is already the tree this build restored, so
 	// it stays where it is.
 	inPlace bool
+	// base is the tree's key without the project's wheel (baseKey).
+	base string
+	// skeleton are the directories python -m venv made (below the venv),
+	// placed what each wheel put where (the native installer's plan):
+	// what tells the project's part of the tree (projectOwned).
+	skeleton map[string]bool
+	placed   map[string][]string
+	// For a tree made from a cached tree of the same dependencies (fromBase):
+	// the cached tree it was made from and the entries its project made,
+	// the entries (below the root) linked from that tree, what is known of
+	// those files and the project's Python files, the only ones compiled
+	// (nil compiles all).
+	baseTree  string
+	baseOwned []string
+	// baseVenv is the record of that tree, whose interpreter package and
+	// library dependencies this tree shares when neither project brings
+	// ELF files.
+	baseVenv    *state.Venv
+	reduced     map[string]bool
+	linked      map[string]knownFile
+	compileOnly []string
 }
 
 // progress tells the running phase how far it is.
@@ -205,13 +229,20 @@ func (b *build) run(ctx context.Context) error {
 		return err
 	}
 	b.res.Wheels = wheels
-	key, err := b.treeKey(wheels)
+	in, err := b.treeInputs(wheels)
 	if err != nil {
 		return err
 	}
+	key := Key(in)
+	b.base = b.baseKey(in)
 	restored := false
 	if rec, ok := b.cache.lookupTree(key); ok && !b.o.NoCache {
 		if restored, err = b.restore(key, rec); err != nil {
+			return err
+		}
+	}
+	if !restored {
+		if restored, err = b.fromBase(ctx, key, wheels); err != nil {
 			return err
 		}
 	}
@@ -960,6 +991,11 @@ func (b *build) createVenv(ctx context.Context) (string, error) {
 	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &out, Stderr: &out}); err != nil {
 		return "", fmt.Errorf("create the venv: %w\n%s", err, out.String())
 	}
+	skeleton, err := dirsBelow(b.stagingVenv())
+	if err != nil {
+		return "", err
+	}
+	b.skeleton = skeleton
 	return fmt.Sprintf("%s at %s", strings.Join(argv[1:len(argv)-1], " "), b.deploy), nil
 }
 
@@ -968,9 +1004,9 @@ var installers = map[string]func(b *build) Installer{
 	"native": func(b *build) Installer {
 		// What it learns of the files it writes spares the check reading
 		// them again.
-		b.known = map[string]knownFile{}
+		b.known, b.placed = map[string]knownFile{}, map[string][]string{}
 		return &nativeInstaller{staging: b.stagingVenv(), deploy: b.deploy, layout: b.layout(), limits: b.limits(), progress: b.progress,
-			needles: newNeedleSet(b.needles()), known: b.known}
+			needles: newNeedleSet(b.needles()), known: b.known, placed: b.placed}
 	},
 	"pip": func(b *build) Installer { return b.pipInstaller() },
 	"uv":  func(b *build) Installer { return &uvInstaller{b: b, check: b.pipInstaller()} },
@@ -1070,7 +1106,7 @@ func (b *build) finish(ctx context.Context) (string, error) {
 		did = append(did, fmt.Sprintf("stripped %d path(s)", n))
 	}
 	if c.Venv.StripDebug {
-		n, err := b.stripDebug(ctx)
+		n, err := b.stripDebug(ctx, b.wheels)
 		if err != nil {
 			return "", err
 		}
@@ -1078,8 +1114,8 @@ func (b *build) finish(ctx context.Context) (string, error) {
 			did = append(did, fmt.Sprintf("debug symbols stripped from %d file(s)", n))
 		}
 	}
-	if c.Venv.Compile {
-		done, err := b.compile(ctx)
+	if c.Venv.Compile && (b.compileOnly == nil || len(b.compileOnly) > 0) {
+		done, err := b.compile(ctx, b.compileOnly)
 		if err != nil {
 			return "", err
 		}
@@ -1144,7 +1180,10 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 	defer ph.End()
 	needles := b.needles()
 	root := filepath.Join(b.tmp, RootDir)
-	known := map[string]knownFile{}
+	known := b.linked
+	if known == nil {
+		known = map[string]knownFile{}
+	}
 	if prefix, err := filepath.Rel(root, b.stagingVenv()); err == nil {
 		for rel, k := range b.known {
 			known[path.Join(filepath.ToSlash(prefix), rel)] = k
@@ -1177,6 +1216,13 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 	asked := make(chan struct{})
 	go func() {
 		defer close(asked)
+		if v := b.baseVenv; v != nil {
+			pkg, depends = v.Interpreter.Package, v.Depends
+			if pkg == "" {
+				b.warnNoPackage()
+			}
+			return
+		}
 		pkg = b.interpreterPackage(ctx)
 		libs, err := neededLibraries(root)
 		if err == nil && len(libs.libs) > 0 {
@@ -1217,10 +1263,15 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 		}
 		return v, nil
 	})
-	linked, keepErr := b.cache.keepTree(key, root, entries, func() (treeRecord, error) {
+	rec := sync.OnceValues(func() (treeRecord, error) {
 		v, err := record()
-		return treeRecord{Venv: v, Stripped: b.res.Stripped}, err
+		return treeRecord{Venv: v, Stripped: b.res.Stripped, Project: b.projectOwned(entries, root)}, err
 	})
+	keep := b.cache.keepTree
+	if b.baseTree != "" {
+		keep = b.keepFromBase
+	}
+	linked, keepErr := keep(key, root, entries, rec)
 	if b.res.Venv, err = record(); err != nil {
 		return err
 	}
@@ -1285,7 +1336,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 			b.res.Venv.Root, info.Files, info.Digest[:12], humanSize(info.Size)))
 		return true, nil
 	}
-	done, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps)
+	done, err := restoreTree(rec.Entries, filepath.Join(b.cache.treeDir(key), "root"), root, true, b.o.Epoch, stamps, nil)
 	if err != nil {
 		// A tree that cannot be restored once cannot be restored again:
 		// it goes, and this build keeps its own in its place.

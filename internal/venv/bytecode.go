@@ -140,8 +140,9 @@ sys.exit(int(failed))
 const maxPyc = 64 << 20
 
 // compile compiles the venv's lib directory with compileall, unchecked-hash,
-// every file whose .pyc is in the bytecode cache taken from it.
-func (b *build) compile(ctx context.Context) (string, error) {
+// every file whose .pyc is in the bytecode cache taken from it; only the
+// given files (at the deploy path) when there are any.
+func (b *build) compile(ctx context.Context, only []string) (string, error) {
 	store := filepath.Join(b.cache.Dir, "pyc")
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return "", fmt.Errorf("create the bytecode cache: %w", err)
@@ -153,7 +154,11 @@ func (b *build) compile(ctx context.Context) (string, error) {
 	prefix := Key(map[string]any{"format": 1, "python": []string{b.interp.Executable, b.interp.Implementation, b.interp.Version},
 		"target": b.target(), "mode": "unchecked-hash", "hashseed": "0"})
 	argv := []string{b.venvPython(), "-c", compileScript, store, prefix, out,
-		"-q", "-f", "--invalidation-mode", "unchecked-hash", path.Join(b.deploy, "lib")}
+		"-q", "-f", "--invalidation-mode", "unchecked-hash", "--"}
+	if only == nil {
+		argv = append(argv, path.Join(b.deploy, "lib"))
+	}
+	argv = append(argv, only...)
 	var log strings.Builder
 	if err := b.builder.Run(ctx, Command{Argv: argv, Env: b.pip.Env, Dir: "/", Stdout: &log, Stderr: &log}); err != nil {
 		// Packages ship files that are no valid Python 3 (templates,

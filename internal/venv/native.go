@@ -44,6 +44,10 @@ type nativeInstaller struct {
 	needles *needleSet
 	mu      sync.Mutex
 	known   map[string]knownFile
+	// placed, when set, gets every path (below the venv) each wheel puts
+	// into it, by the wheel's file name, once all are planned: what the
+	// project's wheel owns in the tree (ownedByProject).
+	placed map[string][]string
 }
 
 // learn records what was written to fd at rel.
@@ -201,6 +205,16 @@ func (n *nativeInstaller) Install(ctx context.Context, _ Builder, wheels []Wheel
 		archives[i] = a
 		if plans[i], err = n.layout.plan(a, owner, nil); err != nil {
 			return fmt.Errorf("install %s: %w", w.File, err)
+		}
+		if n.placed != nil {
+			rels := make([]string, 0, len(plans[i])+3)
+			for _, p := range plans[i] {
+				rels = append(rels, p.rel)
+			}
+			for _, f := range []string{"INSTALLER", "REQUESTED", "RECORD"} {
+				rels = append(rels, n.layout.site()+"/"+a.InfoDir+"/"+f)
+			}
+			n.placed[w.File] = rels
 		}
 	}
 	var done atomic.Int64

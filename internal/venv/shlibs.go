@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,44 +109,43 @@ func neededLibraries(root string) (needs, error) {
 	return n, err
 }
 
-// unstripped lists the ELF files below root that carry a symbol table or
-// debug sections, relative to root.
-func unstripped(root string) ([]string, error) {
-	var out []string
-	err := walkELF(root, func(p string, f *elf.File) error {
-		for _, s := range f.Sections {
-			if s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug_") {
-				rel, _ := filepath.Rel(root, p)
-				out = append(out, rel)
-				break
-			}
+// hasDebug says whether an ELF file carries a symbol table or debug sections.
+func hasDebug(f *elf.File) bool {
+	for _, s := range f.Sections {
+		if s.Name == ".symtab" || strings.HasPrefix(s.Name, ".debug_") {
+			return true
 		}
-		return nil
-	})
-	return out, err
+	}
+	return false
 }
 
 // stripDebug strips the unstripped ELF files of the venv as dh_strip does,
 // with the build system's strip, which knows the target's architecture.
 //
 // Only what was compiled here is stripped: the ELF files of wheels tagged for
-// plain linux_* (built from source by this build). A manylinux or musllinux
-// wheel is shipped as its maintainers built it, and auditwheel has rewritten
-// its libraries with patchelf, which strip corrupts (numpy's OpenBLAS then
-// fails to load: "ELF load command address/offset not page-aligned").
-func (b *build) stripDebug(ctx context.Context) (int, error) {
-	all, err := unstripped(b.staging)
-	if err != nil || len(all) == 0 {
-		return 0, err
-	}
-	own, err := b.builtHere()
+// plain linux_* (built from source by this build), of the given wheels. A
+// manylinux or musllinux wheel is shipped as its maintainers built it, and
+// auditwheel has rewritten its libraries with patchelf, which strip corrupts
+// (numpy's OpenBLAS then fails to load: "ELF load command address/offset not
+// page-aligned").
+func (b *build) stripDebug(ctx context.Context, wheels []WheelFile) (int, error) {
+	own, err := b.builtHere(wheels)
 	if err != nil {
 		return 0, err
 	}
 	var files []string
-	for _, f := range all {
-		if own[f] {
-			files = append(files, f)
+	for _, rel := range slices.Sorted(maps.Keys(own)) {
+		p := filepath.Join(b.staging, rel)
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			continue // left out by venv.strip, or no file
+		}
+		if err := withELF(p, func(_ string, f *elf.File) error {
+			if hasDebug(f) {
+				files = append(files, rel)
+			}
+			return nil
+		}); err != nil {
+			return 0, err
 		}
 	}
 	if len(files) == 0 {
@@ -333,10 +333,10 @@ func fromShlibs(lines []string, soname, pkg string) string {
 // builtHere lists the venv's files (relative to it) that come from wheels
 // built by this build: those tagged for plain linux_* platforms, which no
 // repair tool has touched.
-func (b *build) builtHere() (map[string]bool, error) {
+func (b *build) builtHere(wheels []WheelFile) (map[string]bool, error) {
 	out := map[string]bool{}
 	site := filepath.Join(b.staging, filepath.FromSlash(b.layout().site()))
-	for _, w := range b.wheels {
+	for _, w := range wheels {
 		pw, err := python.ParseWheelName(w.File)
 		if err != nil {
 			return nil, err

@@ -244,8 +244,8 @@ func parallelWorkers(n int, newWorker func() (run func(i int) error, close func(
 }
 
 // setEntryTimes gives the entries of the tree at root (in walk order, as
-// scanTree lists them) the same time: the files and links on every CPU, then
-// the directories deepest first, so that they keep it.
+// scanTree lists them) the same time: the files and links that have another
+// on every CPU, then the directories deepest first, so that they keep it.
 func setEntryTimes(root string, entries []Entry, t time.Time) error {
 	ts := []unix.Timespec{unix.NsecToTimespec(t.UnixNano()), unix.NsecToTimespec(t.UnixNano())}
 	set := func(e Entry) error {
@@ -257,7 +257,8 @@ func setEntryTimes(root string, entries []Entry, t time.Time) error {
 	}
 	var files []int
 	for i, e := range entries {
-		if !e.Mode.IsDir() {
+		// A file linked from the cache with its time has it already.
+		if !e.Mode.IsDir() && e.MTime != t.UnixNano() {
 			files = append(files, i)
 		}
 	}
@@ -410,4 +411,18 @@ func distributions(venv string, wheels []WheelFile, project string) ([]state.Dis
 	}
 	sort.Slice(out, func(i, j int) bool { return python.Normalize(out[i].Name) < python.Normalize(out[j].Name) })
 	return out, nil
+}
+
+// dirsBelow lists the directories below dir (relative to it, slash paths).
+func dirsBelow(dir string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = true
+		return nil
+	})
+	return out, err
 }

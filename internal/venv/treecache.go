@@ -53,6 +53,9 @@ type treeRecord struct {
 	Venv     state.Venv `json:"venv"`
 	Stripped int        `json:"stripped"`
 	Entries  []Entry    `json:"entries"`
+	// Project is what of the tree the project made, for an app-only
+	// change (fromBase); nil when it cannot be told.
+	Project *projectPart `json:"project,omitempty"`
 }
 
 func (c *Cache) treeDir(key string) string { return filepath.Join(c.Dir, "trees", key) }
@@ -119,8 +122,9 @@ func validEntries(entries []Entry) error {
 // (unless its stamp says it was checked and not changed since). It returns
 // how many files were copied rather than linked. verify is off only for a
 // tree this build has just hashed. A non-zero epoch is every entry's time; a
-// linked file that has it already is not touched.
-func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time, stamps []stamp) (restored, error) {
+// linked file that has it already is not touched. after, when not nil, gets
+// the stamp of each file linked (by entry), once linked and given its time.
+func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time, stamps, after []stamp) (restored, error) {
 	src, err := fsroot.Open(from)
 	if err != nil {
 		return restored{}, err
@@ -155,7 +159,11 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time,
 		if files[i] < len(stamps) {
 			st = &stamps[files[i]]
 		}
-		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch, st, &hashed)
+		var linked *stamp
+		if after != nil {
+			linked = &after[files[i]]
+		}
+		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch, st, linked, &hashed)
 		return err
 	})
 	if err != nil {
@@ -182,8 +190,9 @@ var errTreeChanged = errors.New("the cached tree was changed")
 
 // restoreFile checks one cached file and links it to dst (copies it when the
 // cache is on another file system); it reports whether it copied. The file
-// is hashed unless its stamp holds, and hashed counts it.
-func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time, st *stamp, hashed *atomic.Int64) (bool, error) {
+// is hashed unless its stamp holds, and hashed counts it. linked, when not
+// nil, gets the stamp of the linked file.
+func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time, st, linked *stamp, hashed *atomic.Int64) (bool, error) {
 	fd, sys, err := src.OpenFD(e.Path)
 	if err != nil {
 		return false, err
@@ -211,6 +220,12 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 	if !errors.Is(err, unix.EXDEV) {
 		if err == nil && sys.Mtim.Nano() != epoch.UnixNano() && !epoch.IsZero() {
 			err = setTime(dst, epoch)
+		}
+		if err == nil && linked != nil {
+			var now unix.Stat_t
+			if err = unix.Fstat(fd, &now); err == nil {
+				*linked = stampOfStat(&now)
+			}
 		}
 		return false, err
 	}
@@ -327,19 +342,14 @@ func (c *Cache) keepTree(key string, root string, entries []Entry, record func()
 	if err := os.Mkdir(filepath.Join(tmp, "root"), 0o700); err != nil {
 		return false, err
 	}
-	if _, err := restoreTree(entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil); err != nil {
+	if _, err := restoreTree(entries, root, filepath.Join(tmp, "root"), false, time.Time{}, nil, nil); err != nil {
 		return false, err
 	}
 	rec, err := record()
 	if err != nil {
 		return false, err
 	}
-	rec.Format, rec.Entries = treeCacheFormat, entries
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return false, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "record.json"), data, 0o644); err != nil {
+	if err := writeTreeRecord(tmp, rec, entries); err != nil {
 		return false, err
 	}
 	if err := os.Rename(tmp, c.treeDir(key)); err != nil {
@@ -351,6 +361,23 @@ func (c *Cache) keepTree(key string, root string, entries []Entry, record func()
 	return true, c.pruneTrees()
 }
 
+// writeTreeRecord writes the record of a tree kept in dir.
+func writeTreeRecord(dir string, rec treeRecord, entries []Entry) error {
+	rec.Format, rec.Entries = treeCacheFormat, entries
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "record.json"), data, 0o644); err != nil {
+		return err
+	}
+	if rec.Project != nil {
+		// findBase reads this, not the whole record.
+		return os.WriteFile(filepath.Join(dir, "base"), []byte(rec.Project.Base), 0o644)
+	}
+	return nil
+}
+
 // errNotSame stops sameTree's walk at the first difference.
 var errNotSame = errors.New("not the cached tree")
 
@@ -358,7 +385,8 @@ var errNotSame = errors.New("not the cached tree")
 // the last build left it, so that nothing need be linked again: the same
 // names in the same order, each with its mode and the epoch as its time,
 // each link with its target, each file with the stamp the cache recorded
-// for it (the very inode, not written, chmod-ed or linked since).
+// for it (the very inode, not written, chmod-ed or linked since). A zero
+// epoch is the time of the tree's root, whatever it is.
 func sameTree(dir string, entries []Entry, stamps []stamp, epoch time.Time) bool {
 	if len(stamps) != len(entries) {
 		return false
@@ -377,6 +405,9 @@ func sameTree(dir string, entries []Entry, stamps []stamp, epoch time.Time) bool
 		fi, err := d.Info()
 		if err != nil {
 			return err
+		}
+		if epoch.IsZero() {
+			epoch = fi.ModTime()
 		}
 		if filepath.ToSlash(rel) != e.Path || fi.Mode() != e.Mode || fi.ModTime().UnixNano() != epoch.UnixNano() {
 			return errNotSame
@@ -512,6 +543,15 @@ func forceRemoveAll(dir string) error {
 // setting of the install, finish and check. With post_build it names the
 // checkout and the time too, which a command may read.
 func (b *build) treeKey(wheels []WheelFile) (string, error) {
+	in, err := b.treeInputs(wheels)
+	if err != nil {
+		return "", err
+	}
+	return Key(in), nil
+}
+
+// treeInputs are what treeKey names.
+func (b *build) treeInputs(wheels []WheelFile) (map[string]any, error) {
 	c := b.c
 	var sums []string
 	for _, w := range wheels {
@@ -520,13 +560,13 @@ func (b *build) treeKey(wheels []WheelFile) (string, error) {
 	slices.Sort(sums)
 	tool, err := sha256File(b.toolPath())
 	if err != nil {
-		return "", fmt.Errorf("hash this program, for the tree cache: %w", err)
+		return nil, fmt.Errorf("hash this program, for the tree cache: %w", err)
 	}
 	var extra []any
 	for _, f := range c.Venv.ExtraFiles {
 		entries, _, err := scanTree(c.Path(f.Src), nil, nil)
 		if err != nil {
-			return "", fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
+			return nil, fmt.Errorf("venv.extra_files %s: %w", f.Src, err)
 		}
 		for i := range entries {
 			entries[i].MTime = 0 // copied with the content, not the time
@@ -545,12 +585,12 @@ func (b *build) treeKey(wheels []WheelFile) (string, error) {
 		src := b.srcHash
 		if src == "" {
 			if src, err = SourceHash(context.Background(), c.Dir, c.DistDir()); err != nil {
-				return "", fmt.Errorf("hash the project's source: %w", err)
+				return nil, fmt.Errorf("hash the project's source: %w", err)
 			}
 		}
 		in["post_build"] = []any{c.Venv.PostBuild, c.Venv.PostBuildDir, c.Venv.Env, src, b.o.Epoch.Unix()}
 	}
-	return Key(in), nil
+	return in, nil
 }
 
 // toolPath is this program, whose bytes make the trees.
@@ -573,4 +613,96 @@ func (b *build) systemKey() string {
 		return ""
 	}
 	return fmt.Sprintf("dpkg %d %d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// moveTree keeps the tree of an app-only change (fromBase) by making the
+// cached tree it was made from into it, instead of linking every file
+// again: the entries that tree's project made (gone, in walk order) are
+// removed, this tree's entries that are not in it (added, in walk order)
+// are made, its files linked from root. Every other file of root is linked
+// from that tree already: the very inodes. The tree it was made from is no
+// longer in the cache. linked says the cached tree is the one at root; an
+// error leaves neither tree in the cache.
+func (c *Cache) moveTree(from string, gone []string, key, root string, entries []Entry, added []string, record func() (treeRecord, error)) (linked bool, err error) {
+	if _, err := os.Stat(c.treeDir(key)); err == nil {
+		return false, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(c.Dir, "trees"), ".new-")
+	if err != nil {
+		return false, err
+	}
+	defer forceRemoveAll(tmp) // the tree once renamed into place, nothing
+	// A unique name: os.Rename does not replace even an empty directory.
+	if err := os.Remove(tmp); err != nil {
+		return false, err
+	}
+	if err := os.Rename(c.treeDir(from), tmp); err != nil {
+		return false, fmt.Errorf("take the cached tree %s: %w", from[:12], err)
+	}
+	for _, f := range []string{"record.json", "stamps.json", "base"} {
+		if err := os.Remove(filepath.Join(tmp, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+	}
+	cached, err := fsroot.Open(filepath.Join(tmp, "root"))
+	if err != nil {
+		return false, err
+	}
+	defer cached.Close()
+	for i := len(gone) - 1; i >= 0; i-- {
+		if err := cached.Remove(gone[i]); err != nil {
+			return false, err
+		}
+	}
+	src, err := fsroot.Open(root)
+	if err != nil {
+		return false, err
+	}
+	defer src.Close()
+	byPath := make(map[string]*Entry, len(added))
+	for i := range entries {
+		byPath[entries[i].Path] = &entries[i]
+	}
+	for _, p := range added {
+		e := byPath[p]
+		switch {
+		case e == nil:
+			return false, fmt.Errorf("%s is not in the tree", p)
+		case e.Mode.IsDir():
+			// 0700 while it is filled, as restoreTree makes it.
+			err = cached.Mkdir(p, 0o700)
+		case e.Mode.IsRegular():
+			var fd int
+			if fd, _, err = src.OpenFD(p); err == nil {
+				err = cached.Link(fd, p)
+				unix.Close(fd)
+			}
+		default:
+			err = fmt.Errorf("%s is neither a file nor a directory", p)
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	for i := len(added) - 1; i >= 0; i-- {
+		if e := byPath[added[i]]; e.Mode.IsDir() {
+			if err := cached.ChmodDir(added[i], e.Mode.Perm()); err != nil {
+				return false, err
+			}
+		}
+	}
+	rec, err := record()
+	if err != nil {
+		return false, err
+	}
+	if err := writeTreeRecord(tmp, rec, entries); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, c.treeDir(key)); err != nil {
+		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
+			return false, nil // another build kept it first
+		}
+		return false, err
+	}
+	return true, c.pruneTrees()
 }

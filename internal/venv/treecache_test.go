@@ -303,7 +303,11 @@ func testBytecodeCache(t *testing.T, env []string) {
 	all := compiledFiles(t, cold.log)
 	require.GreaterOrEqual(t, all, 3, "the app's and hello-lib's files are compiled")
 
+	// Without the cached trees, which would spare the dependencies' files
+	// the install and compile (an app-only change, fromBase).
+	noTrees := func() { require.NoError(t, forceRemoveAll(filepath.Join(cache, "trees"))) }
 	p.WriteFile("src/hello/__init__.py", "\"\"\"Changed.\"\"\"\n\n__version__ = \"1.0.0\"\n")
+	noTrees()
 	changed := buildIn(t, p.Dir, cache, env...)
 	require.NoError(t, changed.err, changed.log)
 	assert.False(t, changed.res.TreeCached)
@@ -347,6 +351,7 @@ func testBytecodeCache(t *testing.T, env []string) {
 			require.NoError(t, os.WriteFile(f, spoil.with(data), 0o644))
 		}
 		p.WriteFile("src/hello/__init__.py", fmt.Sprintf("\"\"\"Changed, %d.\"\"\"\n\n__version__ = \"1.0.0\"\n", i))
+		noTrees()
 		again := buildIn(t, p.Dir, cache, env...)
 		require.NoError(t, again.err, again.log)
 		assert.Equal(t, all, compiledFiles(t, again.log), "%s: nothing spoiled is used", spoil.name)
