@@ -3,7 +3,8 @@
 // wheelhouse: examples/hello and hello-lib plus generated wheels of realistic
 // size, or (-corpus) the real distributions of the corpus (make deps), resolved
 // from the three applications of tools/corpus/apps. It prints the ratio (ours /
-// peer) for a cold wheel cache and a warm one, against pip and against uv
+// peer) for cold caches, an app-only change (with dist/root as the last build
+// left it, and without, as in CI) and warm caches, against pip and against uv
 // (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
 // bytecode unless told, so it runs both ways).
 //
@@ -107,20 +108,24 @@ venv:
 	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
 	cache := filepath.Join(work, "cache")
-	var lastLog []byte
+	lastLog := map[string][]byte{}
 	// kind: "cold" empties the caches, "commit" is an app-only change (a
-	// new commit time, so a new project wheel and tree), "warm" changes
-	// nothing.
+	// new commit time, so a new project wheel and tree), "commit-ci" one
+	// without dist/root (a clean checkout), "warm" changes nothing.
 	run := func(kind string) func() {
 		return func() {
 			switch kind {
 			case "cold":
 				os.RemoveAll(cache)
-			case "commit":
+			case "commit", "commit-ci":
 				// A minute on: zip keeps times to two seconds, so a
 				// second on could make the same wheel (a warm build).
 				st.Commit.Time += 60
 				benchutil.Must(st.Save(filepath.Join(project, "dist")))
+				if kind == "commit-ci" {
+					// CI starts from a clean checkout: no dist/root.
+					benchutil.Must(os.RemoveAll(filepath.Join(project, "dist", "root")))
+				}
 			}
 			cmd := exec.Command(ours, "--cache-dir", cache)
 			cmd.Dir = project
@@ -129,7 +134,7 @@ venv:
 			if err := cmd.Run(); err != nil {
 				log.Fatalf("gopythongo-build-venv: %v\n%s", err, stderr.Bytes())
 			}
-			lastLog = stderr.Bytes()
+			lastLog[kind] = stderr.Bytes()
 		}
 	}
 	peerDir := filepath.Join(work, "peer")
@@ -178,7 +183,8 @@ venv:
 	}
 	peers := len(rows)
 	rows = append(rows, row{"gopythongo-build-venv, cold caches", run("cold")},
-		row{"gopythongo-build-venv, app-only change", run("commit")}, row{"gopythongo-build-venv, warm caches", run("warm")})
+		row{"gopythongo-build-venv, app-only change", run("commit")}, row{"gopythongo-build-venv, app-only change, no dist/root", run("commit-ci")},
+		row{"gopythongo-build-venv, warm caches", run("warm")})
 	var cases []func()
 	for _, r := range rows {
 		cases = append(cases, r.f)
@@ -194,7 +200,9 @@ venv:
 			fmt.Printf("    vs %-44s %s\n", p.name, res[peers+i].Ratio(res[j]))
 		}
 	}
-	fmt.Printf("\nphases of the last warm run:\n%s", lastLog)
+	for _, k := range []struct{ kind, name string }{{"commit", "app-only change"}, {"commit-ci", "app-only change without dist/root"}, {"warm", "warm run"}} {
+		fmt.Printf("\nphases of the last %s:\n%s", k.name, lastLog[k.kind])
+	}
 }
 
 // Generate writes n pure-Python wheels of 50 KiB to 600 KiB of code each, as
