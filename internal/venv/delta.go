@@ -173,8 +173,14 @@ func (b *build) fromBase(ctx context.Context, key string, wheels []WheelFile) (b
 				return "", err
 			}
 			b.setBase(oldKey, rec, entries, prefix, stamps)
+			files := 0
+			for _, e := range entries {
+				if e.Mode.IsRegular() {
+					files++
+				}
+			}
 			return fmt.Sprintf("from the cache: %s is the tree %s, which has the same dependencies, as the last build left it: the %d entries its project made removed, the %d files of the rest kept",
-				b.c.Project.Dist+"/"+RootDir, oldKey[:12], len(rec.Project.Owned), summarize(entries).Files), nil
+				b.c.Project.Dist+"/"+RootDir, oldKey[:12], len(rec.Project.Owned), files), nil
 		}
 		after := make([]stamp, len(entries))
 		done, err := restoreTree(entries, filepath.Join(b.cache.treeDir(oldKey), "root"), root, true, b.o.Epoch, stamps, after)
