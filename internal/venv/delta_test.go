@@ -1,6 +1,7 @@
 package venv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,4 +182,46 @@ func TestAnyELF(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "short"), []byte("\x7f"), 0o644))
 	assert.False(t, anyELF(dir, []string{"mod.py", "short", "stripped-away"}))
 	assert.True(t, anyELF(dir, []string{"mod.py", "lib.so"}))
+}
+
+// TestAppOnlyChangeOnTheCorpus: at real size (Django, Celery, NumPy, lxml
+// and their dependencies from the PyPI corpus, thousands of files, ELF
+// libraries among them), the tree an app-only change builds on the cached
+// tree, and all that is recorded of it (the library dependencies taken from
+// the base), is what the build makes with no cached tree.
+func TestAppOnlyChangeOnTheCorpus(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, fmt.Sprintf(`schema: 1
+project: {name: hello, deploy_path: /opt/hello, python: /usr/bin/python3}
+venv:
+  find_links: [wheels, %s]
+  no_index: true
+  build_isolation: false
+  packages: ["django<6", "numpy>=1.26", "lxml>=5", "requests", "pyyaml", "celery[redis]"]
+  strip: ['**/tests']
+`, testutil.Corpus(t)))
+	cache := t.TempDir()
+	cold := buildWith(t, p.Dir, cache, epoch, false)
+	require.NoError(t, cold.err, cold.log)
+	require.Greater(t, cold.res.Venv.Files, 5000, "a tree of real size")
+	require.NotEmpty(t, cold.res.Venv.Depends, "NumPy's and lxml's libraries need the system's")
+
+	p.WriteFile("src/hello/cli.py", "import sys\n\ndef main(argv=None):\n    print('Hi!')\n    return 0\n")
+	p.WriteFile("src/hello/views/__init__.py", "VIEWS = []\n")
+	p.Git("add", "-A")
+	p.Commit("an app-only change")
+	at := epoch.Add(time.Hour)
+	// As in CI: no dist/root, the tree linked from the cache.
+	require.NoError(t, os.RemoveAll(filepath.Join(p.Dir, "dist", "root")))
+	app := buildWith(t, p.Dir, cache, at, false)
+	require.NoError(t, app.err, app.log)
+	assert.True(t, app.res.FromBase, app.log)
+	assert.Contains(t, app.log, "which has the same dependencies, linked")
+
+	require.NoError(t, forceRemoveAll(filepath.Join(cache, "trees")))
+	require.NoError(t, os.RemoveAll(filepath.Join(p.Dir, "dist", "root")))
+	whole := buildWith(t, p.Dir, cache, at, false)
+	require.NoError(t, whole.err, whole.log)
+	assert.False(t, whole.res.FromBase)
+	assert.Equal(t, whole.res.Venv, app.res.Venv, "the tree and its record as the whole build makes them")
 }
