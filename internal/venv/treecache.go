@@ -152,19 +152,23 @@ func restoreTree(entries []Entry, from, to string, verify bool, epoch time.Time,
 	}
 	copied := make([]bool, len(files))
 	var hashed atomic.Int64
-	err = parallel(len(files), func(i int) error {
-		e := entries[files[i]]
-		var err error
-		var st *stamp
-		if files[i] < len(stamps) {
-			st = &stamps[files[i]]
-		}
-		var linked *stamp
-		if after != nil {
-			linked = &after[files[i]]
-		}
-		copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch, st, linked, &hashed)
-		return err
+	err = parallelWorkers(len(files), func() (func(i int) error, func()) {
+		// A buffer a worker: thousands of files, each hashed or copied.
+		w := &restoreWorker{hashed: &hashed, buf: make([]byte, 256<<10)}
+		return func(i int) error {
+			e := entries[files[i]]
+			var err error
+			var st *stamp
+			if files[i] < len(stamps) {
+				st = &stamps[files[i]]
+			}
+			var linked *stamp
+			if after != nil {
+				linked = &after[files[i]]
+			}
+			copied[i], err = restoreFile(src, e, filepath.Join(to, filepath.FromSlash(e.Path)), verify, epoch, st, linked, w)
+			return err
+		}, func() {}
 	})
 	if err != nil {
 		return restored{}, err
@@ -188,11 +192,18 @@ type restored struct{ files, copied, hashed int }
 // errTreeChanged means a cached file is not what the record says.
 var errTreeChanged = errors.New("the cached tree was changed")
 
+// restoreWorker is what a worker of restoreTree has of its own: a buffer,
+// and the count of files hashed it adds to.
+type restoreWorker struct {
+	hashed *atomic.Int64
+	buf    []byte
+}
+
 // restoreFile checks one cached file and links it to dst (copies it when the
 // cache is on another file system); it reports whether it copied. The file
-// is hashed unless its stamp holds, and hashed counts it. linked, when not
-// nil, gets the stamp of the linked file.
-func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time, st, linked *stamp, hashed *atomic.Int64) (bool, error) {
+// is hashed unless its stamp holds, and the worker's count counts it.
+// linked, when not nil, gets the stamp of the linked file.
+func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.Time, st, linked *stamp, w *restoreWorker) (bool, error) {
 	fd, sys, err := src.OpenFD(e.Path)
 	if err != nil {
 		return false, err
@@ -202,9 +213,9 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 	f := fdReader(fd)
 	perm := fs.FileMode(sys.Mode).Perm()
 	if verify && (st == nil || *st != stampOfStat(&sys) || sys.Size != e.Size || perm != e.Mode.Perm()) {
-		hashed.Add(1)
+		w.hashed.Add(1)
 		h := sha256.New()
-		n, err := io.Copy(h, f)
+		n, err := io.CopyBuffer(h, f, w.buf)
 		if err != nil {
 			return false, err
 		}
@@ -236,7 +247,7 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 	if err != nil {
 		return false, err
 	}
-	if _, err := io.Copy(out, f); err != nil {
+	if _, err := io.CopyBuffer(out, f, w.buf); err != nil {
 		out.Close()
 		return false, err
 	}

@@ -46,12 +46,18 @@ pip runs from this machine against the venv's interpreter and never reads user
 configuration or PIP_* variables; index settings come from venv.* alone. Wheels
 built from the project or from sdists, and every resolution, are kept in a
 content-addressed cache (venv.cache_dir) that CI can persist: a second build of
-unchanged inputs builds no wheel and asks no index anything.
+unchanged inputs builds no wheel and asks no index anything, and takes the finished
+tree from the cache. After an app-only change (a new commit, the same
+dependencies) the build goes on from the cached tree of those dependencies: only
+the project's wheel is installed and compiled, and the tree is the one a build
+without a cache makes.
 
 After the build, a check fails it if any file names the build directory, the
 workspace or the cache; every time stamp is SOURCE_DATE_EPOCH (default: the commit
 time), so two builds of the same inputs give identical trees. The tree is built in
-a temporary directory and moved to dist/root only when everything succeeded.
+a temporary directory and moved to dist/root only when everything succeeded (an
+app-only change may take dist/root itself, when it is the cached tree as the last
+build left it: a build that then fails leaves no dist/root).
 
 The project is built with the version of the state file (PEP 440): written into
 the build's copy of pyproject.toml, or given to setuptools-scm, hatch-vcs and
@@ -166,6 +172,8 @@ func cacheNote(res *venv.Result) string {
 	switch {
 	case res.TreeCached:
 		return "the whole tree from the cache"
+	case res.FromBase:
+		return "the dependencies' tree from the cache, the project installed into it"
 	case res.ResolutionCached:
 		return "all wheels from the cache"
 	case res.ProjectCached:
