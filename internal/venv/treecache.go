@@ -633,10 +633,16 @@ func (b *build) systemKey() string {
 // are made, its files linked from root. Every other file of root is linked
 // from that tree already: the very inodes. The tree it was made from is no
 // longer in the cache. linked says the cached tree is the one at root; an
-// error leaves neither tree in the cache.
+// error once that tree is taken leaves neither in the cache.
 func (c *Cache) moveTree(from string, gone []string, key, root string, entries []Entry, added []string, record func() (treeRecord, error)) (linked bool, err error) {
 	if _, err := os.Stat(c.treeDir(key)); err == nil {
 		return false, nil
+	}
+	// Asked first: a tree that has no record is not worth the one it
+	// would be made from.
+	rec, err := record()
+	if err != nil {
+		return false, err
 	}
 	tmp, err := os.MkdirTemp(filepath.Join(c.Dir, "trees"), ".new-")
 	if err != nil {
@@ -701,10 +707,6 @@ func (c *Cache) moveTree(from string, gone []string, key, root string, entries [
 				return false, err
 			}
 		}
-	}
-	rec, err := record()
-	if err != nil {
-		return false, err
 	}
 	if err := writeTreeRecord(tmp, rec, entries); err != nil {
 		return false, err
