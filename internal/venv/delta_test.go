@@ -225,3 +225,34 @@ venv:
 	assert.False(t, whole.res.FromBase)
 	assert.Equal(t, whole.res.Venv, app.res.Venv, "the tree and its record as the whole build makes them")
 }
+
+// TestAppOnlyChangeOnAChangedCachedTree: a file of the cached tree changed
+// since it was kept (the cache, or dist/root linked with it, written) is
+// found when the tree is linked for an app-only change; the cached tree is
+// dropped and the venv built whole, right.
+func TestAppOnlyChangeOnAChangedCachedTree(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	require.NoError(t, buildIn(t, p.Dir, cache).err)
+	trees := cachedTrees(t, cache)
+	require.Len(t, trees, 1)
+	lib, err := filepath.Glob(filepath.Join(cache, "trees", trees[0], "root", "opt", "hello", "lib", "python3*", "site-packages", "hello_lib", "__init__.py"))
+	require.NoError(t, err)
+	require.Len(t, lib, 1)
+	require.NoError(t, os.WriteFile(lib[0], []byte("def greet(name):\n    return 'pwned'\n"), 0o644))
+
+	p.WriteFile("src/hello/extra.py", "EXTRA = 1\n")
+	p.Git("add", "-A")
+	p.Commit("an app-only change")
+	at := epoch.Add(time.Hour)
+	run := buildWith(t, p.Dir, cache, at, false)
+	require.NoError(t, run.err, run.log)
+	assert.False(t, run.res.FromBase)
+	assert.Contains(t, run.log, "cannot be used")
+	assert.Contains(t, run.log, "so the venv is built whole")
+	fresh := buildWith(t, p.Dir, t.TempDir(), at, true)
+	require.NoError(t, fresh.err, fresh.log)
+	assert.Equal(t, fresh.res.Venv, run.res.Venv)
+	assert.Equal(t, "Hello, world!\n", inNamespace(t, filepath.Join(p.Dir, "dist", "root"), "/opt/hello", "/opt/hello/bin/hello"))
+}
