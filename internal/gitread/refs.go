@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // Ref is a branch or tag and the commit it points at. Ids are hex strings:
@@ -120,15 +122,67 @@ func (r *Repo) looseRefs(prefixes []string) ([]Ref, error) {
 // (sorted by name), with the traits that say which tags carry a ^peeled line.
 // Names and ids are slices of one string made from the file.
 func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully bool, err error) {
-	b, err := os.ReadFile(filepath.Join(r.CommonDir, "packed-refs"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, false, nil
-	}
+	all, err := r.allPackedRefs()
 	if err != nil {
 		return nil, false, false, err
 	}
-	data := string(b)
-	kept := false // whether the last ref line was kept, for its ^ line
+	for _, ref := range all.refs {
+		if want(ref.Name) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs, all.peeled, all.fully, nil
+}
+
+// packed is packed-refs as read: every ref and the peeled traits, and the
+// file's identity then.
+type packed struct {
+	refs          []Ref
+	peeled, fully bool
+	id            [5]int64 // device, inode, size, modification and change time
+}
+
+// allPackedRefs is packed-refs parsed, read again only when the file is
+// another (a run asks for HEAD's branch, the tags and the branches: the
+// file is read once, not for each).
+func (r *Repo) allPackedRefs() (*packed, error) {
+	f, err := os.Open(filepath.Join(r.CommonDir, "packed-refs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &packed{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	var id [5]int64
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id = [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.packed != nil && id != ([5]int64{}) && r.packed.id == id {
+		return r.packed, nil
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
+	}
+	p, err := parsePackedRefs(string(b))
+	if err != nil {
+		return nil, err
+	}
+	p.id = id
+	r.packed = p
+	return p, nil
+}
+
+// parsePackedRefs parses the text of packed-refs.
+func parsePackedRefs(data string) (*packed, error) {
+	p := &packed{}
 	for len(data) > 0 {
 		var line string
 		if i := strings.IndexByte(data, '\n'); i >= 0 {
@@ -141,29 +195,26 @@ func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully boo
 		case line[0] == '#':
 			if traits, ok := strings.CutPrefix(line, "# pack-refs with:"); ok {
 				for _, t := range strings.Fields(traits) {
-					peeled = peeled || t == "peeled"
-					fully = fully || t == "fully-peeled"
+					p.peeled = p.peeled || t == "peeled"
+					p.fully = p.fully || t == "fully-peeled"
 				}
 			}
 		case line[0] == '^':
-			if kept {
-				if len(line) != 41 {
-					return nil, false, false, fmt.Errorf("packed-refs: bad line %q", line)
-				}
-				refs[len(refs)-1].Commit = line[1:]
+			if len(line) != 41 {
+				return nil, fmt.Errorf("packed-refs: bad line %q", line)
+			}
+			if len(p.refs) > 0 {
+				p.refs[len(p.refs)-1].Commit = line[1:]
 			}
 		default:
 			// Ids are checked where they are parsed; most are only compared.
 			if len(line) < 42 || line[40] != ' ' {
-				return nil, false, false, fmt.Errorf("packed-refs: bad line %q", line)
+				return nil, fmt.Errorf("packed-refs: bad line %q", line)
 			}
-			name := line[41:]
-			if kept = want(name); kept {
-				refs = append(refs, Ref{Name: name, Target: line[:40]})
-			}
+			p.refs = append(p.refs, Ref{Name: line[41:], Target: line[:40]})
 		}
 	}
-	return refs, peeled, fully, nil
+	return p, nil
 }
 
 func hexOrEmpty(h Hash) string {

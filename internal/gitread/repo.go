@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // ErrUnsupported means the repository needs git itself to be read.
@@ -28,6 +29,8 @@ type Repo struct {
 	GitDir, CommonDir string
 	odb               *odb
 	shallow           map[Hash]bool
+	mu                sync.Mutex
+	packed            *packed // packed-refs, once read (allPackedRefs)
 }
 
 // Open finds the repository that contains dir.

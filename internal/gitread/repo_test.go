@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,4 +267,34 @@ func TestQuickCleanAgreesWithGitStatus(t *testing.T) {
 	r.Git("reset", "-q", "c.txt")
 	require.NoError(t, os.Remove(filepath.Join(r.Dir, "dir", "b.txt")))
 	check("deleted file")
+}
+
+// TestPackedRefsReadOnceAndAgainWhenChanged: packed-refs is read once for
+// all the refs a run asks for, and again once git has rewritten it: an open
+// repository sees a tag packed since, and a ref packed away.
+func TestPackedRefsReadOnceAndAgainWhenChanged(t *testing.T) {
+	r := history(t)
+	r.Git("pack-refs", "--all")
+	repo, err := Open(r.Dir)
+	require.NoError(t, err)
+	defer repo.Close()
+	first, err := repo.allPackedRefs()
+	require.NoError(t, err)
+	again, err := repo.allPackedRefs()
+	require.NoError(t, err)
+	assert.Same(t, first, again, "the same file is not read again")
+	head, _, err := repo.Head()
+	require.NoError(t, err)
+
+	r.Git("tag", "packed-later", "HEAD~1")
+	r.Git("pack-refs", "--all")
+	refs, err := repo.Refs("refs/tags/")
+	require.NoError(t, err)
+	assert.True(t, slices.ContainsFunc(refs, func(ref Ref) bool { return ref.Name == "refs/tags/packed-later" }), "a tag packed since the last read")
+	got, err := repo.Resolve("refs/tags/packed-later")
+	require.NoError(t, err)
+	assert.Equal(t, gitOut(t, r.Dir, "rev-parse", "HEAD~1"), got.String())
+	h, _, err := repo.Head()
+	require.NoError(t, err)
+	assert.Equal(t, head, h)
 }
