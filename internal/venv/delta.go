@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -62,10 +63,7 @@ func (b *build) baseKey(in map[string]any) string {
 	if b.project == nil || c.Venv.Installer != "native" || len(c.Venv.PostBuild) > 0 || len(c.Venv.ExtraFiles) > 0 {
 		return ""
 	}
-	base := make(map[string]any, len(in)+1)
-	for k, v := range in {
-		base[k] = v
-	}
+	base := maps.Clone(in)
 	sums, _ := in["wheels"].([]string)
 	i := slices.Index(sums, b.project.SHA256)
 	if i < 0 {
