@@ -360,8 +360,26 @@ func (c *Cache) keepTree(key string, root string, entries []Entry, record func()
 	if err != nil {
 		return false, err
 	}
-	if err := writeTreeRecord(tmp, rec, entries); err != nil {
+	return c.placeTree(tmp, key, rec, entries)
+}
+
+// placeTree writes the record of the tree made in tmp and renames it into
+// the cache under key, then forgets the least recently used trees; false
+// when another build kept the tree first.
+func (c *Cache) placeTree(tmp, key string, rec treeRecord, entries []Entry) (bool, error) {
+	rec.Format, rec.Entries = treeCacheFormat, entries
+	data, err := json.Marshal(rec)
+	if err != nil {
 		return false, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "record.json"), data, 0o644); err != nil {
+		return false, err
+	}
+	if rec.Project != nil {
+		// findBase reads this, not the whole record.
+		if err := os.WriteFile(filepath.Join(tmp, "base"), []byte(rec.Project.Base), 0o644); err != nil {
+			return false, err
+		}
 	}
 	if err := os.Rename(tmp, c.treeDir(key)); err != nil {
 		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
@@ -370,23 +388,6 @@ func (c *Cache) keepTree(key string, root string, entries []Entry, record func()
 		return false, err
 	}
 	return true, c.pruneTrees()
-}
-
-// writeTreeRecord writes the record of a tree kept in dir.
-func writeTreeRecord(dir string, rec treeRecord, entries []Entry) error {
-	rec.Format, rec.Entries = treeCacheFormat, entries
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "record.json"), data, 0o644); err != nil {
-		return err
-	}
-	if rec.Project != nil {
-		// findBase reads this, not the whole record.
-		return os.WriteFile(filepath.Join(dir, "base"), []byte(rec.Project.Base), 0o644)
-	}
-	return nil
 }
 
 // errNotSame stops sameTree's walk at the first difference.
@@ -708,14 +709,5 @@ func (c *Cache) moveTree(from string, gone []string, key, root string, entries [
 			}
 		}
 	}
-	if err := writeTreeRecord(tmp, rec, entries); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp, c.treeDir(key)); err != nil {
-		if errors.Is(err, fs.ErrExist) || errors.Is(err, unix.ENOTEMPTY) {
-			return false, nil // another build kept it first
-		}
-		return false, err
-	}
-	return true, c.pruneTrees()
+	return c.placeTree(tmp, key, rec, entries)
 }
