@@ -134,6 +134,9 @@ func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully boo
 	return refs, all.peeled, all.fully, nil
 }
 
+// maxPackedRefs bounds packed-refs: a million tags take about 100 MiB.
+const maxPackedRefs = 512 << 20
+
 // packed is packed-refs as read: every ref and the peeled traits, and the
 // file's identity then.
 type packed struct {
@@ -167,9 +170,15 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 	if r.packed != nil && id != ([5]int64{}) && r.packed.id == id {
 		return r.packed, nil
 	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return nil, err
+	tooBig := fi.Size() > maxPackedRefs
+	var b []byte
+	if !tooBig {
+		if b, err = io.ReadAll(io.LimitReader(f, maxPackedRefs+1)); err != nil {
+			return nil, err
+		}
+	}
+	if tooBig || len(b) > maxPackedRefs {
+		return nil, fmt.Errorf("%w: packed-refs holds more than %d MiB, far more than a million refs need", ErrCorrupt, maxPackedRefs>>20)
 	}
 	p, err := parsePackedRefs(string(b))
 	if err != nil {

@@ -298,3 +298,17 @@ func TestPackedRefsReadOnceAndAgainWhenChanged(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, head, h)
 }
+
+// TestPackedRefsBounded: a packed-refs beyond maxPackedRefs (a sparse file
+// here) is refused, not read whole into memory.
+func TestPackedRefsBounded(t *testing.T) {
+	r := history(t)
+	r.Git("pack-refs", "--all")
+	require.NoError(t, os.Truncate(filepath.Join(r.Dir, ".git", "packed-refs"), maxPackedRefs+1))
+	repo, err := Open(r.Dir)
+	require.NoError(t, err)
+	defer repo.Close()
+	_, err = repo.Refs("refs/tags/")
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.ErrorContains(t, err, "packed-refs holds more than 512 MiB")
+}
