@@ -550,19 +550,11 @@ func forceRemoveAll(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// treeKey names everything the finished tree is made of: the wheels, the
-// interpreter and the system it runs on, the deploy path, the tool and every
-// setting of the install, finish and check. With post_build it names the
-// checkout and the time too, which a command may read.
-func (b *build) treeKey(wheels []WheelFile) (string, error) {
-	in, err := b.treeInputs(wheels)
-	if err != nil {
-		return "", err
-	}
-	return Key(in), nil
-}
-
-// treeInputs are what treeKey names.
+// treeInputs are what the tree key names (Key of them): everything the
+// finished tree is made of, the wheels, the interpreter and the system it
+// runs on, the deploy path, the tool and every setting of the install,
+// finish and check. With post_build they name the checkout and the time
+// too, which a command may read. baseKey is made from the same inputs.
 func (b *build) treeInputs(wheels []WheelFile) (map[string]any, error) {
 	c := b.c
 	var sums []string
