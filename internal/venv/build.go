@@ -152,6 +152,9 @@ type build struct {
 	reduced     map[string]bool
 	linked      map[string]knownFile
 	compileOnly []string
+	// stripOnly are the project's paths (below the venv), the only ones
+	// venv.strip looks at in such a tree (nil: all).
+	stripOnly []string
 }
 
 // progress tells the running phase how far it is.
@@ -1097,7 +1100,7 @@ func (b *build) finish(ctx context.Context) (string, error) {
 	if n := len(c.Venv.PostBuild); n > 0 {
 		did = append(did, fmt.Sprintf("%d post_build command(s)", n))
 	}
-	n, err := strip(b.staging, c.Venv.Strip)
+	n, err := strip(b.staging, c.Venv.Strip, b.stripOnly)
 	if err != nil {
 		return "", err
 	}

@@ -156,7 +156,7 @@ func (b *build) fromBase(ctx context.Context, key string, wheels []WheelFile) (b
 			return false, context.Cause(ctx)
 		}
 		b.o.Log.Warnf("%s (%v), so the venv is built whole", what, err)
-		b.known, b.placed, b.reduced, b.linked, b.compileOnly, b.wheels = nil, nil, nil, nil, nil, nil
+		b.known, b.placed, b.reduced, b.linked, b.compileOnly, b.stripOnly, b.wheels = nil, nil, nil, nil, nil, nil, nil
 		b.baseTree, b.baseOwned, b.baseVenv = "", nil, nil
 		if err := removeTree(root); err != nil {
 			return false, err
@@ -204,6 +204,10 @@ func (b *build) fromBase(ctx context.Context, key string, wheels []WheelFile) (b
 			return "", err
 		}
 		b.compileOnly = only
+		b.stripOnly = b.placed[b.project.File]
+		if b.stripOnly == nil {
+			b.stripOnly = []string{}
+		}
 		return fmt.Sprintf("the project's %s into it, native installer", b.project.File), nil
 	}); err != nil {
 		return giveUp("the project's wheel cannot go into the cached tree of its dependencies", err)

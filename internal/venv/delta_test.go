@@ -29,7 +29,7 @@ func TestAppOnlyChangeBuildsOnTheCachedTree(t *testing.T) {
 }
 
 func testAppOnlyChange(t *testing.T, env []string) {
-	p := testutil.HelloProject(t, helloConfig+"  strip: ['**/fixtures']\n")
+	p := testutil.HelloProject(t, helloConfig+"  strip: ['**/fixtures', '**/__pycache__']\n")
 	cache := t.TempDir()
 	at := epoch
 	// fresh is the tree of the checkout as a build without any cache

@@ -394,7 +394,7 @@ func TestStripFollowsNoLink(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "keep.txt"), []byte("keep"), 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(venv, "lib", "pkg"), 0o755))
 	require.NoError(t, os.Symlink(outside, filepath.Join(venv, "lib", "pkg", "tests")))
-	n, err := strip(venv, []string{"**/tests", "**/keep.txt"})
+	n, err := strip(venv, []string{"**/tests", "**/keep.txt"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	_, err = os.Lstat(filepath.Join(venv, "lib", "pkg", "tests"))

@@ -344,9 +344,15 @@ func matchGlob(glob, name string) bool {
 }
 
 // strip removes what the globs match below dir; it returns how many paths.
-func strip(dir string, globs []string) (int, error) {
+// With only (slash paths below dir), just those paths and their parents
+// are looked at: a tree built on a cached one, whose other paths were
+// stripped before and whose bytecode, compiled after the strip, must stay.
+func strip(dir string, globs []string, only []string) (int, error) {
 	if len(globs) == 0 {
 		return 0, nil
+	}
+	if only != nil {
+		return stripOnly(dir, globs, only)
 	}
 	var doomed []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -375,6 +381,36 @@ func strip(dir string, globs []string) (int, error) {
 		}
 	}
 	return len(doomed), nil
+}
+
+// stripOnly is strip for the given paths: of each, the shortest prefix a
+// glob matches goes, as a walk from the top would find it.
+func stripOnly(dir string, globs []string, only []string) (int, error) {
+	n := 0
+	doomed := map[string]bool{}
+	for _, rel := range only {
+		parts := strings.Split(rel, "/")
+		for i := range parts {
+			prefix := strings.Join(parts[:i+1], "/")
+			if doomed[prefix] {
+				break
+			}
+			if !slices.ContainsFunc(globs, func(g string) bool { return matchGlob(g, prefix) }) {
+				continue
+			}
+			doomed[prefix] = true
+			p := filepath.Join(dir, filepath.FromSlash(prefix))
+			if _, err := os.Lstat(p); err != nil {
+				break // not made (or gone with a parent): nothing to remove
+			}
+			if err := os.RemoveAll(p); err != nil {
+				return 0, err
+			}
+			n++
+			break
+		}
+	}
+	return n, nil
 }
 
 // Leak is a build path found in a file of the tree.

@@ -47,7 +47,7 @@ func TestStripAndLeaksAndTimes(t *testing.T) {
 	write("include/x.h", "y")
 	require.NoError(t, os.Symlink("/build/dir/target", filepath.Join(root, "link")))
 
-	n, err := strip(root, []string{"**/tests", "include/*.h"})
+	n, err := strip(root, []string{"**/tests", "include/*.h"}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	_, err = os.Stat(filepath.Join(root, "lib/pkg/tests"))
@@ -194,4 +194,42 @@ func setTimes(root string, t time.Time) error {
 		return err
 	}
 	return setEntryTimes(root, entries, t)
+}
+
+// TestStripOnlyTheGivenPathsAsTheWalkWould: for the given paths, strip
+// removes what the walk removes (the shortest matching prefix, once), and
+// nothing else: a match elsewhere (the cached tree's bytecode) stays.
+func TestStripOnlyTheGivenPathsAsTheWalkWould(t *testing.T) {
+	files := []string{"lib/app/tests/t.py", "lib/app/tests/deep/u.py", "lib/app/a.py", "lib/app/x.h", "lib/dep/tests/d.py", "lib/dep/__pycache__/d.pyc", "lib/app/__pycache__/a.pyc"}
+	project := []string{"lib/app/tests/t.py", "lib/app/tests/deep/u.py", "lib/app/a.py", "lib/app/x.h", "lib/missing/x.h"}
+	globs := []string{"**/tests", "**/*.h", "lib/missing", "**/__pycache__"}
+	tree := func() string {
+		root := t.TempDir()
+		for _, f := range files {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(root, f), []byte(f), 0o644))
+		}
+		return root
+	}
+	only := tree()
+	n, err := strip(only, globs, project)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "lib/app/tests once, lib/app/x.h")
+	for _, gone := range []string{"lib/app/tests", "lib/app/x.h"} {
+		assert.NoFileExists(t, filepath.Join(only, gone))
+		assert.NoDirExists(t, filepath.Join(only, gone))
+	}
+	for _, kept := range []string{"lib/app/a.py", "lib/dep/tests/d.py", "lib/dep/__pycache__/d.pyc", "lib/app/__pycache__/a.pyc"} {
+		assert.FileExists(t, filepath.Join(only, kept), "not a path of the project")
+	}
+	// The walk removes the same of the project's paths, and the rest too.
+	walked := tree()
+	_, err = strip(walked, globs, nil)
+	require.NoError(t, err)
+	for _, p := range project {
+		_, errOnly := os.Lstat(filepath.Join(only, p))
+		_, errWalked := os.Lstat(filepath.Join(walked, p))
+		assert.Equal(t, os.IsNotExist(errWalked), os.IsNotExist(errOnly), p)
+	}
+	assert.NoDirExists(t, filepath.Join(walked, "lib/dep/tests"))
 }
