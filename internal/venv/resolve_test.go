@@ -438,3 +438,89 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 	require.NoError(t, err)
 	assert.True(t, os.SameFile(first, second), "the environment was reused, not made again")
 }
+
+// TestProjectWheelIsPipsForEachBackend builds a small project with each
+// build backend of the corpus, isolated, from find_links that hold only the
+// backend and what it needs: the hooks build the wheel without
+// prepare_metadata_for_build_wheel, and it is byte for byte the one pip wheel
+// builds (which calls it, then build_wheel with its metadata).
+func TestProjectWheelIsPipsForEachBackend(t *testing.T) {
+	t.Parallel()
+	corpus := testutil.Corpus(t)
+	for _, tc := range []struct {
+		name      string
+		wheels    []string // of the corpus, by name prefix
+		build     string   // pyproject.toml's [build-system] and more
+		module    string   // where the package goes
+		wheelName string
+	}{
+		{"setuptools", []string{"setuptools-"},
+			"[build-system]\nrequires = [\"setuptools>=77\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+			"src/demo_app", "demo_app-1.2.0-py3-none-any.whl"},
+		{"hatchling", []string{"hatchling-", "packaging-", "pathspec-", "pluggy-", "trove_classifiers-", "tomlkit-"},
+			"[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n[tool.hatch.build.targets.wheel]\npackages = [\"src/demo_app\"]\n",
+			"src/demo_app", "demo_app-1.2.0-py3-none-any.whl"},
+		{"flit_core", []string{"flit_core-"},
+			"[build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n",
+			"demo_app", "demo_app-1.2.0-py3-none-any.whl"},
+		{"poetry-core", []string{"poetry_core-"},
+			"[build-system]\nrequires = [\"poetry-core>=2\"]\nbuild-backend = \"poetry.core.masonry.api\"\n[tool.poetry]\npackages = [{include = \"demo_app\", from = \"src\"}]\n",
+			"src/demo_app", "demo_app-1.2.0-py3-none-any.whl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := testutil.NewGitRepo(t)
+			wheels := filepath.Join(r.Dir, "wheels")
+			require.NoError(t, os.MkdirAll(wheels, 0o755))
+			for _, prefix := range tc.wheels {
+				found, _ := filepath.Glob(filepath.Join(corpus, prefix+"[0-9]*.whl"))
+				require.NotEmpty(t, found, "the corpus holds %s*.whl (make deps)", prefix)
+				for _, f := range found {
+					require.NoError(t, os.Link(f, filepath.Join(wheels, filepath.Base(f))))
+				}
+			}
+			r.WriteFile("pyproject.toml", tc.build+`[project]
+name = "demo-app"
+version = "1.2.0"
+description = "A demo of the build backends"
+requires-python = ">=3.9"
+dependencies = []
+[project.scripts]
+demo = "demo_app.cli:main"
+`)
+			r.WriteFile(tc.module+"/__init__.py", "\"\"\"The demo.\"\"\"\n")
+			r.WriteFile(tc.module+"/cli.py", "def main():\n    print('demo')\n")
+			r.WriteFile(tc.module+"/data/greeting.txt", "hello\n")
+			r.WriteFile(".gitignore", "dist/\nwheels/\n")
+			r.WriteFile(".gopythongo.yaml", `schema: 1
+project: {name: demo-app, deploy_path: /opt/demo, python: /usr/bin/python3}
+venv:
+  find_links: [wheels]
+  no_index: true
+`)
+			r.Git("add", "-A")
+			r.Commit("demo")
+
+			cache := t.TempDir()
+			run := buildIn(t, r.Dir, cache)
+			require.NoError(t, run.err, run.log)
+			compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
+			assert.Empty(t, compiled, "the hooks built the wheel: pip never ran")
+			var got string
+			for _, w := range run.res.Wheels {
+				if w.File == tc.wheelName {
+					got = w.Path
+				}
+			}
+			require.NotEmpty(t, got, "the build made %s", tc.wheelName)
+
+			out := t.TempDir()
+			cmd := exec.Command(testutil.DebianPython, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index", "--find-links", wheels, "-w", out, r.Dir)
+			cmd.Env = append(testutil.CleanEnv(), "SOURCE_DATE_EPOCH=1700000000")
+			b, err := cmd.CombinedOutput()
+			require.NoError(t, err, "pip wheel: %s", b)
+			want := filepath.Join(out, tc.wheelName)
+			assert.Equal(t, fileSHA256(t, want), fileSHA256(t, got), "the wheel pip builds with %s", tc.name)
+		})
+	}
+}
