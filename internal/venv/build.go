@@ -117,8 +117,10 @@ type build struct {
 	wheels  []WheelFile
 	srcDone bool
 	srcEnv  []string
-	// srcHash is the project's source hash, once computed.
-	srcHash string
+	// srcFiles are the project's source files, once listed (sourceFiles),
+	// and srcHash their hash.
+	srcFiles []string
+	srcHash  string
 	// ph is the running phase, told how far it is (progress).
 	ph *ui.Phase
 	// known is what the native installer learned of the files it wrote
@@ -762,11 +764,10 @@ func (b *build) projectWheel(ctx context.Context) (WheelFile, bool, error) {
 	if !hasBuildFile(c.Dir) {
 		return WheelFile{}, false, c.Errorf("venv.project", "%s holds no pyproject.toml (nor setup.py), so there is no project to build: add a pyproject.toml with [project] and [build-system], or set venv.project: false to install only venv.packages and venv.requirements", c.Dir)
 	}
-	src, err := SourceHash(ctx, c.Dir, c.DistDir())
+	src, err := b.sourceHash(ctx)
 	if err != nil {
-		return WheelFile{}, false, fmt.Errorf("hash the project's source: %w", err)
+		return WheelFile{}, false, err
 	}
-	b.srcHash = src
 	key := Key(map[string]any{"source": src, "python": b.interp.Executable, "version": b.interp.Version,
 		"tag": firstTag(b.interp), "target": b.target(), "isolation": c.Venv.BuildIsolation, "epoch": b.o.Epoch.Unix(), "pip": b.pipIdentity(),
 		"set_version": b.setVersion()})
@@ -859,7 +860,11 @@ func (b *build) source(ctx context.Context) (string, []string, error) {
 	if b.srcDone {
 		return dir, b.srcEnv, nil
 	}
-	if err := copySource(ctx, b.c.Dir, dir, b.c.DistDir()); err != nil {
+	files, err := b.sourceFiles(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("list the project's source: %w", err)
+	}
+	if err := copySource(b.c.Dir, dir, files); err != nil {
 		return "", nil, err
 	}
 	if v := b.setVersion(); v != "" {
@@ -890,19 +895,36 @@ func firstTag(in python.Interpreter) string {
 	return ""
 }
 
-// copySource copies the files SourceHash reads.
-func copySource(ctx context.Context, from, to string, exclude ...string) error {
-	files, err := gitFiles(ctx, from)
-	if err != nil {
-		if files, err = walkFiles(from); err != nil {
-			return err
+// sourceFiles lists the project's source once a build.
+func (b *build) sourceFiles(ctx context.Context) ([]string, error) {
+	if b.srcFiles == nil {
+		files, err := sourceFiles(ctx, b.c.Dir, b.c.DistDir())
+		if err != nil {
+			return nil, err
+		}
+		b.srcFiles = files
+	}
+	return b.srcFiles, nil
+}
+
+// sourceHash hashes the project's source once a build.
+func (b *build) sourceHash(ctx context.Context) (string, error) {
+	if b.srcHash == "" {
+		files, err := b.sourceFiles(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list the project's source: %w", err)
+		}
+		if b.srcHash, err = hashSource(b.c.Dir, files); err != nil {
+			return "", fmt.Errorf("hash the project's source: %w", err)
 		}
 	}
+	return b.srcHash, nil
+}
+
+// copySource copies the files sourceFiles listed, which hashSource reads.
+func copySource(from, to string, files []string) error {
 	for _, rel := range files {
 		src := filepath.Join(from, rel)
-		if excluded(src, exclude) || strings.Contains(rel, ".egg-info/") {
-			continue
-		}
 		fi, err := os.Lstat(src)
 		if err != nil {
 			continue

@@ -18,24 +18,12 @@ import (
 // skipDirs are never part of a project's source.
 var skipDirs = map[string]bool{".git": true, "__pycache__": true, ".venv": true, ".tox": true, ".nox": true, "build": true, ".mypy_cache": true, ".pytest_cache": true}
 
-// SourceHash hashes a project's source: the files git knows and does not
-// ignore (or, outside git, every file but build output), with their modes.
-// Anything under exclude (the dist directory) is left out.
-func SourceHash(ctx context.Context, dir string, exclude ...string) (string, error) {
-	files, err := gitFiles(ctx, dir)
-	if err != nil {
-		files, err = walkFiles(dir)
-		if err != nil {
-			return "", err
-		}
-	}
-	slices.Sort(files)
+// hashSource hashes a project's source, the files sourceFiles listed, with
+// their modes.
+func hashSource(dir string, files []string) (string, error) {
 	h := sha256.New()
 	for _, rel := range files {
 		abs := filepath.Join(dir, rel)
-		if excluded(abs, exclude) || strings.Contains(rel, ".egg-info/") {
-			continue
-		}
 		fi, err := os.Lstat(abs)
 		if err != nil {
 			continue // deleted but still in the index
@@ -61,6 +49,25 @@ func SourceHash(ctx context.Context, dir string, exclude ...string) (string, err
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// sourceFiles lists a project's source, sorted: the files git knows and
+// does not ignore, or, outside git, every file but build output; nothing
+// under exclude (the dist directory, which holds the last build's tree: a
+// walk or git's search for untracked files would go through all of it) or
+// in .egg-info.
+func sourceFiles(ctx context.Context, dir string, exclude ...string) ([]string, error) {
+	files, err := gitFiles(ctx, dir, exclude)
+	if err != nil {
+		if files, err = walkFiles(dir, exclude); err != nil {
+			return nil, err
+		}
+	}
+	files = slices.DeleteFunc(files, func(rel string) bool {
+		return excluded(filepath.Join(dir, rel), exclude) || strings.Contains(rel, ".egg-info/")
+	})
+	slices.Sort(files)
+	return files, nil
+}
+
 func excluded(abs string, exclude []string) bool {
 	for _, e := range exclude {
 		if e != "" && (abs == e || strings.HasPrefix(abs, e+string(filepath.Separator))) {
@@ -70,8 +77,14 @@ func excluded(abs string, exclude []string) bool {
 	return false
 }
 
-func gitFiles(ctx context.Context, dir string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+func gitFiles(ctx context.Context, dir string, exclude []string) ([]string, error) {
+	args := []string{"ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."}
+	for _, e := range exclude {
+		if rel, err := filepath.Rel(dir, e); err == nil && e != "" && filepath.IsLocal(rel) {
+			args = append(args, ":(exclude,literal)"+filepath.ToSlash(rel))
+		}
+	}
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
@@ -89,13 +102,13 @@ func gitFiles(ctx context.Context, dir string) ([]string, error) {
 	return files, nil
 }
 
-func walkFiles(dir string) ([]string, error) {
+func walkFiles(dir string, exclude []string) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && p != dir && (skipDirs[d.Name()] || strings.HasSuffix(d.Name(), ".egg-info")) {
+		if d.IsDir() && p != dir && (skipDirs[d.Name()] || strings.HasSuffix(d.Name(), ".egg-info") || excluded(p, exclude)) {
 			return filepath.SkipDir
 		}
 		if !d.IsDir() {

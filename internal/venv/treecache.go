@@ -586,11 +586,9 @@ func (b *build) treeInputs(wheels []WheelFile) (map[string]any, error) {
 		"extra_files": extra,
 	}
 	if len(c.Venv.PostBuild) > 0 {
-		src := b.srcHash
-		if src == "" {
-			if src, err = SourceHash(context.Background(), c.Dir, c.DistDir()); err != nil {
-				return nil, fmt.Errorf("hash the project's source: %w", err)
-			}
+		src, err := b.sourceHash(context.Background())
+		if err != nil {
+			return nil, err
 		}
 		in["post_build"] = []any{c.Venv.PostBuild, c.Venv.PostBuildDir, c.Venv.Env, src, b.o.Epoch.Unix()}
 	}
