@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,6 +33,7 @@ type WheelFile struct {
 // persists the directory between runs; every entry is verified when read.
 //
 //	wheels/<sha256>/<file>.whl
+//	sums/<sha256 of a path>  a wheel of find_links: its sha256 and stamp when it was hashed
 //	projects/<key>.json      the project's wheel for a source hash
 //	resolutions/<key>.json   every wheel of a build, for the hash of its inputs
 type Cache struct {
@@ -67,10 +69,20 @@ func (c *Cache) Put(path string) (WheelFile, error) {
 	if _, err := python.ParseWheelName(path); err != nil {
 		return WheelFile{}, err
 	}
-	// Streamed, never whole in memory (a wheel can be gigabytes): hashed,
-	// and only when the cache lacks it copied, hashed again on the way so
-	// that a file changed in between is refused.
-	sum, err := sha256File(path)
+	// Streamed, never whole in memory (a wheel can be gigabytes): hashed
+	// (unless it is as it was when hashed before: find_links are read by
+	// every build whose project changed), and only when the cache lacks it
+	// copied, hashed again on the way so that a file changed in between is
+	// refused.
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
+	}
+	memo := sha256.Sum256([]byte(real))
+	sum, err := stampedSum(real, filepath.Join(c.Dir, "sums", hex.EncodeToString(memo[:])), "")
 	if err != nil {
 		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
 	}
@@ -152,11 +164,21 @@ func readBounded(p string, limit int64) ([]byte, error) {
 	return data, err
 }
 
-// checkedSum is the sha256 of the cached file p, which should be want: taken
-// from its record (p.checked) when an earlier check wrote one and the file's
-// stamp still holds (any write, chmod or link changes its change time), else
-// hashed, and the record written when the file did not change meanwhile.
+// checkedSum is the sha256 of the cached file p, which should be want, its
+// record beside it (p.checked).
 func checkedSum(p, want string) (string, error) {
+	return stampedSum(p, p+".checked", want)
+}
+
+// stampedSum is the sha256 of the regular file p: taken from the record memo
+// when an earlier call wrote one and p's stamp still holds (any write, chmod,
+// rename over or link changes its change time, which no program sets), else
+// hashed, and the record written when p did not change meanwhile. A file
+// changed less than a second before is hashed but not recorded: a second
+// write within the same tick of the clock would leave its stamp as it was
+// (git's racy files). With want set, only a record of want is taken, and
+// only want recorded.
+func stampedSum(p, memo, want string) (string, error) {
 	var before unix.Stat_t
 	if err := unix.Lstat(p, &before); err != nil {
 		return "", &fs.PathError{Op: "stat", Path: p, Err: err}
@@ -164,21 +186,26 @@ func checkedSum(p, want string) (string, error) {
 	if before.Mode&unix.S_IFMT != unix.S_IFREG {
 		return "", fmt.Errorf("%s is not a regular file", p)
 	}
-	line := func(st *unix.Stat_t) string {
+	now := time.Now()
+	line := func(sum string, st *unix.Stat_t) string {
 		s := stampOfStat(st)
-		return fmt.Sprintf("%s %d %d %o %d\n", want, s.Ino, s.Size, s.Mode, s.Ctime)
+		return fmt.Sprintf("%s %d %d %o %d %d\n", sum, s.Ino, s.Size, s.Mode, s.Ctime, st.Dev)
 	}
-	if data, err := readBounded(p+".checked", 512); err == nil && string(data) == line(&before) {
-		return want, nil
+	if data, err := readBounded(memo, 512); err == nil {
+		if sum, _, ok := strings.Cut(string(data), " "); ok && len(sum) == 64 && (want == "" || sum == want) && string(data) == line(sum, &before) {
+			return sum, nil
+		}
 	}
 	sum, err := sha256File(p)
-	if err != nil || sum != want {
+	if err != nil || (want != "" && sum != want) {
 		return sum, err
 	}
 	var after unix.Stat_t
-	if unix.Lstat(p, &after) == nil && stampOfStat(&after) == stampOfStat(&before) {
+	if unix.Lstat(p, &after) == nil && stampOfStat(&after) == stampOfStat(&before) && now.Sub(time.Unix(0, after.Ctim.Nano())) > time.Second {
 		// Best effort: without the record the next build hashes it again.
-		state.WriteFileAtomic(p+".checked", []byte(line(&after)), 0o644)
+		if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+			state.WriteFileAtomic(memo, []byte(line(sum, &after)), 0o644)
+		}
 	}
 	return sum, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,14 +17,22 @@ import (
 // TestCheckedSumTrustsOnlyAnUnchangedStamp: a cached file hashed once is
 // taken by its record while its stamp holds; the record vouches for one sum
 // and one stamp, and any write to the file (even of the same bytes) has it
-// hashed again.
+// hashed again. A file written less than a second before is hashed but not
+// recorded: another write in the same tick of the clock would not change its
+// stamp.
 func TestCheckedSumTrustsOnlyAnUnchangedStamp(t *testing.T) {
+	t.Parallel()
 	sumOf := func(b string) string { s := sha256.Sum256([]byte(b)); return hex.EncodeToString(s[:]) }
 	p := filepath.Join(t.TempDir(), "w-1.0-py3-none-any.whl")
 	require.NoError(t, os.WriteFile(p, []byte("the wheel"), 0o644))
 	real := sumOf("the wheel")
 
 	got, err := checkedSum(p, real)
+	require.NoError(t, err)
+	assert.Equal(t, real, got)
+	require.NoFileExists(t, p+".checked", "a file just written is not recorded")
+	time.Sleep(1100 * time.Millisecond)
+	got, err = checkedSum(p, real)
 	require.NoError(t, err)
 	assert.Equal(t, real, got)
 	require.FileExists(t, p+".checked", "the check is recorded")
@@ -34,7 +43,7 @@ func TestCheckedSumTrustsOnlyAnUnchangedStamp(t *testing.T) {
 	require.NoError(t, unix.Lstat(p, &st))
 	s := stampOfStat(&st)
 	forged := sumOf("another wheel")
-	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime)), 0o644))
+	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime, st.Dev)), 0o644))
 	got, err = checkedSum(p, forged)
 	require.NoError(t, err)
 	assert.Equal(t, forged, got, "an unchanged stamp is trusted")
@@ -45,7 +54,7 @@ func TestCheckedSumTrustsOnlyAnUnchangedStamp(t *testing.T) {
 	assert.Equal(t, real, got, "hashed again")
 
 	// A write of the very same bytes changes the stamp: hashed again.
-	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime)), 0o644))
+	require.NoError(t, os.WriteFile(p+".checked", []byte(fmt.Sprintf("%s %d %d %o %d %d\n", forged, s.Ino, s.Size, s.Mode, s.Ctime, st.Dev)), 0o644))
 	require.NoError(t, os.WriteFile(p, []byte("the wheel"), 0o644))
 	got, err = checkedSum(p, forged)
 	require.NoError(t, err)
@@ -81,4 +90,51 @@ func TestCopyIntoRefusesWhatChanged(t *testing.T) {
 	fi, err := os.Stat(dst)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+}
+
+// TestPutHashesAFindLinksWheelOnceWhileItsStampHolds: a wheel of find_links
+// is hashed once; the next Put takes its sum from the record while its stamp
+// holds, a link to it shares the record, and a rewrite (same size, new bytes)
+// is hashed again. A record that lies cannot put other bytes into the cache:
+// the copy is hashed on its way in.
+func TestPutHashesAFindLinksWheelOnceWhileItsStampHolds(t *testing.T) {
+	t.Parallel()
+	sumOf := func(b string) string { s := sha256.Sum256([]byte(b)); return hex.EncodeToString(s[:]) }
+	links := t.TempDir()
+	p := filepath.Join(links, "w-1.0-py3-none-any.whl")
+	require.NoError(t, os.WriteFile(p, []byte("wheel one"), 0o644))
+	time.Sleep(1100 * time.Millisecond)
+
+	c := &Cache{Dir: t.TempDir()}
+	w, err := c.Put(p)
+	require.NoError(t, err)
+	assert.Equal(t, sumOf("wheel one"), w.SHA256)
+	memos, _ := filepath.Glob(filepath.Join(c.Dir, "sums", "*"))
+	require.Len(t, memos, 1, "the sum is recorded with the wheel's stamp")
+
+	require.NoError(t, os.Symlink(p, filepath.Join(links, "link-1.0-py3-none-any.whl")))
+	w, err = c.Put(filepath.Join(links, "link-1.0-py3-none-any.whl"))
+	require.NoError(t, err)
+	assert.Equal(t, sumOf("wheel one"), w.SHA256)
+	memos, _ = filepath.Glob(filepath.Join(c.Dir, "sums", "*"))
+	assert.Len(t, memos, 1, "a link shares the record of what it points to")
+
+	// A record of another sum with the wheel's very stamp is taken: the
+	// file is not read. The cache lacks that sum, so the wheel is copied,
+	// and the copy, hashed on the way, is refused.
+	data, err := os.ReadFile(memos[0])
+	require.NoError(t, err)
+	forged := sumOf("wheel two") + string(data[64:])
+	require.NoError(t, os.WriteFile(memos[0], []byte(forged), 0o644))
+	_, err = c.Put(p)
+	require.Error(t, err, "a lying record puts nothing into the cache")
+
+	// New bytes of the same size: a new stamp, hashed again.
+	require.NoError(t, os.WriteFile(p, []byte("wheel two"), 0o644))
+	w, err = c.Put(p)
+	require.NoError(t, err)
+	assert.Equal(t, sumOf("wheel two"), w.SHA256)
+	got, err := os.ReadFile(w.Path)
+	require.NoError(t, err)
+	assert.Equal(t, "wheel two", string(got))
 }
