@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // Format is a kind of lock file.
@@ -183,7 +184,7 @@ func (l *Lock) CheckProject(pyproject string, t Target, selected []Package) erro
 
 // applies evaluates a requirement's marker with no extra and with each extra
 // asked for.
-func applies(r python.Requirement, env python.Environment, extras []string) (bool, error) {
+func applies(r pep508.Requirement, env python.Environment, extras []string) (bool, error) {
 	if r.Marker == nil {
 		return true, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 type poetryFile struct {
@@ -36,7 +37,7 @@ type poetryPkg struct {
 	pkg      Package
 	optional bool
 	groups   []string
-	markers  map[string]*python.Marker // by group; "" for all
+	markers  map[string]*pep508.Marker // by group; "" for all
 }
 
 type poetryLock struct {
@@ -81,7 +82,7 @@ func readPoetry(data []byte) (selector, error) {
 				pkg.Sdist = &lf
 			}
 		}
-		pp := poetryPkg{pkg: pkg, optional: p.Optional, groups: p.Groups, markers: map[string]*python.Marker{}}
+		pp := poetryPkg{pkg: pkg, optional: p.Optional, groups: p.Groups, markers: map[string]*pep508.Marker{}}
 		if len(pp.groups) == 0 {
 			pp.groups = []string{"main"}
 		}
@@ -97,7 +98,7 @@ func readPoetry(data []byte) (selector, error) {
 			}
 		}
 		for g, s := range marks {
-			mk, err := python.ParseMarker(s)
+			mk, err := pep508.ParseMarker(s)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}

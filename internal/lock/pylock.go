@@ -7,6 +7,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // PEP 751.
@@ -37,7 +38,7 @@ type pylockFileT struct {
 
 type pylockPkg struct {
 	pkg    Package
-	marker *python.Marker
+	marker *pep508.Marker
 }
 
 type pyLock struct{ pkgs []pylockPkg }
@@ -97,7 +98,7 @@ func readPyLock(data []byte) (selector, string, error) {
 		}
 		lp := pylockPkg{pkg: pkg}
 		if p.Marker != "" {
-			m, err := python.ParseMarker(p.Marker)
+			m, err := pep508.ParseMarker(p.Marker)
 			if err != nil {
 				return nil, "", fmt.Errorf("%s: %w", name, err)
 			}
@@ -128,7 +129,7 @@ func (l *pyLock) selectFor(t Target) ([]Package, error) {
 
 // evalAnyExtra evaluates a marker that may test extra: true when it holds
 // without one or with any extra asked for.
-func evalAnyExtra(m *python.Marker, env python.Environment, extras []string) (bool, error) {
+func evalAnyExtra(m *pep508.Marker, env python.Environment, extras []string) (bool, error) {
 	for _, e := range append([]string{""}, extras...) {
 		ok, err := m.Eval(env.With("extra", e))
 		if err != nil || ok {

@@ -8,6 +8,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 type pyprojectFile struct {
@@ -21,7 +22,7 @@ type pyprojectFile struct {
 
 // ProjectRequirements reads [project].dependencies of a pyproject.toml, with
 // the optional dependencies of the extras and the dependency groups given.
-func ProjectRequirements(path string, extras, groups []string) ([]python.Requirement, error) {
+func ProjectRequirements(path string, extras, groups []string) ([]pep508.Requirement, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
@@ -53,9 +54,9 @@ func ProjectRequirements(path string, extras, groups []string) ([]python.Require
 			}
 		}
 	}
-	var out []python.Requirement
+	var out []pep508.Requirement
 	for _, t := range texts {
-		r, err := python.ParseRequirement(t)
+		r, err := pep508.ParseRequirement(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -69,7 +70,7 @@ func ProjectRequirements(path string, extras, groups []string) ([]python.Require
 
 // allProjectRequirements is every dependency of [project], those of every
 // extra with an extra == marker added, as the lockers record them.
-func allProjectRequirements(path string) ([]python.Requirement, error) {
+func allProjectRequirements(path string) ([]pep508.Requirement, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
@@ -88,9 +89,9 @@ func allProjectRequirements(path string) ([]python.Requirement, error) {
 			}
 		}
 	}
-	var out []python.Requirement
+	var out []pep508.Requirement
 	for _, t := range texts {
-		r, err := python.ParseRequirement(t)
+		r, err := pep508.ParseRequirement(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

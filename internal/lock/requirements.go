@@ -5,13 +5,13 @@ import (
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/lazy"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // reqLine is a pinned line of a requirements lock.
 type reqLine struct {
 	pkg    Package
-	marker *python.Marker
+	marker *pep508.Marker
 	line   int
 }
 
@@ -57,7 +57,7 @@ func readRequirements(data []byte) (selector, error) {
 		if i := strings.Index(s, " --"); i >= 0 {
 			s = s[:i]
 		}
-		r, err := python.ParseRequirement(s)
+		r, err := pep508.ParseRequirement(s)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", lineNo, err)
 		}

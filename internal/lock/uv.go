@@ -9,6 +9,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 type uvDep struct {
@@ -156,7 +157,7 @@ func (l *uvLock) selectFor(t Target) ([]Package, error) {
 		}
 		for _, d := range deps {
 			if d.Marker != "" {
-				m, err := python.ParseMarker(d.Marker)
+				m, err := pep508.ParseMarker(d.Marker)
 				if err != nil {
 					return nil, fmt.Errorf("%s's dependency %s: %w", it.p.Name, d.Name, err)
 				}
@@ -231,7 +232,7 @@ func (l *uvLock) checkMetadata(lockName, pyproject string) error {
 	return nil
 }
 
-func markerText(r python.Requirement) string {
+func markerText(r pep508.Requirement) string {
 	if r.Marker == nil {
 		return ""
 	}

@@ -185,3 +185,16 @@ func (in Interpreter) Supports(tags []Tag) (rank int, ok bool) {
 	}
 	return 0, false
 }
+
+// Environment holds the PEP 508 marker variables of a target interpreter.
+type Environment map[string]string
+
+// With is a copy of env with extra set (the "extra" marker variable).
+func (env Environment) With(key, value string) Environment {
+	out := make(Environment, len(env)+1)
+	for k, v := range env {
+		out[k] = v
+	}
+	out[key] = value
+	return out
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
@@ -621,9 +622,9 @@ func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode b
 	if err != nil {
 		return nil, err
 	}
-	var roots []python.Requirement
+	var roots []pep508.Requirement
 	for _, p := range c.Venv.Packages {
-		r, err := python.ParseRequirement(p)
+		r, err := pep508.ParseRequirement(p)
 		if err != nil {
 			return nil, giveUp(err.Error())
 		}
@@ -675,12 +676,12 @@ func (b *build) resolveLocal(ctx context.Context, project *WheelFile, hashMode b
 // plainRequirements reads a requirements file that holds only PEP 508
 // requirements and comments; options, includes, URLs and variables are
 // pip's to read (a giveUp error).
-func plainRequirements(file string) ([]python.Requirement, error) {
+func plainRequirements(file string) ([]pep508.Requirement, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("venv.requirements: %w", err)
 	}
-	var out []python.Requirement
+	var out []pep508.Requirement
 	for i, line := range strings.Split(string(data), "\n") {
 		if j := strings.Index(line, " #"); j >= 0 {
 			line = line[:j]
@@ -692,7 +693,7 @@ func plainRequirements(file string) ([]python.Requirement, error) {
 		case strings.HasPrefix(line, "-") || strings.Contains(line, "${") || strings.HasSuffix(line, "\\"):
 			return nil, giveUp(fmt.Sprintf("%s line %d is for pip to read", filepath.Base(file), i+1))
 		}
-		r, err := python.ParseRequirement(line)
+		r, err := pep508.ParseRequirement(line)
 		if err != nil {
 			return nil, giveUp(fmt.Sprintf("%s line %d: %v", filepath.Base(file), i+1, err))
 		}

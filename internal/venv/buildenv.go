@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // The build environments of PEP 517 build isolation: where pip installs a
@@ -45,9 +45,9 @@ func (b *build) buildEnv(ctx context.Context, requires []string) (*buildEnv, err
 	if err != nil {
 		return nil, err
 	}
-	var roots []python.Requirement
+	var roots []pep508.Requirement
 	for _, s := range requires {
-		q, err := python.ParseRequirement(s)
+		q, err := pep508.ParseRequirement(s)
 		if err != nil {
 			return nil, giveUp(fmt.Sprintf("build-system.requires: %v", err))
 		}
@@ -119,7 +119,7 @@ func (b *build) requiresMet(env *buildEnv, file string) error {
 		return fmt.Errorf("get_requires_for_build_wheel: %w", err)
 	}
 	for _, s := range asked {
-		q, err := python.ParseRequirement(s)
+		q, err := pep508.ParseRequirement(s)
 		if err != nil {
 			return giveUp(fmt.Sprintf("the backend asks for %q: %v", s, err))
 		}

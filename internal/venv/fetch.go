@@ -16,6 +16,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/httpx"
 	"github.com/gopythongo/gopythongo/internal/lock"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -133,7 +134,7 @@ func fileOf(name string, p lock.Package) bool {
 }
 
 func versionEqual(a, b string) bool {
-	s, err := python.ParseSpecifier("==" + b)
+	s, err := pep508.ParseSpecifier("==" + b)
 	return err == nil && s.Contains(a)
 }
 

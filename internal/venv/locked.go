@@ -9,6 +9,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/lock"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // resolveLock takes exactly the distributions venv.lock pins for the target:
@@ -191,7 +192,7 @@ func complete(ws []WheelFile, env python.Environment, project *WheelFile, extras
 			with = append(with, extras...)
 		}
 		for _, text := range md.RequiresDist {
-			r, err := python.ParseRequirement(text)
+			r, err := pep508.ParseRequirement(text)
 			if err != nil {
 				return fmt.Errorf("%s: %w", w.File, err)
 			}

@@ -11,6 +11,7 @@ import (
 	pep440 "github.com/aquasecurity/go-pep440-version"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
 // localResolver resolves requirements from the wheels of local find_links
@@ -128,7 +129,7 @@ type pin struct {
 
 // request is a requirement met while resolving, and who made it.
 type request struct {
-	req  python.Requirement
+	req  pep508.Requirement
 	from string
 }
 
@@ -139,14 +140,14 @@ type request struct {
 // knows every requirement of those taken before it: the version it takes
 // is the newest that all of them accept. A requirement met later that
 // would change a version taken is where pip backtracks, and it gives up.
-func (r *localResolver) resolve(ctx context.Context, roots []python.Requirement, project *localDist, extras []string) ([]*localDist, error) {
+func (r *localResolver) resolve(ctx context.Context, roots []pep508.Requirement, project *localDist, extras []string) ([]*localDist, error) {
 	pins := map[string]*pin{}
 	var queue []request
 	env := r.interp.Markers
 	// need queues the requirements of a distribution taken, for its extras.
 	need := func(d *localDist, extras []string) error {
 		for _, text := range d.meta.RequiresDist {
-			q, err := python.ParseRequirement(text)
+			q, err := pep508.ParseRequirement(text)
 			if err != nil {
 				return giveUp(fmt.Sprintf("%s %s: %v", d.name, d.version, err))
 			}
@@ -180,7 +181,7 @@ func (r *localResolver) resolve(ctx context.Context, roots []python.Requirement,
 			queue = append(queue, request{q, "the configuration"})
 		}
 	}
-	specs := map[string][]python.Specifier{}
+	specs := map[string][]pep508.Specifier{}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
 			return nil, context.Cause(ctx)
@@ -266,7 +267,7 @@ func providedExtras(d *localDist, asked []string) ([]string, error) {
 // accepts and that runs on the interpreter's Python. Pre-releases count when
 // a specifier admits them (packaging's rule), else only when no final release
 // fits, which is pip's to decide.
-func (r *localResolver) choose(name string, specs []python.Specifier) (*localDist, error) {
+func (r *localResolver) choose(name string, specs []pep508.Specifier) (*localDist, error) {
 	if !r.noBuild {
 		for _, s := range r.sdists {
 			if strings.HasPrefix(s, name+"-") {
@@ -303,7 +304,7 @@ func (r *localResolver) choose(name string, specs []python.Specifier) (*localDis
 			d.meta = &md
 		}
 		if rp := d.meta.RequiresPython; rp != "" {
-			s, err := python.ParseSpecifier(rp)
+			s, err := pep508.ParseSpecifier(rp)
 			if err != nil {
 				return nil, giveUp(fmt.Sprintf("%s: Requires-Python %q: %v", filepath.Base(d.path), rp, err))
 			}
@@ -322,7 +323,7 @@ func (r *localResolver) choose(name string, specs []python.Specifier) (*localDis
 // prereleaseSpec reports whether a specifier lets pip take pre-releases:
 // an inclusive clause (==, >=, <=, ~=) of a pre-release, as packaging's
 // Specifier.prereleases says (<2.0a0 does not), or an arbitrary ===.
-func prereleaseSpec(s python.Specifier) bool {
+func prereleaseSpec(s pep508.Specifier) bool {
 	for _, clause := range strings.Split(s.String(), ",") {
 		clause = strings.TrimSpace(clause)
 		if strings.HasPrefix(clause, "===") {
@@ -340,7 +341,7 @@ func prereleaseSpec(s python.Specifier) bool {
 	return false
 }
 
-func joinSpecs(specs []python.Specifier) string {
+func joinSpecs(specs []pep508.Specifier) string {
 	var parts []string
 	for _, s := range specs {
 		if s.String() != "" {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -58,9 +59,9 @@ func pipResolution(t *testing.T, links []string, reqs []string, noBuild bool) ([
 // localResolution is the local resolver's answer, or why it gave up.
 func localResolution(t *testing.T, in python.Interpreter, links []string, reqs []string, noBuild bool) ([]string, string) {
 	t.Helper()
-	var roots []python.Requirement
+	var roots []pep508.Requirement
 	for _, s := range reqs {
-		r, err := python.ParseRequirement(s)
+		r, err := pep508.ParseRequirement(s)
 		require.NoError(t, err)
 		roots = append(roots, r)
 	}

@@ -1,4 +1,9 @@
-package python
+// Package pep508 reads PEP 508 dependency specifiers and environment
+// markers, and the PEP 440 version specifiers in them. It is apart from
+// package python, which every step links, because the PEP 440 library
+// compiles its expressions when the program starts: only the steps that
+// resolve (build-venv, test) pay for it.
+package pep508
 
 import (
 	"fmt"
@@ -7,6 +12,7 @@ import (
 	pep440 "github.com/aquasecurity/go-pep440-version"
 
 	"github.com/gopythongo/gopythongo/internal/lazy"
+	"github.com/gopythongo/gopythongo/internal/python"
 )
 
 // Requirement is a PEP 508 dependency specifier: name[extras] specifier ; marker.
@@ -28,10 +34,10 @@ func ParseRequirement(s string) (Requirement, error) {
 	if m == nil {
 		return Requirement{}, fmt.Errorf("%q is not a PEP 508 requirement (name[extras] specifier ; marker)", s)
 	}
-	r := Requirement{Name: Normalize(m[1]), Text: strings.TrimSpace(s)}
+	r := Requirement{Name: python.Normalize(m[1]), Text: strings.TrimSpace(s)}
 	for _, e := range strings.Split(m[2], ",") {
 		if e = strings.TrimSpace(e); e != "" {
-			r.Extras = append(r.Extras, Normalize(e))
+			r.Extras = append(r.Extras, python.Normalize(e))
 		}
 	}
 	rest := strings.TrimSpace(m[3])
@@ -70,7 +76,7 @@ func cutMarker(s string) (body, marker string, ok bool) {
 
 // Applies reports whether the requirement's marker holds in env (true
 // without a marker).
-func (r Requirement) Applies(env Environment) (bool, error) {
+func (r Requirement) Applies(env python.Environment) (bool, error) {
 	if r.Marker == nil {
 		return true, nil
 	}
@@ -153,19 +159,6 @@ func sameRelease(a, b pep440.Version) bool {
 	return err1 == nil && err2 == nil && x.Equal(y)
 }
 
-// Environment holds the PEP 508 marker variables of a target interpreter.
-type Environment map[string]string
-
-// With is a copy of env with extra set (the "extra" marker variable).
-func (env Environment) With(key, value string) Environment {
-	out := make(Environment, len(env)+1)
-	for k, v := range env {
-		out[k] = v
-	}
-	out[key] = value
-	return out
-}
-
 // markerVars are the variables PEP 508 defines.
 var markerVars = map[string]bool{"os_name": true, "sys_platform": true, "platform_machine": true, "platform_python_implementation": true,
 	"platform_release": true, "platform_system": true, "platform_version": true, "python_version": true, "python_full_version": true,
@@ -182,7 +175,7 @@ type Marker struct {
 func (m Marker) String() string { return m.text }
 
 type markerNode interface {
-	eval(env Environment) (bool, error)
+	eval(env python.Environment) (bool, error)
 }
 
 type markerOr struct{ l, r markerNode }
@@ -197,7 +190,7 @@ type markerValue struct {
 	isVar bool
 }
 
-func (n markerOr) eval(env Environment) (bool, error) {
+func (n markerOr) eval(env python.Environment) (bool, error) {
 	a, err := n.l.eval(env)
 	if err != nil || a {
 		return a, err
@@ -205,7 +198,7 @@ func (n markerOr) eval(env Environment) (bool, error) {
 	return n.r.eval(env)
 }
 
-func (n markerAnd) eval(env Environment) (bool, error) {
+func (n markerAnd) eval(env python.Environment) (bool, error) {
 	a, err := n.l.eval(env)
 	if err != nil || !a {
 		return a, err
@@ -213,7 +206,7 @@ func (n markerAnd) eval(env Environment) (bool, error) {
 	return n.r.eval(env)
 }
 
-func (v markerValue) value(env Environment) string {
+func (v markerValue) value(env python.Environment) string {
 	if !v.isVar {
 		return v.s
 	}
@@ -224,21 +217,21 @@ func (v markerValue) value(env Environment) string {
 	return env[name]
 }
 
-func (n markerCmp) eval(env Environment) (bool, error) {
+func (n markerCmp) eval(env python.Environment) (bool, error) {
 	l, r := n.lhs.value(env), n.rhs.value(env)
 	// extra (and the PEP 751 sets) compare normalized names.
 	if n.lhs.isVar && n.lhs.s == "extra" || n.rhs.isVar && n.rhs.s == "extra" {
-		l, r = Normalize(l), Normalize(r)
+		l, r = python.Normalize(l), python.Normalize(r)
 	}
 	if (n.lhs.isVar && (n.lhs.s == "extras" || n.lhs.s == "dependency_groups")) || (n.rhs.isVar && (n.rhs.s == "extras" || n.rhs.s == "dependency_groups")) {
 		set := r
-		item := Normalize(l)
+		item := python.Normalize(l)
 		if n.lhs.isVar {
-			set, item = l, Normalize(r)
+			set, item = l, python.Normalize(r)
 		}
 		found := false
 		for _, e := range strings.Split(set, ",") {
-			if e != "" && Normalize(e) == item {
+			if e != "" && python.Normalize(e) == item {
 				found = true
 			}
 		}
@@ -297,7 +290,7 @@ func ParseMarker(s string) (Marker, error) {
 }
 
 // Eval evaluates the marker in env.
-func (m Marker) Eval(env Environment) (bool, error) {
+func (m Marker) Eval(env python.Environment) (bool, error) {
 	if m.root == nil {
 		return true, nil
 	}

@@ -1,4 +1,4 @@
-package python_test
+package pep508_test
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pep508"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -55,7 +56,7 @@ func TestRequirementsAgreeWithPackaging(t *testing.T) {
 	var qs []query
 	var ours []bool
 	for _, text := range reqs {
-		r, err := python.ParseRequirement(text)
+		r, err := pep508.ParseRequirement(text)
 		require.NoError(t, err, text)
 		if r.Marker != nil {
 			extras := []string{""}
@@ -112,7 +113,7 @@ for line in sys.stdin:
 
 func TestBadRequirementsAreRefused(t *testing.T) {
 	for _, bad := range []string{"", "foo >= ", "foo ; python_version >", "foo ; os_name == linux", "foo ; bogus == '1'", "foo || bar", "foo ; (python_version > '3'"} {
-		_, err := python.ParseRequirement(bad)
+		_, err := pep508.ParseRequirement(bad)
 		assert.Error(t, err, bad)
 	}
 }
