@@ -103,6 +103,24 @@ func TestErrorsNameFileLineAndChoices(t *testing.T) {
 			[]string{".gopythongo.yaml:3", "one *"}},
 		{"two errors at once", "version:\n  source: gti\n  scheme: gitflw\n",
 			[]string{`"gti"`, `"gitflw"`}},
+		// The builders' sections: what debootstrap, apt and the container
+		// program can take.
+		{"chroot suite", "venv:\n  builder: chroot\n  chroot: {distribution: 'Bookworm!'}\n",
+			[]string{".gopythongo.yaml:3", "venv.chroot.distribution", "bookworm"}},
+		{"chroot mirror", "venv:\n  builder: chroot\n  chroot: {mirror: deb.debian.org}\n",
+			[]string{"venv.chroot.mirror", "http://deb.debian.org/debian"}},
+		{"chroot package", "venv:\n  builder: chroot\n  chroot: {install: [python3, 'gcc libpq-dev']}\n",
+			[]string{"venv.chroot.install", `"gcc libpq-dev"`}},
+		{"chroot without setuptools for a build without isolation", "venv:\n  builder: chroot\n  build_isolation: false\n  chroot: {install: [python3, python3-venv, python3-dev, gcc]}\n",
+			[]string{"venv.chroot.install", "add python3-setuptools and python3-wheel"}},
+		{"chroot empty command", "venv:\n  builder: chroot\n  chroot: {run_after_create: [[]]}\n",
+			[]string{"venv.chroot.run_after_create[0]", "empty command"}},
+		{"container without image", "venv:\n  builder: container\n",
+			[]string{"venv.container.image", "venv.container.dockerfile"}},
+		{"container image and dockerfile", "venv:\n  builder: container\n  container: {image: a, dockerfile: Dockerfile}\n",
+			[]string{".gopythongo.yaml:3", "not both"}},
+		{"container command with options", "venv:\n  builder: container\n  container: {image: a, command: 'podman --root /x'}\n",
+			[]string{"venv.container.command", "global_args"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,12 +2,15 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -23,7 +26,7 @@ func (p *problems) add(key, format string, args ...any) {
 }
 
 // validate checks what the types cannot, section by section, then the rules
-// across sections. What one store type or builder needs is checked beside it
+// across sections. What one store type needs is checked beside it
 // (Options.Checks).
 func (c *Config) validate() []error {
 	p := &problems{c: c}
@@ -31,6 +34,7 @@ func (c *Config) validate() []error {
 	c.validateVersion(p)
 	c.validateTest(p)
 	c.validateVenv(p)
+	c.validateBuilder(p)
 	c.validatePublish(p)
 	c.validateAcross(p)
 	return append(p.errs, c.controlChars()...)
@@ -173,6 +177,65 @@ func (c *Config) validateVenv(p *problems) {
 	for _, h := range c.Venv.TrustedHosts {
 		if strings.ContainsAny(h, "*?/") || h == "" {
 			p.add("venv.trusted_hosts", "%q: name each host exactly, without wildcards or paths", h)
+		}
+	}
+}
+
+var (
+	debNameRE    = lazy.Regexp(`^[a-z0-9][a-z0-9-]*$`)
+	debPackageRE = lazy.Regexp(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
+)
+
+// validateBuilder checks the section of the configured builder: for a
+// chroot, a suite, an architecture, a mirror URL, package names and commands
+// that debootstrap and apt can take; for a container, one build image, given
+// or built, and a command that is one program.
+func (c *Config) validateBuilder(p *problems) {
+	switch c.Venv.Builder {
+	case "chroot":
+		ch := c.Venv.Chroot
+		if !debNameRE().MatchString(ch.Distribution) {
+			p.add("venv.chroot.distribution", "%q is not a suite name such as bookworm, trixie or noble", ch.Distribution)
+		}
+		if ch.Architecture != "" && !debNameRE().MatchString(ch.Architecture) {
+			p.add("venv.chroot.architecture", "%q is not a Debian architecture such as amd64 or arm64", ch.Architecture)
+		}
+		if u, err := url.Parse(ch.Mirror); err != nil || u.Host == "" && u.Scheme != "file" || !slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
+			p.add("venv.chroot.mirror", "%q is not a mirror URL such as http://deb.debian.org/debian", ch.Mirror)
+		}
+		for _, pkg := range ch.Install {
+			if !debPackageRE().MatchString(pkg) {
+				p.add("venv.chroot.install", "%q is not a Debian package name such as python3-dev", pkg)
+			}
+		}
+		// Checked here, before a bootstrap of minutes: building the project
+		// without isolation uses the root's setuptools and wheel.
+		if !c.Venv.BuildIsolation && c.Venv.Project {
+			var lack []string
+			for _, pkg := range []string{"python3-setuptools", "python3-wheel"} {
+				if !slices.Contains(ch.Install, pkg) {
+					lack = append(lack, pkg)
+				}
+			}
+			if len(lack) > 0 {
+				p.add("venv.chroot.install", "venv.build_isolation: false builds the project with the root's own setuptools and wheel: add %s (or turn build isolation on, with the backend's wheels in venv.find_links)", strings.Join(lack, " and "))
+			}
+		}
+		for i, argv := range ch.RunAfterCreate {
+			if len(argv) == 0 || argv[0] == "" {
+				p.add(fmt.Sprintf("venv.chroot.run_after_create[%d]", i), "an empty command; write an argv such as [update-ca-certificates]")
+			}
+		}
+	case "container":
+		ct := c.Venv.Container
+		switch {
+		case ct.Image == "" && ct.Dockerfile == "":
+			p.add("venv.container.image", "the container builder needs a build image: venv.container.image, e.g. docker.io/library/python:3.11-slim-bookworm, or venv.container.dockerfile to build one")
+		case ct.Image != "" && ct.Dockerfile != "":
+			p.add("venv.container.dockerfile", "give venv.container.image or venv.container.dockerfile, not both")
+		}
+		if strings.ContainsAny(ct.Command, " \t") {
+			p.add("venv.container.command", "%q must be one program such as docker or podman; put its options in venv.container.global_args", ct.Command)
 		}
 	}
 }

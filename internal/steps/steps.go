@@ -15,13 +15,12 @@ import (
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
-	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
-// ConfigChecks are the rules of the stores and builders, which every step
-// holds the configuration to: a bad store fails the pipeline's first step.
+// ConfigChecks are the rules of the stores, which every step holds the
+// configuration to: a bad store fails the pipeline's first step.
 func ConfigChecks() []config.Check {
-	return []config.Check{venv.CheckConfig, store.CheckConfig}
+	return []config.Check{store.CheckConfig}
 }
 
 // StoreEnv is what stores need from the session: the configuration, the

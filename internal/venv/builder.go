@@ -95,37 +95,23 @@ type isolatedBuilder interface {
 	Target() *state.Target
 }
 
-// builderKind is a builder implementation: how it is made, and the rules of
-// its configuration section.
-type builderKind struct {
-	new   func(BuilderOptions) (Builder, error)
-	check func(c *config.Config, add func(key, format string, args ...any))
-}
-
-// builders is the one table of builder implementations.
-var builders = map[string]builderKind{
-	"host":      {new: newHost},
-	"chroot":    {new: newChroot, check: checkChroot},
-	"container": {new: newContainer, check: checkContainer},
+// builders is the one table of builder implementations, by the names
+// venv.builder takes. The rules of their sections (venv.chroot,
+// venv.container) are the configuration's own, so that the steps that build
+// nothing do not link the builders to check them.
+var builders = map[string]func(BuilderOptions) (Builder, error){
+	"host":      newHost,
+	"chroot":    newChroot,
+	"container": newContainer,
 }
 
 // NewBuilder makes the named builder.
 func NewBuilder(name string, o BuilderOptions) (Builder, error) {
-	k, ok := builders[name]
+	newBuilder, ok := builders[name]
 	if !ok {
 		return nil, fmt.Errorf("builder %q is not available in this GoPythonGo (available: %s)", name, strings.Join(slices.Sorted(maps.Keys(builders)), ", "))
 	}
-	return k.new(o)
-}
-
-// CheckConfig checks the section of the configured builder (venv.chroot,
-// venv.container), beside the builders (a config.Check).
-func CheckConfig(c *config.Config) []error {
-	var errs []error
-	if k := builders[c.Venv.Builder]; k.check != nil {
-		k.check(c, func(key, format string, args ...any) { errs = append(errs, c.Errorf(key, format, args...)) })
-	}
-	return errs
+	return newBuilder(o)
 }
 
 // host builds with an interpreter of this machine, in a private mount

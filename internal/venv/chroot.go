@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 
-	"github.com/gopythongo/gopythongo/internal/config"
-	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/rootfs"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -195,47 +192,4 @@ func mkdirLike(lower, upper, path string) error {
 		}
 	}
 	return nil
-}
-
-var (
-	debNameRE    = lazy.Regexp(`^[a-z0-9][a-z0-9-]*$`)
-	debPackageRE = lazy.Regexp(`^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$`)
-)
-
-// checkChroot checks venv.chroot: a suite, an architecture, a mirror URL,
-// package names and commands that debootstrap and apt can take.
-func checkChroot(c *config.Config, add func(key, format string, args ...any)) {
-	ch := c.Venv.Chroot
-	if !debNameRE().MatchString(ch.Distribution) {
-		add("venv.chroot.distribution", "%q is not a suite name such as bookworm, trixie or noble", ch.Distribution)
-	}
-	if ch.Architecture != "" && !debNameRE().MatchString(ch.Architecture) {
-		add("venv.chroot.architecture", "%q is not a Debian architecture such as amd64 or arm64", ch.Architecture)
-	}
-	if u, err := url.Parse(ch.Mirror); err != nil || u.Host == "" && u.Scheme != "file" || !slices.Contains([]string{"http", "https", "file"}, u.Scheme) {
-		add("venv.chroot.mirror", "%q is not a mirror URL such as http://deb.debian.org/debian", ch.Mirror)
-	}
-	for _, p := range ch.Install {
-		if !debPackageRE().MatchString(p) {
-			add("venv.chroot.install", "%q is not a Debian package name such as python3-dev", p)
-		}
-	}
-	// Checked here, before a bootstrap of minutes: building the project
-	// without isolation uses the root's setuptools and wheel.
-	if !c.Venv.BuildIsolation && c.Venv.Project {
-		var lack []string
-		for _, p := range []string{"python3-setuptools", "python3-wheel"} {
-			if !slices.Contains(ch.Install, p) {
-				lack = append(lack, p)
-			}
-		}
-		if len(lack) > 0 {
-			add("venv.chroot.install", "venv.build_isolation: false builds the project with the root's own setuptools and wheel: add %s (or turn build isolation on, with the backend's wheels in venv.find_links)", strings.Join(lack, " and "))
-		}
-	}
-	for i, argv := range ch.RunAfterCreate {
-		if len(argv) == 0 || argv[0] == "" {
-			add(fmt.Sprintf("venv.chroot.run_after_create[%d]", i), "an empty command; write an argv such as [update-ca-certificates]")
-		}
-	}
 }

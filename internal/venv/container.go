@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
@@ -208,19 +207,4 @@ func (c *container) Close() error {
 // Target records the build image in the state file.
 func (c *container) Target() *state.Target {
 	return &state.Target{Image: c.image, Key: c.imageID}
-}
-
-// checkContainer checks venv.container: one build image, given or built, and
-// a command that is one program.
-func checkContainer(c *config.Config, add func(key, format string, args ...any)) {
-	ct := c.Venv.Container
-	switch {
-	case ct.Image == "" && ct.Dockerfile == "":
-		add("venv.container.image", "the container builder needs a build image: venv.container.image, e.g. docker.io/library/python:3.11-slim-bookworm, or venv.container.dockerfile to build one")
-	case ct.Image != "" && ct.Dockerfile != "":
-		add("venv.container.dockerfile", "give venv.container.image or venv.container.dockerfile, not both")
-	}
-	if strings.ContainsAny(ct.Command, " \t") {
-		add("venv.container.command", "%q must be one program such as docker or podman; put its options in venv.container.global_args", ct.Command)
-	}
 }
