@@ -57,19 +57,28 @@ func (r *Repo) Refs(prefixes ...string) ([]Ref, error) {
 	if len(loose) == 0 {
 		return packed, nil // packed-refs is sorted
 	}
-	byName := make(map[string]int, len(packed))
-	for i, ref := range packed {
-		byName[ref.Name] = i
-	}
-	for _, ref := range loose {
-		if i, ok := byName[ref.Name]; ok {
-			packed[i] = ref
-		} else {
-			packed = append(packed, ref)
+	// Both sorted, merged: a loose ref is newer than its packed one.
+	byName := func(a, b Ref) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(loose, byName)
+	out := make([]Ref, 0, len(packed)+len(loose))
+	for len(packed) > 0 || len(loose) > 0 {
+		switch {
+		case len(loose) == 0:
+			out, packed = append(out, packed...), nil
+		case len(packed) == 0:
+			out, loose = append(out, loose...), nil
+		default:
+			switch c := byName(packed[0], loose[0]); {
+			case c < 0:
+				out, packed = append(out, packed[0]), packed[1:]
+			case c > 0:
+				out, loose = append(out, loose[0]), loose[1:]
+			default:
+				out, packed, loose = append(out, loose[0]), packed[1:], loose[1:]
+			}
 		}
 	}
-	slices.SortFunc(packed, func(a, b Ref) int { return strings.Compare(a.Name, b.Name) })
-	return packed, nil
+	return out, nil
 }
 
 // looseRefs reads the ref files under the prefixes, peeled.
@@ -173,8 +182,20 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 	tooBig := fi.Size() > maxPackedRefs
 	var b []byte
 	if !tooBig {
-		if b, err = io.ReadAll(io.LimitReader(f, maxPackedRefs+1)); err != nil {
+		// Read at the size the file has, and one byte more to find it
+		// longer: io.ReadAll's growing buffer cost more than the parse.
+		b = make([]byte, fi.Size()+1)
+		n, err := io.ReadFull(f, b)
+		if err != nil && err != io.ErrUnexpectedEOF {
 			return nil, err
+		}
+		b = b[:n]
+		if n > int(fi.Size()) {
+			more, err := io.ReadAll(io.LimitReader(f, maxPackedRefs-int64(n)+1))
+			if err != nil {
+				return nil, err
+			}
+			b = append(b, more...)
 		}
 	}
 	if tooBig || len(b) > maxPackedRefs {
@@ -221,6 +242,17 @@ func parsePackedRefs(data string) (*packed, error) {
 				return nil, fmt.Errorf("packed-refs: bad line %q", line)
 			}
 			p.refs = append(p.refs, Ref{Name: line[41:], Target: line[:40]})
+		}
+	}
+	// Git writes it sorted; one written otherwise is sorted here, so that
+	// the merge with the loose refs holds, and one name twice is refused.
+	byName := func(a, b Ref) int { return strings.Compare(a.Name, b.Name) }
+	if !slices.IsSortedFunc(p.refs, byName) {
+		slices.SortStableFunc(p.refs, byName)
+	}
+	for i := 1; i < len(p.refs); i++ {
+		if p.refs[i].Name == p.refs[i-1].Name {
+			return nil, fmt.Errorf("%w: packed-refs names %s twice", ErrCorrupt, p.refs[i].Name)
 		}
 	}
 	return p, nil

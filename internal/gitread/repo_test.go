@@ -312,3 +312,56 @@ func TestPackedRefsBounded(t *testing.T) {
 	assert.ErrorIs(t, err, ErrCorrupt)
 	assert.ErrorContains(t, err, "packed-refs holds more than 512 MiB")
 }
+
+// TestRefsMergePackedAndLooseAsGitDoes lists refs where loose refs override
+// packed ones, sit between them and after them, and where packed-refs was
+// written in no order (it has no "sorted" trait, as git before 2.13 wrote
+// none): the list is git for-each-ref's, in its order. A name packed twice
+// is refused.
+func TestRefsMergePackedAndLooseAsGitDoes(t *testing.T) {
+	r := history(t)
+	for _, tag := range []string{"a-1", "m/1", "z9"} {
+		r.Git("tag", tag, "HEAD~2")
+	}
+	r.Git("pack-refs", "--all")
+	packedPath := filepath.Join(r.Dir, ".git", "packed-refs")
+	data, err := os.ReadFile(packedPath)
+	require.NoError(t, err)
+	// The entries reversed, each with its ^ line, and no sorted trait.
+	var entries []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		if strings.HasPrefix(l, "^") {
+			entries[len(entries)-1] += "\n" + l
+		} else {
+			entries = append(entries, l)
+		}
+	}
+	slices.Reverse(entries)
+	require.Greater(t, len(entries), 5)
+	require.NoError(t, os.WriteFile(packedPath, []byte("# pack-refs with: peeled fully-peeled \n"+strings.Join(entries, "\n")+"\n"), 0o644))
+	// Loose refs: one overriding a packed tag, one before every packed
+	// ref, one between, one after.
+	r.Git("update-ref", "refs/tags/m/1", "HEAD")
+	r.Git("update-ref", "refs/heads/0-first", "HEAD~1")
+	r.Git("update-ref", "refs/tags/m-0", "HEAD~3")
+	r.Git("update-ref", "refs/tags/zz", "HEAD")
+
+	repo, err := Open(r.Dir)
+	require.NoError(t, err)
+	defer repo.Close()
+	refs, err := repo.Refs("refs/heads/", "refs/tags/")
+	require.NoError(t, err)
+	var got []string
+	for _, ref := range refs {
+		got = append(got, ref.Name+" "+ref.Target)
+	}
+	want := strings.Split(gitOut(t, r.Dir, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/", "refs/tags/"), "\n")
+	assert.Equal(t, want, got)
+
+	require.NoError(t, os.WriteFile(packedPath, []byte(strings.Join(append(entries, entries[0]), "\n")+"\n"), 0o644))
+	repo2, err := Open(r.Dir)
+	require.NoError(t, err)
+	defer repo2.Close()
+	_, err = repo2.Refs("refs/heads/", "refs/tags/")
+	assert.ErrorIs(t, err, ErrCorrupt, "a name packed twice")
+}
