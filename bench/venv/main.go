@@ -4,7 +4,8 @@
 // size, or (-corpus) the real distributions of the corpus (make deps), resolved
 // from the three applications of tools/corpus/apps. It prints the ratio (ours /
 // peer) for cold caches, an app-only change (with dist/root as the last build
-// left it, and without, as in CI) and warm caches, against pip and against uv
+// left it, and without, as in CI), a dependency change (one package less)
+// and warm caches, against pip and against uv
 // (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
 // bytecode unless told, so it runs both ways).
 //
@@ -92,11 +93,16 @@ func main() {
 	for _, p := range []string{"hello-lib", "hello"} {
 		benchutil.PipWheel(filepath.Join(root, "examples", p), wheels, work)
 	}
-	quoted := make([]string, len(names))
-	for i, n := range names {
-		quoted[i] = strconv.Quote(n)
-	}
-	benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
+	// writeConfig writes the project's configuration with every package
+	// but drop.
+	writeConfig := func(drop string) {
+		var quoted []string
+		for _, n := range names {
+			if n != drop {
+				quoted = append(quoted, strconv.Quote(n))
+			}
+		}
+		benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(fmt.Sprintf(`schema: 1
 project: {name: hello, deploy_path: /opt/gopythongo-bench, python: %s}
 venv:
   find_links: [%s]
@@ -104,6 +110,16 @@ venv:
   build_isolation: false
   packages: [%s]
 `, benchutil.DebianPython, wheels, strings.Join(quoted, ", "))), 0o644))
+	}
+	writeConfig("")
+	// A dependency change leaves out one of four packages that nothing else
+	// needs, in turn: more than the tree cache keeps, so each is a new tree
+	// (the wheels and the bytecode from the caches).
+	leaves := names[:4]
+	if *corpus != "" {
+		leaves = []string{"tqdm", "structlog", "whitenoise", "django-environ"}
+	}
+	depChanges := 0
 	st := &state.State{Commit: state.Commit{SHA: "bench", Provider: "local", Time: 1700000000}}
 	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
@@ -111,7 +127,8 @@ venv:
 	lastLog := map[string][]byte{}
 	// kind: "cold" empties the caches, "commit" is an app-only change (a
 	// new commit time, so a new project wheel and tree), "commit-ci" one
-	// without dist/root (a clean checkout), "warm" changes nothing.
+	// without dist/root (a clean checkout), "deps" a dependency change,
+	// "warm" changes nothing.
 	run := func(kind string) func() {
 		return func() {
 			switch kind {
@@ -126,6 +143,10 @@ venv:
 					// CI starts from a clean checkout: no dist/root.
 					benchutil.Must(os.RemoveAll(filepath.Join(project, "dist", "root")))
 				}
+			case "deps":
+				writeConfig(leaves[depChanges%len(leaves)])
+				depChanges++
+				defer writeConfig("")
 			}
 			cmd := exec.Command(ours, "--cache-dir", cache)
 			cmd.Dir = project
@@ -184,7 +205,7 @@ venv:
 	peers := len(rows)
 	rows = append(rows, row{"gopythongo-build-venv, cold caches", run("cold")},
 		row{"gopythongo-build-venv, app-only change", run("commit")}, row{"gopythongo-build-venv, app-only change, no dist/root", run("commit-ci")},
-		row{"gopythongo-build-venv, warm caches", run("warm")})
+		row{"gopythongo-build-venv, warm caches", run("warm")}, row{"gopythongo-build-venv, dependency change", run("deps")})
 	var cases []func()
 	for _, r := range rows {
 		cases = append(cases, r.f)
@@ -200,7 +221,7 @@ venv:
 			fmt.Printf("    vs %-44s %s\n", p.name, res[peers+i].Ratio(res[j]))
 		}
 	}
-	for _, k := range []struct{ kind, name string }{{"commit", "app-only change"}, {"commit-ci", "app-only change without dist/root"}, {"warm", "warm run"}} {
+	for _, k := range []struct{ kind, name string }{{"cold", "cold run"}, {"commit", "app-only change"}, {"commit-ci", "app-only change without dist/root"}, {"warm", "warm run"}, {"deps", "dependency change"}} {
 		fmt.Printf("\nphases of the last %s:\n%s", k.name, lastLog[k.kind])
 	}
 }

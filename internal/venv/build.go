@@ -86,19 +86,36 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(b.staging, 0o755); err != nil {
 		return nil, err
 	}
+	defer b.waitPrune()
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
-	if b.stampKey != "" {
+	// Seconds for a large tree, most of them the file system's: a phase of
+	// its own, so that the log accounts for them.
+	err = b.phase("clean up", func() (string, error) {
+		var did []string
 		// The old tree (linked from the cache too) goes first: removing it
 		// changes the cached files' change time.
-		if err := removeTree(tmp); err == nil {
+		err := removeTree(tmp)
+		if b.replaced {
+			did = append(did, "the tree dist/root held before removed")
+		}
+		if err == nil && b.stampKey != "" {
 			if err := b.cache.stampTree(b.stampKey, b.stampEntries); err != nil {
 				b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
+			} else {
+				did = append(did, "the cached tree's files stamped")
 			}
 		}
-	}
-	return b.res, nil
+		if n := b.waitPrune(); n > 0 {
+			did = append(did, fmt.Sprintf("%d least recently used tree(s) removed from the cache", n))
+		}
+		if len(did) == 0 {
+			return "the build directory removed", nil
+		}
+		return strings.Join(did, ", "), nil
+	})
+	return b.res, err
 }
 
 type build struct {
@@ -134,6 +151,10 @@ type build struct {
 	// inPlace says dist/root is already the tree this build restored, so
 	// it stays where it is.
 	inPlace bool
+	// pruned waits for the trees pruned while the build goes on.
+	pruned func() (int, error)
+	// replaced says dist/root held a tree, which this build's replaced.
+	replaced bool
 	// base is the tree's key without the project's wheel (baseKey).
 	base string
 	// skeleton are the directories python -m venv made (below the venv),
@@ -259,7 +280,14 @@ func (b *build) run(ctx context.Context) error {
 		}{
 			{"venv", func() (string, error) { return b.createVenv(ctx) }},
 			{"install", func() (string, error) { return b.install(ctx, wheels) }},
-			{"finish", func() (string, error) { return b.finish(ctx) }},
+			{"finish", func() (string, error) {
+				// The tree joins the cache: the least recently used go
+				// meanwhile, beside the compile, which needs the processor
+				// where they need the disk (not beside the install,
+				// which needs it too).
+				b.pruned = b.cache.pruneTreesAside(keptTrees - 1)
+				return b.finish(ctx)
+			}},
 		} {
 			if err := b.phase(s.name, s.f); err != nil {
 				return err
@@ -277,6 +305,21 @@ func (b *build) run(ctx context.Context) error {
 		}
 	}
 	return b.place(filepath.Join(b.tmp, RootDir))
+}
+
+// waitPrune waits for the trees pruned while the build went on and says
+// how many went; one left is pruned by the next build.
+func (b *build) waitPrune() int {
+	if b.pruned == nil {
+		return 0
+	}
+	wait := b.pruned
+	b.pruned = nil
+	n, err := wait()
+	if err != nil {
+		b.o.Log.Warnf("the least recently used trees were not all removed from the cache (the next build tries again): %v", err)
+	}
+	return n
 }
 
 // BuildDists builds only the project's wheel and sdist into dist/python
@@ -1319,7 +1362,9 @@ func (b *build) place(root string) error {
 		return nil
 	}
 	old := filepath.Join(b.tmp, "old-root")
-	if err := os.Rename(b.res.Root, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Rename(b.res.Root, old); err == nil {
+		b.replaced = true
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("move the old tree aside: %w", err)
 	}
 	if err := os.Rename(root, b.res.Root); err != nil {

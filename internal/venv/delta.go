@@ -459,5 +459,10 @@ func (b *build) keepFromBase(key, root string, entries []Entry, record func() (t
 		return false, recErr
 	}
 	b.o.Log.Warnf("the cached tree %s could not be made into this one (%v), so every file is linked into the cache", b.baseTree[:12], err)
-	return b.cache.keepTree(key, root, entries, record)
+	linked, err = b.cache.keepTree(key, root, entries, record)
+	if err != nil || !linked {
+		return linked, err
+	}
+	_, err = b.cache.pruneTrees(keptTrees)
+	return true, err
 }

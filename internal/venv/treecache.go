@@ -387,7 +387,7 @@ func (c *Cache) placeTree(tmp, key string, rec treeRecord, entries []Entry) (boo
 		}
 		return false, err
 	}
-	return true, c.pruneTrees()
+	return true, nil
 }
 
 // errNotSame stops sameTree's walk at the first difference.
@@ -508,11 +508,16 @@ func (c *Cache) usedTree(key string) {
 	os.Chtimes(filepath.Join(c.treeDir(key), "record.json"), now, now)
 }
 
-// pruneTrees removes all but the keptTrees most recently used trees.
-func (c *Cache) pruneTrees() error {
+// pruneTrees removes all but the keep most recently used trees. A build
+// that adds a tree prunes to keptTrees-1 while it installs and compiles
+// (pruneTreesAside): the removal of a large tree takes seconds, most of them
+// the file system's.
+func (c *Cache) pruneTrees(keep int) (int, error) {
 	ents, err := os.ReadDir(filepath.Join(c.Dir, "trees"))
-	if err != nil {
-		return err
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
 	}
 	type tree struct {
 		dir  string
@@ -531,15 +536,33 @@ func (c *Cache) pruneTrees() error {
 		trees = append(trees, tree{dir, fi.ModTime()})
 	}
 	slices.SortFunc(trees, func(a, b tree) int { return b.used.Compare(a.used) })
-	for _, t := range trees[min(keptTrees, len(trees)):] {
+	removed := 0
+	for _, t := range trees[min(keep, len(trees)):] {
 		if err := forceRemoveAll(t.dir); err != nil {
-			return err
+			return removed, err
 		}
+		removed++
 	}
-	return nil
+	return removed, nil
 }
 
-// forceRemoveAll removes a tree even where its directories are read-only.
+// pruneTreesAside runs pruneTrees on a goroutine of its own; wait returns
+// what it did once it is done.
+func (c *Cache) pruneTreesAside(keep int) (wait func() (int, error)) {
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := c.pruneTrees(keep)
+		done <- result{n, err}
+	}()
+	return func() (int, error) { r := <-done; return r.n, r.err }
+}
+
+// forceRemoveAll removes a tree even where its directories are read-only,
+// on every CPU (removeTree).
 func forceRemoveAll(dir string) error {
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -547,7 +570,7 @@ func forceRemoveAll(dir string) error {
 		}
 		return nil
 	})
-	return os.RemoveAll(dir)
+	return removeTree(dir)
 }
 
 // treeInputs are what the tree key names (Key of them): everything the

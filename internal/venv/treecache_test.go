@@ -255,7 +255,8 @@ func TestHostileTreeRecords(t *testing.T) {
 }
 
 // TestTreeCacheKeepsTheRecentTrees: the cache holds keptTrees trees, the
-// ones used last.
+// ones used last; a build that adds one removes the least recently used
+// while it compiles, and says so in its clean-up phase.
 func TestTreeCacheKeepsTheRecentTrees(t *testing.T) {
 	t.Parallel()
 	p := testutil.HelloProject(t, helloConfig+"  extra_files: [{src: extra.txt, dst: share/extra.txt}]\n")
@@ -265,6 +266,14 @@ func TestTreeCacheKeepsTheRecentTrees(t *testing.T) {
 		run := buildIn(t, p.Dir, cache)
 		require.NoError(t, run.err, run.log)
 		assert.LessOrEqual(t, len(cachedTrees(t, cache)), keptTrees)
+		if i >= keptTrees {
+			assert.Contains(t, run.log, "1 least recently used tree(s) removed from the cache")
+		} else {
+			assert.NotContains(t, run.log, "removed from the cache")
+		}
+		if i > 0 {
+			assert.Contains(t, run.log, "the tree dist/root held before removed")
+		}
 	}
 	assert.Len(t, cachedTrees(t, cache), keptTrees)
 	// The last one is among them.
