@@ -122,6 +122,9 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 			env[k] = v
 		}
 	}
+	if len(env) == 0 {
+		return nil // the key table (reflection, a tenth of a version step at a tag) is not needed
+	}
 	var errs []error
 	known := map[string]bool{}
 	var names []string
