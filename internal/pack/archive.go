@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -93,8 +91,6 @@ type tarOptions struct {
 	Epoch   time.Time
 	// Keep selects entries; nil keeps all.
 	Keep func(Entry) bool
-	// Sums, when set, receives each regular file's md5 (for md5sums).
-	Sums func(name, md5 string)
 	// Ctx stops the writing between two entries when it is cancelled.
 	Ctx context.Context
 }
@@ -103,11 +99,6 @@ type tarOptions struct {
 // user-dependent fields, every time the epoch, symlinks and hard links kept.
 func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 	tw := tar.NewWriter(w)
-	var sums *hasher
-	if o.Sums != nil {
-		sums = newHasher(o.Sums)
-		defer sums.stop()
-	}
 	dep := strings.TrimPrefix(path.Clean(t.Deploy), "/")
 	if o.Prefix == "./" && o.Parents {
 		if err := tw.WriteHeader(dirHeader("./", o.Epoch)); err != nil {
@@ -149,66 +140,18 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := copyFile(tw, e, sums); err != nil {
+		if err := copyFile(tw, e); err != nil {
 			return err
 		}
 	}
-	if sums != nil {
-		sums.stop()
-	}
 	return tw.Close()
-}
-
-// hasher takes the md5 sums of the files on its own goroutine, so that the
-// hashing runs beside the tar writer and the compressor instead of in turn
-// with them. Buffers go round between the two.
-type hasher struct {
-	work    chan hashJob
-	free    chan []byte
-	done    chan struct{}
-	stopped bool
-}
-
-type hashJob struct {
-	data []byte // a chunk, to hash and hand back
-	name string // set when a file ends
-}
-
-func newHasher(sums func(name, md5 string)) *hasher {
-	h := &hasher{work: make(chan hashJob, 8), free: make(chan []byte, 8), done: make(chan struct{})}
-	for i := 0; i < 8; i++ {
-		h.free <- make([]byte, 256<<10)
-	}
-	go func() {
-		sum := md5.New()
-		for j := range h.work {
-			if j.data != nil {
-				sum.Write(j.data)
-				h.free <- j.data[:cap(j.data)]
-				continue
-			}
-			sums(j.name, hex.EncodeToString(sum.Sum(nil)))
-			sum.Reset()
-		}
-		close(h.done)
-	}()
-	return h
-}
-
-// stop waits until every sum is taken.
-func (h *hasher) stop() {
-	if !h.stopped {
-		h.stopped = true
-		close(h.work)
-		<-h.done
-	}
 }
 
 func dirHeader(name string, epoch time.Time) *tar.Header {
 	return &tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch, Uname: "root", Gname: "root", Format: tar.FormatGNU}
 }
 
-func copyFile(tw io.Writer, e Entry, h *hasher) error {
+func copyFile(tw io.Writer, e Entry) error {
 	var src io.Reader
 	if e.Source == "" {
 		src = bytes.NewReader(e.Data)
@@ -220,14 +163,9 @@ func copyFile(tw io.Writer, e Entry, h *hasher) error {
 		defer f.Close()
 		src = f
 	}
+	buf := copyBuffers.Get().([]byte)
+	defer copyBuffers.Put(buf)
 	var n int64
-	var buf []byte
-	if h != nil {
-		buf = <-h.free
-	} else {
-		buf = copyBuffers.Get().([]byte)
-		defer copyBuffers.Put(buf)
-	}
 	for {
 		k, err := src.Read(buf)
 		if k > 0 {
@@ -238,10 +176,6 @@ func copyFile(tw io.Writer, e Entry, h *hasher) error {
 				return fmt.Errorf("%s: %w", e.Path, werr)
 			}
 			n += int64(k)
-			if h != nil {
-				h.work <- hashJob{data: buf[:k]}
-				buf = <-h.free
-			}
 		}
 		if err == io.EOF {
 			break
@@ -249,10 +183,6 @@ func copyFile(tw io.Writer, e Entry, h *hasher) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
-	}
-	if h != nil {
-		h.free <- buf
-		h.work <- hashJob{name: e.Path}
 	}
 	if n != e.Size {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
@@ -295,24 +225,6 @@ func (a *arWriter) Add(name string, data []byte) error {
 		return err
 	}
 	return a.pad(int64(len(data)))
-}
-
-// AddFrom writes a member from a file, copied in the kernel where it can be.
-func (a *arWriter) AddFrom(name string, f *os.File) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := a.header(name, fi.Size()); err != nil {
-		return err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	if _, err := io.Copy(a.w, f); err != nil {
-		return err
-	}
-	return a.pad(fi.Size())
 }
 
 // Stream writes a member of unknown size: a header with size 0, the content,

@@ -4,24 +4,29 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gopythongo/gopythongo/internal/deb822"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
-// debPacker writes a .deb with its own streaming writer: data.tar goes to a
-// temporary file through parallel compression while md5sums are taken, then
-// the ar archive is assembled with the data copied in the kernel. Memory does
-// not grow with the package.
+// debPacker writes a .deb with its own streaming writer: md5sums taken on
+// every CPU, then data.tar straight into the .deb through parallel
+// compression. Memory does not grow with the package.
 type debPacker struct{}
 
 func (debPacker) Format() state.Format { return state.FormatDeb }
@@ -63,12 +68,12 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	comp := Compression(p.Compression)
 	member := "data.tar" + comp.Ext()
 	name := m.debFile()
-	writeData := func(w io.Writer, sums func(name, md5 string)) error {
+	writeData := func(w io.Writer) error {
 		zw, err := compressor(comp, debGzipLevel, w)
 		if err != nil {
 			return err
 		}
-		if err := writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Sums: sums, Ctx: ctx}); err != nil {
+		if err := writeTar(zw, all, tarOptions{Prefix: "./", Parents: true, Epoch: m.Epoch, Ctx: ctx}); err != nil {
 			zw.Close()
 			return fmt.Errorf("write data.tar: %w", err)
 		}
@@ -88,36 +93,87 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 		}
 		return ar, ar.Add("control.tar.gz", ctar)
 	}
-	if !p.MD5Sums {
-		// The control part is known before the data: one pass, straight
-		// into the .deb, the data member's size written in afterwards.
-		return writeAtomic(m.Out, name, "deb", m.Arch, func(f *os.File) error {
-			ar, err := begin(f, nil)
-			if err != nil {
-				return err
-			}
-			return ar.Stream(member, func(w io.Writer) error { return writeData(w, nil) })
-		})
-	}
-	// md5sums go into the control part, which comes first: the data goes to a
-	// temporary file while they are taken, then into the .deb.
-	data, err := os.CreateTemp(m.Out, ".data.tar-*")
-	if err != nil {
-		return state.Artifact{}, err
-	}
-	defer os.Remove(data.Name())
-	defer data.Close()
-	var sums strings.Builder
-	if err := writeData(data, func(name, md5 string) { fmt.Fprintf(&sums, "%s  %s\n", md5, name) }); err != nil {
-		return state.Artifact{}, err
+	// md5sums go into the control part, which comes first: they are taken
+	// before, on every CPU, and the data then goes straight into the .deb
+	// (the files read twice, the second time from the page cache, instead
+	// of the compressed data written to a temporary file and copied).
+	var sums []byte
+	if p.MD5Sums {
+		var err error
+		if sums, err = md5sums(ctx, all); err != nil {
+			return state.Artifact{}, err
+		}
 	}
 	return writeAtomic(m.Out, name, "deb", m.Arch, func(f *os.File) error {
-		ar, err := begin(f, []byte(sums.String()))
+		ar, err := begin(f, sums)
 		if err != nil {
 			return err
 		}
-		return ar.AddFrom(member, data)
+		// The data member's size is written in afterwards.
+		return ar.Stream(member, writeData)
 	})
+}
+
+// md5sums is the md5sums file of a tree's regular files (hard links but
+// the first of each are left out, as dh_md5sums leaves them), in its order.
+func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
+	var files []int
+	for i, e := range t.Entries {
+		if e.Mode.IsRegular() && e.HardLink == "" {
+			files = append(files, i)
+		}
+	}
+	sums := make([]string, len(files))
+	var next atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	for range runtime.GOMAXPROCS(0) {
+		g.Go(func() error {
+			buf := make([]byte, 256<<10)
+			h := md5.New()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(files) || ctx.Err() != nil {
+					return ctx.Err()
+				}
+				e := t.Entries[files[k]]
+				h.Reset()
+				if err := hashEntry(h, e, buf); err != nil {
+					return err
+				}
+				sums[k] = hex.EncodeToString(h.Sum(nil))
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	for k, i := range files {
+		fmt.Fprintf(&b, "%s  %s\n", sums[k], t.Entries[i].Path)
+	}
+	return []byte(b.String()), nil
+}
+
+// hashEntry writes a file's content (on disk, or generated) into h: its
+// size when it was scanned, or an error saying it changed.
+func hashEntry(h io.Writer, e Entry, buf []byte) error {
+	if e.Source == "" {
+		h.Write(e.Data)
+		return nil
+	}
+	f, err := os.Open(e.Source)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.CopyBuffer(h, io.LimitReader(f, e.Size+1), buf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	if n != e.Size {
+		return fmt.Errorf("%s changed while it was packed", e.Source)
+	}
+	return nil
 }
 
 // controlTar writes control.tar.gz: control, md5sums (when given), conffiles and
