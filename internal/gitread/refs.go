@@ -135,6 +135,13 @@ func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully boo
 	if err != nil {
 		return nil, false, false, err
 	}
+	n := 0
+	for _, ref := range all.refs {
+		if want(ref.Name) {
+			n++
+		}
+	}
+	refs = make([]Ref, 0, n)
 	for _, ref := range all.refs {
 		if want(ref.Name) {
 			refs = append(refs, ref)
@@ -180,28 +187,20 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 		return r.packed, nil
 	}
 	tooBig := fi.Size() > maxPackedRefs
-	var b []byte
+	// Read into a string of the size the file has (io.ReadAll's growing
+	// buffer, then a copy into a string, cost more than the parse), through
+	// a limit in case it grew since.
+	var text strings.Builder
 	if !tooBig {
-		// Read at the size the file has, and one byte more to find it
-		// longer: io.ReadAll's growing buffer cost more than the parse.
-		b = make([]byte, fi.Size()+1)
-		n, err := io.ReadFull(f, b)
-		if err != nil && err != io.ErrUnexpectedEOF {
+		text.Grow(int(fi.Size()) + 1)
+		if _, err := io.Copy(&text, io.LimitReader(f, maxPackedRefs+1)); err != nil {
 			return nil, err
 		}
-		b = b[:n]
-		if n > int(fi.Size()) {
-			more, err := io.ReadAll(io.LimitReader(f, maxPackedRefs-int64(n)+1))
-			if err != nil {
-				return nil, err
-			}
-			b = append(b, more...)
-		}
 	}
-	if tooBig || len(b) > maxPackedRefs {
+	if tooBig || text.Len() > maxPackedRefs {
 		return nil, fmt.Errorf("%w: packed-refs holds more than %d MiB, far more than a million refs need", ErrCorrupt, maxPackedRefs>>20)
 	}
-	p, err := parsePackedRefs(string(b))
+	p, err := parsePackedRefs(text.String())
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +211,7 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 
 // parsePackedRefs parses the text of packed-refs.
 func parsePackedRefs(data string) (*packed, error) {
-	p := &packed{}
+	p := &packed{refs: make([]Ref, 0, strings.Count(data, "\n")+1)}
 	for len(data) > 0 {
 		var line string
 		if i := strings.IndexByte(data, '\n'); i >= 0 {
