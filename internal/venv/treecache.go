@@ -509,7 +509,7 @@ func (c *Cache) usedTree(key string) {
 }
 
 // pruneTrees removes all but the keep most recently used trees. A build
-// that adds a tree prunes to keptTrees-1 while it installs and compiles
+// that adds a tree prunes to keptTrees-1 while it compiles
 // (pruneTreesAside): the removal of a large tree takes seconds, most of them
 // the file system's.
 func (c *Cache) pruneTrees(keep int) (int, error) {
