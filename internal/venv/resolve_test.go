@@ -299,8 +299,7 @@ func TestBuildNeedsNoPipFromFindLinks(t *testing.T) {
 	run := buildIn(t, p.Dir, cache)
 	require.NoError(t, run.err, run.log)
 	assert.Contains(t, run.log, "2 wheel(s) resolved from find_links and cached")
-	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
-	assert.Empty(t, compiled, "pip never ran, so its copy was never compiled")
+	assertPipNeverRan(t, cache, "pip never ran, so its copy was never compiled")
 
 	want, got := pipWheelOf(t, p.Dir, false), projectWheelOf(t, run.res)
 	assert.Equal(t, filepath.Base(want), filepath.Base(got))
@@ -311,6 +310,14 @@ func TestBuildNeedsNoPipFromFindLinks(t *testing.T) {
 	require.NoError(t, pipRun.err, pipRun.log)
 	assert.Contains(t, pipRun.log, "2 wheel(s) resolved by pip and cached")
 	assert.Equal(t, run.res.Venv.Digest, pipRun.res.Venv.Digest, "the same tree")
+}
+
+// assertPipNeverRan: pip's copy in the cache is compiled before pip first
+// runs, so a cache without a compiled copy saw no pip.
+func assertPipNeverRan(t *testing.T, cache, msg string) {
+	t.Helper()
+	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
+	assert.Empty(t, compiled, msg)
 }
 
 // pipWheelOf is the wheel pip wheel (Debian's, the reference) builds of a
@@ -411,8 +418,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 	cache := t.TempDir()
 	run := buildIn(t, p.Dir, cache)
 	require.NoError(t, run.err, run.log)
-	compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
-	assert.Empty(t, compiled, "pip never ran")
+	assertPipNeverRan(t, cache, "pip never ran")
 	envs, _ := filepath.Glob(filepath.Join(cache, "buildenvs", "*", ".complete"))
 	require.Len(t, envs, 1, "one build environment in the cache")
 	first, err := os.Stat(envs[0])
@@ -505,8 +511,7 @@ venv:
 			cache := t.TempDir()
 			run := buildIn(t, r.Dir, cache)
 			require.NoError(t, run.err, run.log)
-			compiled, _ := filepath.Glob(filepath.Join(cache, "pip", "*", ".compiled-*"))
-			assert.Empty(t, compiled, "the hooks built the wheel: pip never ran")
+			assertPipNeverRan(t, cache, "the hooks built the wheel: pip never ran")
 			var got string
 			for _, w := range run.res.Wheels {
 				if w.File == tc.wheelName {
