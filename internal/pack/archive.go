@@ -152,39 +152,31 @@ func dirHeader(name string, epoch time.Time) *tar.Header {
 }
 
 func copyFile(tw io.Writer, e Entry) error {
-	var src io.Reader
-	if e.Source == "" {
-		src = bytes.NewReader(e.Data)
-	} else {
-		f, err := os.Open(e.Source)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		src = f
-	}
 	buf := copyBuffers.Get().([]byte)
 	defer copyBuffers.Put(buf)
-	var n int64
-	for {
-		k, err := src.Read(buf)
-		if k > 0 {
-			if n+int64(k) > e.Size {
-				return fmt.Errorf("%s changed while it was packed", e.Source)
-			}
-			if _, werr := tw.Write(buf[:k]); werr != nil {
-				return fmt.Errorf("%s: %w", e.Path, werr)
-			}
-			n += int64(k)
+	return copyEntry(tw, e, buf)
+}
+
+// copyEntry writes a file's content (on disk, or generated) into w through
+// buf, refusing a file whose size is not the one scanned.
+func copyEntry(w io.Writer, e Entry, buf []byte) error {
+	if e.Source == "" {
+		if int64(len(e.Data)) != e.Size {
+			return fmt.Errorf("%s: %d bytes generated, %d announced", e.Path, len(e.Data), e.Size)
 		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", e.Path, err)
-		}
+		_, err := w.Write(e.Data)
+		return err
 	}
-	if n != e.Size {
+	f, err := os.Open(e.Source)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.CopyBuffer(w, io.LimitReader(f, e.Size), buf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	if k, _ := f.Read(buf[:1]); n != e.Size || k > 0 {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
 	}
 	return nil

@@ -137,7 +137,7 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 				}
 				e := t.Entries[files[k]]
 				h.Reset()
-				if err := hashEntry(h, e, buf); err != nil {
+				if err := copyEntry(h, e, buf); err != nil {
 					return err
 				}
 				sums[k] = hex.EncodeToString(h.Sum(nil))
@@ -152,28 +152,6 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 		fmt.Fprintf(&b, "%s  %s\n", sums[k], t.Entries[i].Path)
 	}
 	return []byte(b.String()), nil
-}
-
-// hashEntry writes a file's content (on disk, or generated) into h: its
-// size when it was scanned, or an error saying it changed.
-func hashEntry(h io.Writer, e Entry, buf []byte) error {
-	if e.Source == "" {
-		h.Write(e.Data)
-		return nil
-	}
-	f, err := os.Open(e.Source)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	n, err := io.CopyBuffer(h, io.LimitReader(f, e.Size+1), buf)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
-	}
-	if n != e.Size {
-		return fmt.Errorf("%s changed while it was packed", e.Source)
-	}
-	return nil
 }
 
 // controlTar writes control.tar.gz: control, md5sums (when given), conffiles and
