@@ -50,14 +50,25 @@ func (r Runs) Ratio(peer Runs) string {
 	return fmt.Sprintf("%.2fx (%.2f-%.2f)", q[len(q)/2], q[0], q[len(q)-1])
 }
 
+// Case is what a benchmark times, Run, after what sets its stage, Prepare
+// (emptying a cache, removing the last run's output), which is not timed:
+// each tool is timed doing its job, not cleaning up after the last round.
+type Case struct {
+	Prepare func() // may be nil
+	Run     func()
+}
+
 // Alternate runs every case once per round, rounds times, so that a change
 // in the machine's load falls on all cases alike.
-func Alternate(rounds int, cases ...func()) []Runs {
+func Alternate(rounds int, cases ...Case) []Runs {
 	runs := make([]Runs, len(cases))
 	for range rounds {
-		for i, f := range cases {
+		for i, c := range cases {
+			if c.Prepare != nil {
+				c.Prepare()
+			}
 			start := time.Now()
-			f()
+			c.Run()
 			runs[i] = append(runs[i], time.Since(start))
 		}
 	}

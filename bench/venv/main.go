@@ -7,7 +7,9 @@
 // left it, and without, as in CI), a dependency change (one package less)
 // and warm caches, against pip and against uv
 // (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
-// bytecode unless told, so it runs both ways).
+// bytecode unless told, so it runs both ways). What a case starts without
+// (the caches, the last venv) is moved aside untimed and removed at the end:
+// the corpus needs about 7 GB a round.
 //
 //	go run ./bench/venv -wheels 40
 //	go run ./bench/venv -corpus dist/fixtures/pypi/files
@@ -18,8 +20,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"math/rand/v2"
 	"os"
@@ -124,16 +128,32 @@ venv:
 	benchutil.Must(st.Save(filepath.Join(project, "dist")))
 
 	cache := filepath.Join(work, "cache")
+	// discard moves what a case starts without into a trash directory,
+	// removed at the end: removing it between the runs would time the
+	// file system's aftermath of the removal instead of the tools (ext4
+	// without a journal, as on these machines, scans past every inode freed
+	// in the last five minutes for each file it creates).
+	trash, discarded := filepath.Join(work, "trash"), 0
+	benchutil.Must(os.MkdirAll(trash, 0o755))
+	discard := func(p string) {
+		discarded++
+		if err := os.Rename(p, filepath.Join(trash, strconv.Itoa(discarded))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Fatal(err)
+		}
+	}
 	lastLog := map[string][]byte{}
-	// kind: "cold" empties the caches, "commit" is an app-only change (a
-	// new commit time, so a new project wheel and tree), "commit-ci" one
-	// without dist/root (a clean checkout), "deps" a dependency change,
-	// "warm" changes nothing.
-	run := func(kind string) func() {
-		return func() {
+	// kind: "cold" empties the caches and starts from a clean checkout (no
+	// dist/root: CI's first run), "commit" is an app-only change (a new
+	// commit time, so a new project wheel and tree), "commit-ci" one without
+	// dist/root (a clean checkout), "deps" a dependency change, "warm"
+	// changes nothing. Emptying and removing is Prepare's, not timed, as the
+	// peers' discarding of their last venv and cache is not.
+	run := func(kind string) benchutil.Case {
+		prepare := func() {
 			switch kind {
 			case "cold":
-				os.RemoveAll(cache)
+				discard(cache)
+				discard(filepath.Join(project, "dist", "root"))
 			case "commit", "commit-ci":
 				// A minute on: zip keeps times to two seconds, so a
 				// second on could make the same wheel (a warm build).
@@ -141,11 +161,15 @@ venv:
 				benchutil.Must(st.Save(filepath.Join(project, "dist")))
 				if kind == "commit-ci" {
 					// CI starts from a clean checkout: no dist/root.
-					benchutil.Must(os.RemoveAll(filepath.Join(project, "dist", "root")))
+					discard(filepath.Join(project, "dist", "root"))
 				}
 			case "deps":
 				writeConfig(leaves[depChanges%len(leaves)])
 				depChanges++
+			}
+		}
+		return benchutil.Case{Prepare: prepare, Run: func() {
+			if kind == "deps" {
 				defer writeConfig("")
 			}
 			cmd := exec.Command(ours, "--cache-dir", cache)
@@ -156,7 +180,7 @@ venv:
 				log.Fatalf("gopythongo-build-venv: %v\n%s", err, stderr.Bytes())
 			}
 			lastLog[kind] = stderr.Bytes()
-		}
+		}}
 	}
 	peerDir := filepath.Join(work, "peer")
 	runAll := func(env []string, argvs ...[]string) {
@@ -168,31 +192,32 @@ venv:
 			}
 		}
 	}
-	pip := func() {
-		os.RemoveAll(peerDir)
+	pip := benchutil.Case{Prepare: func() { discard(peerDir) }, Run: func() {
 		runAll(benchutil.CleanEnv(), []string{benchutil.DebianPython, "-m", "venv", peerDir},
 			append([]string{filepath.Join(peerDir, "bin", "pip"), "install", "-q", "--no-index", "--find-links", wheels, "hello"}, names...))
-	}
+	}}
 	uvCache := filepath.Join(work, "uv-cache")
-	uvRun := func(cold, compile bool) func() {
-		return func() {
+	uvRun := func(cold, compile bool) benchutil.Case {
+		prepare := func() {
 			if cold {
-				os.RemoveAll(uvCache)
+				discard(uvCache)
 			}
-			os.RemoveAll(peerDir)
+			discard(peerDir)
+		}
+		return benchutil.Case{Prepare: prepare, Run: func() {
 			install := []string{*uv, "pip", "install", "-q", "--python", filepath.Join(peerDir, "bin", "python"), "--no-index", "--find-links", wheels}
 			if compile {
 				install = append(install, "--compile-bytecode")
 			}
 			env := append(benchutil.CleanEnv(), "UV_CACHE_DIR="+uvCache, "UV_NO_CONFIG=1")
 			runAll(env, []string{*uv, "venv", "-q", "--python", benchutil.DebianPython, peerDir}, append(append(install, "hello"), names...))
-		}
+		}}
 	}
 	// Rounds alternate every case, so that load changes fall on all alike;
 	// each warm case comes after a cold one, which filled its cache.
 	type row struct {
 		name string
-		f    func()
+		c    benchutil.Case
 	}
 	rows := []row{{"python3 -m venv + pip install", pip}}
 	if *uv != "" {
@@ -206,9 +231,9 @@ venv:
 	rows = append(rows, row{"gopythongo-build-venv, cold caches", run("cold")},
 		row{"gopythongo-build-venv, app-only change", run("commit")}, row{"gopythongo-build-venv, app-only change, no dist/root", run("commit-ci")},
 		row{"gopythongo-build-venv, warm caches", run("warm")}, row{"gopythongo-build-venv, dependency change", run("deps")})
-	var cases []func()
+	var cases []benchutil.Case
 	for _, r := range rows {
-		cases = append(cases, r.f)
+		cases = append(cases, r.c)
 	}
 	res := benchutil.Alternate(*runs, cases...)
 	fmt.Printf("load %s, %d rounds; ratio: median of the rounds' ratios (smallest-largest)\n%-48s %9s\n", benchutil.Load(), *runs, "case", "median")
