@@ -87,6 +87,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	defer b.waitPrune()
+	// dist/root is walked from the start, beside the interpreter's probe
+	// and the resolution: when it is the tree the build comes to (a warm
+	// build, an app-only change), nothing more is read of it.
+	if fi, err := os.Lstat(b.res.Root); err == nil && fi.IsDir() && !o.NoCache {
+		b.rootWalk = aside(func() ([]walked, error) { return walkTree(b.res.Root) })
+		defer b.rootWalk() // no goroutine outlives the build
+	}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
@@ -151,6 +158,9 @@ type build struct {
 	// inPlace says dist/root is already the tree this build restored, so
 	// it stays where it is.
 	inPlace bool
+	// rootWalk waits for the walk of dist/root started with the build;
+	// nil when there was none to walk.
+	rootWalk func() ([]walked, error)
 	// pruned waits for the trees pruned while the build goes on.
 	pruned func() (int, error)
 	// replaced says dist/root held a tree, which this build's replaced.
@@ -305,6 +315,19 @@ func (b *build) run(ctx context.Context) error {
 		}
 	}
 	return b.place(filepath.Join(b.tmp, RootDir))
+}
+
+// walkRoot is dist/root as the build found it when it started, nil when
+// there was none or it could not be walked.
+func (b *build) walkRoot() []walked {
+	if b.rootWalk == nil {
+		return nil
+	}
+	found, err := b.rootWalk()
+	if err != nil {
+		return nil
+	}
+	return found
 }
 
 // waitPrune waits for the trees pruned while the build went on and says
@@ -1381,7 +1404,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	ph := b.o.Log.Phase("tree")
 	defer ph.End()
 	root := filepath.Join(b.tmp, RootDir)
-	stamps := b.cache.treeStamps(key, len(rec.Entries))
+	stamps := rec.stamps
 	entries := slices.Clone(rec.Entries)
 	for i := range entries {
 		entries[i].MTime = b.o.Epoch.UnixNano()
@@ -1400,7 +1423,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	// linked again (and so nothing stamped again). The builders mount the
 	// staging tree for the sdist's backend, so with dists to write the
 	// tree is restored there all the same.
-	if !(b.c.Venv.Dists && b.c.Venv.Project) && sameTree(b.res.Root, rec.Entries, stamps, b.o.Epoch) {
+	if !(b.c.Venv.Dists && b.c.Venv.Project) && sameTree(b.walkRoot(), rec.Entries, stamps, b.o.Epoch) {
 		b.inPlace = true
 		taken()
 		ph.Done(fmt.Sprintf("from the cache: %s is the cached tree, unchanged (%d files, each the cached file as the last build left it), tree %s (%s)",

@@ -2,6 +2,7 @@ package venv
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -157,11 +158,19 @@ func readBounded(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
+	// Read at the file's size (a file that grows meanwhile is read on,
+	// to the limit), not through a buffer grown and copied again and again.
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = min(fi.Size(), limit) + 1
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(size) + bytes.MinRead) // ReadFrom wants room for a read past the end
+	_, err = buf.ReadFrom(io.LimitReader(f, limit+1))
+	if err == nil && int64(buf.Len()) > limit {
 		err = fmt.Errorf("%s is larger than %d bytes", p, limit)
 	}
-	return data, err
+	return buf.Bytes(), err
 }
 
 // checkedSum is the sha256 of the cached file p, which should be want, its

@@ -129,7 +129,7 @@ func (b *build) fromBase(ctx context.Context, key string, wheels []WheelFile) (b
 	for _, p := range rec.Project.Owned {
 		owned[p] = true
 	}
-	all := b.cache.treeStamps(oldKey, len(rec.Entries))
+	all := rec.stamps
 	var entries []Entry
 	var stamps []stamp
 	for i, e := range rec.Entries {
@@ -166,7 +166,7 @@ func (b *build) fromBase(ctx context.Context, key string, wheels []WheelFile) (b
 	if err := b.phase("tree", func() (string, error) {
 		// dist/root as the last build left it is that tree already: it
 		// moves here and only its project's entries go.
-		if sameTree(b.res.Root, rec.Entries, all, time.Time{}) {
+		if sameTree(b.walkRoot(), rec.Entries, all, time.Time{}) {
 			if err := b.takeRoot(root, rec.Project.Owned); err != nil {
 				return "", err
 			}

@@ -141,38 +141,19 @@ func (l *leakFinder) Write(p []byte) (int, error) {
 // still holds is not read.
 func scanTree(root string, needles []string, known map[string]knownFile) ([]Entry, []Leak, error) {
 	set := newNeedleSet(needles)
-	var entries []Entry
-	var files []int
-	var stamps []stamp
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		e := Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode(), MTime: fi.ModTime().UnixNano()}
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if e.Link, err = os.Readlink(p); err != nil {
-				return err
-			}
-			e.Size = int64(len(e.Link))
-		case fi.Mode().IsRegular():
-			files = append(files, len(entries))
-			var st stamp
-			if known != nil {
-				st = stampOf(fi)
-			}
-			stamps = append(stamps, st)
-		}
-		entries = append(entries, e)
-		return nil
-	})
+	found, err := walkTree(root)
 	if err != nil {
 		return nil, nil, err
+	}
+	entries := make([]Entry, len(found))
+	var files []int
+	var stamps []stamp
+	for i, w := range found {
+		entries[i] = w.Entry
+		if w.Mode.IsRegular() {
+			files = append(files, i)
+			stamps = append(stamps, w.st)
+		}
 	}
 	leakOf := make([]string, len(entries))
 	err = parallel(len(files), func(i int) error {

@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,7 +28,8 @@ import (
 // The tree cache keeps finished trees, so that a build whose inputs are
 // unchanged installs, compiles and checks nothing:
 //
-//	trees/<key>/record.json  what the build found in the tree (state.Venv, every entry's hash)
+//	trees/<key>/record.json  what the build found in the tree (state.Venv, what its project made)
+//	trees/<key>/entries      every entry: path, mode, size, sha256 and link target, each ended by a NUL
 //	trees/<key>/root/        the tree, hard-linked with the dist/root it was made in
 //
 // A restore links every file again (a copy across file systems), each one
@@ -40,7 +43,7 @@ import (
 // sets), so a restore links it without reading it again; every other file
 // is hashed. A cache restored from elsewhere has new inodes: all is hashed.
 const (
-	treeCacheFormat = 1
+	treeCacheFormat = 2
 	// keptTrees is how many trees the cache keeps, the most recently used.
 	keptTrees = 3
 	// maxTreeRecord bounds the record read from the cache.
@@ -52,10 +55,13 @@ type treeRecord struct {
 	Format   int        `json:"format"`
 	Venv     state.Venv `json:"venv"`
 	Stripped int        `json:"stripped"`
-	Entries  []Entry    `json:"entries"`
+	Entries  []Entry    `json:"-"` // in entries, read ten times faster than JSON
 	// Project is what of the tree the project made, for an app-only
 	// change (fromBase); nil when it cannot be told.
 	Project *projectPart `json:"project,omitempty"`
+	// stamps are the stamps of its files (stamps.json), by entry; nil
+	// when there are none that fit.
+	stamps []stamp
 }
 
 func (c *Cache) treeDir(key string) string { return filepath.Join(c.Dir, "trees", key) }
@@ -68,14 +74,71 @@ func (c *Cache) lookupTree(key string) (*treeRecord, bool) {
 		return nil, false
 	}
 	defer f.Close()
+	// The stamps are read meanwhile, on another CPU: both are megabytes
+	// for a large tree, and every use of the record needs both.
+	stamps := aside(func() ([]stamp, error) { return c.treeStamps(key), nil })
 	var rec treeRecord
-	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&rec); err != nil || rec.Format != treeCacheFormat {
+	err = json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&rec)
+	if err == nil && rec.Format == treeCacheFormat {
+		rec.Entries, err = readEntries(filepath.Join(c.treeDir(key), "entries"))
+	}
+	rec.stamps, _ = stamps()
+	if err != nil || rec.Format != treeCacheFormat || validEntries(rec.Entries) != nil {
 		return nil, false
 	}
-	if validEntries(rec.Entries) != nil {
-		return nil, false
+	if len(rec.stamps) != len(rec.Entries) {
+		rec.stamps = nil // then every file is hashed
 	}
 	return &rec, true
+}
+
+// entryFields is how many fields an entry has in a tree's entries file.
+const entryFields = 5
+
+// appendEntries writes entries as the entries file holds them: path, mode,
+// size, sha256 and link target, each ended by a NUL, which no path or link
+// holds.
+func appendEntries(b []byte, entries []Entry) []byte {
+	for _, e := range entries {
+		b = append(b, e.Path...)
+		b = append(b, 0)
+		b = strconv.AppendUint(b, uint64(e.Mode), 10)
+		b = append(b, 0)
+		b = strconv.AppendInt(b, e.Size, 10)
+		b = append(b, 0)
+		b = append(b, e.SHA256...)
+		b = append(b, 0)
+		b = append(b, e.Link...)
+		b = append(b, 0)
+	}
+	return b
+}
+
+// readEntries reads a tree's entries file; validEntries says whether they
+// make a tree.
+func readEntries(p string) ([]Entry, error) {
+	data, err := readBounded(p, maxTreeRecord)
+	if err != nil {
+		return nil, err
+	}
+	fields := strings.Split(string(data), "\x00")
+	if len(fields)%entryFields != 1 || fields[len(fields)-1] != "" {
+		return nil, fmt.Errorf("%s is cut short", p)
+	}
+	entries := make([]Entry, len(fields)/entryFields)
+	for i := range entries {
+		f := fields[i*entryFields : (i+1)*entryFields]
+		mode, err := strconv.ParseUint(f[1], 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s has the mode %q", p, f[0], f[1])
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("%s: %s has the size %q", p, f[0], f[2])
+		}
+		entries[i] = Entry{Path: f[0], Mode: fs.FileMode(mode), Size: size, SHA256: f[3], Link: f[4]}
+	}
+	return entries, nil
 }
 
 // validEntries checks that entries describe a tree that can be made beneath
@@ -372,6 +435,9 @@ func (c *Cache) placeTree(tmp, key string, rec treeRecord, entries []Entry) (boo
 	if err != nil {
 		return false, err
 	}
+	if err := os.WriteFile(filepath.Join(tmp, "entries"), appendEntries(nil, entries), 0o644); err != nil {
+		return false, err
+	}
 	if err := os.WriteFile(filepath.Join(tmp, "record.json"), data, 0o644); err != nil {
 		return false, err
 	}
@@ -390,53 +456,37 @@ func (c *Cache) placeTree(tmp, key string, rec treeRecord, entries []Entry) (boo
 	return true, nil
 }
 
-// errNotSame stops sameTree's walk at the first difference.
-var errNotSame = errors.New("not the cached tree")
-
-// sameTree reports whether the tree at dir is the cached tree of entries as
-// the last build left it, so that nothing need be linked again: the same
-// names in the same order, each with its mode and the epoch as its time,
-// each link with its target, each file with the stamp the cache recorded
-// for it (the very inode, not written, chmod-ed or linked since). A zero
-// epoch is the time of the tree's root, whatever it is.
-func sameTree(dir string, entries []Entry, stamps []stamp, epoch time.Time) bool {
-	if len(stamps) != len(entries) {
+// sameTree reports whether a tree as walkTree found it is the cached tree
+// of entries as the last build left it, so that nothing need be linked
+// again: the same names in the same order, each with its mode and the epoch
+// as its time, each link with its target, each file with the stamp the
+// cache recorded for it (the very inode, not written, chmod-ed or linked
+// since). A zero epoch is the time of the tree's root, whatever it is.
+func sameTree(found []walked, entries []Entry, stamps []stamp, epoch time.Time) bool {
+	if len(stamps) != len(entries) || len(found) != len(entries) || len(found) == 0 {
 		return false
 	}
-	i := 0
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if i == len(entries) {
-			return errNotSame
-		}
+	at := epoch.UnixNano()
+	if epoch.IsZero() {
+		at = found[0].MTime
+	}
+	for i, f := range found {
 		e, st := entries[i], stamps[i]
-		i++
-		rel, _ := filepath.Rel(dir, p)
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if epoch.IsZero() {
-			epoch = fi.ModTime()
-		}
-		if filepath.ToSlash(rel) != e.Path || fi.Mode() != e.Mode || fi.ModTime().UnixNano() != epoch.UnixNano() {
-			return errNotSame
+		if f.Path != e.Path || f.Mode != e.Mode || f.MTime != at {
+			return false
 		}
 		switch {
-		case fi.Mode().IsRegular():
-			if st == (stamp{}) || stampOf(fi) != st {
-				return errNotSame
+		case f.Mode.IsRegular():
+			if st == (stamp{}) || f.st != st {
+				return false
 			}
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if l, err := os.Readlink(p); err != nil || l != e.Link {
-				return errNotSame
+		case f.Mode&fs.ModeSymlink != 0:
+			if f.Link != e.Link {
+				return false
 			}
 		}
-		return nil
-	})
-	return err == nil && i == len(entries)
+	}
+	return true
 }
 
 // stamp is what a file's inode says of it: a file whose stamp is unchanged
@@ -487,16 +537,15 @@ func (c *Cache) stampTree(key string, entries []Entry) error {
 	return state.WriteFileAtomic(filepath.Join(c.treeDir(key), "stamps.json"), data, 0o644)
 }
 
-// treeStamps reads the stamps of a cached tree; nil when there are none or
-// they do not fit its entries (then every file is hashed).
-func (c *Cache) treeStamps(key string, n int) []stamp {
+// treeStamps reads the stamps of a cached tree; nil when there are none.
+func (c *Cache) treeStamps(key string) []stamp {
 	f, err := os.Open(filepath.Join(c.treeDir(key), "stamps.json"))
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
 	var stamps []stamp
-	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&stamps); err != nil || len(stamps) != n {
+	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&stamps); err != nil {
 		return nil
 	}
 	return stamps
@@ -549,16 +598,7 @@ func (c *Cache) pruneTrees(keep int) (int, error) {
 // pruneTreesAside runs pruneTrees on a goroutine of its own; wait returns
 // what it did once it is done.
 func (c *Cache) pruneTreesAside(keep int) (wait func() (int, error)) {
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		n, err := c.pruneTrees(keep)
-		done <- result{n, err}
-	}()
-	return func() (int, error) { r := <-done; return r.n, r.err }
+	return aside(func() (int, error) { return c.pruneTrees(keep) })
 }
 
 // forceRemoveAll removes a tree even where its directories are read-only,
@@ -670,7 +710,7 @@ func (c *Cache) moveTree(from string, gone []string, key, root string, entries [
 	if err := os.Rename(c.treeDir(from), tmp); err != nil {
 		return false, fmt.Errorf("take the cached tree %s: %w", from[:12], err)
 	}
-	for _, f := range []string{"record.json", "stamps.json", "base"} {
+	for _, f := range []string{"record.json", "entries", "stamps.json", "base"} {
 		if err := os.Remove(filepath.Join(tmp, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return false, err
 		}

@@ -241,17 +241,53 @@ func TestHostileTreeRecords(t *testing.T) {
 	}
 	require.NoError(t, validEntries([]Entry{root, dir, file("opt/x"), {Path: "opt/python", Mode: fs.ModeSymlink | 0o777, Link: "/usr/bin/python3"}}))
 
-	// A record that is not JSON, too old, or hostile is no tree at all.
+	// A record that is not JSON or too old, entries that are cut short,
+	// not numbers or hostile are no tree at all; the same entries beneath
+	// the tree are one.
 	c := &Cache{Dir: t.TempDir()}
-	for name, record := range map[string]string{
-		"garbage": "{", "format": `{"format": 99, "entries": [{"path": ".", "mode": 2147484141}]}`,
-		"hostile": `{"format": 1, "entries": [{"path": ".", "mode": 2147484141}, {"path": "../x", "mode": 420, "sha256": "` + strings.Repeat("ab", 32) + `"}]}`,
+	rootOnly := string(appendEntries(nil, []Entry{root}))
+	sum := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name, record, entries string
+		ok                    bool
+	}{
+		{"garbage", "{", rootOnly, false},
+		{"format", `{"format": 1}`, rootOnly, false},
+		{"no entries", `{"format": 2}`, "", false},
+		{"cut short", `{"format": 2}`, rootOnly[:len(rootOnly)-1], false},
+		{"mode", `{"format": 2}`, ".\x00dir\x000\x00\x00\x00", false},
+		{"size", `{"format": 2}`, rootOnly + "x\x00420\x00-1\x00" + sum + "\x00\x00", false},
+		{"hostile", `{"format": 2}`, rootOnly + "../x\x00420\x001\x00" + sum + "\x00\x00", false},
+		{"beneath", `{"format": 2}`, rootOnly + "x\x00420\x001\x00" + sum + "\x00\x00", true},
 	} {
-		require.NoError(t, os.MkdirAll(c.treeDir(name), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(name), "record.json"), []byte(record), 0o644))
-		_, ok := c.lookupTree(name)
-		assert.False(t, ok, name)
+		require.NoError(t, os.MkdirAll(c.treeDir(tc.name), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(tc.name), "record.json"), []byte(tc.record), 0o644))
+		if tc.entries != "" {
+			require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(tc.name), "entries"), []byte(tc.entries), 0o644))
+		}
+		rec, ok := c.lookupTree(tc.name)
+		require.Equal(t, tc.ok, ok, tc.name)
+		if ok {
+			assert.Equal(t, []Entry{root, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum}}, rec.Entries)
+		}
 	}
+}
+
+// TestTreeEntriesRoundTrip: what appendEntries writes, readEntries reads
+// back as it was, links and odd names included.
+func TestTreeEntriesRoundTrip(t *testing.T) {
+	entries := []Entry{
+		{Path: ".", Mode: fs.ModeDir | 0o755},
+		{Path: "bin", Mode: fs.ModeDir | fs.ModeSetgid | 0o2755},
+		{Path: "bin/python", Mode: fs.ModeSymlink | 0o777, Size: 16, Link: "/usr/bin/python3"},
+		{Path: "bin/a b\nc,é", Mode: 0o755, Size: 1 << 40, SHA256: strings.Repeat("0f", 32)},
+		{Path: "empty", Mode: 0o644, SHA256: strings.Repeat("e3", 32)},
+	}
+	p := filepath.Join(t.TempDir(), "entries")
+	require.NoError(t, os.WriteFile(p, appendEntries(nil, entries), 0o644))
+	got, err := readEntries(p)
+	require.NoError(t, err)
+	assert.Equal(t, entries, got)
 }
 
 // TestTreeCacheKeepsTheRecentTrees: the cache holds keptTrees trees, the
