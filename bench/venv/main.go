@@ -165,6 +165,11 @@ venv:
 					// inode, so that no stamp the last build recorded holds.
 					discard(filepath.Join(project, "dist", "root"))
 					changeEveryInode(cache, wheels)
+					// A build records no stamp of a file changed in the
+					// last second (it could change again within the
+					// clock's tick unseen); a restore is seconds before
+					// the build, not the moment before.
+					time.Sleep(1100 * time.Millisecond)
 				}
 			case "deps":
 				writeConfig(leaves[depChanges%len(leaves)])
