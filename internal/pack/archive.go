@@ -2,6 +2,7 @@ package pack
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/klauspost/pgzip"
 	"github.com/ulikunitz/xz"
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
@@ -263,9 +265,23 @@ func (a *arWriter) pad(n int64) error {
 // multithreaded output does not depend on the number of threads.
 type zstdProgram struct {
 	cmd  *exec.Cmd
-	in   io.WriteCloser
+	in   *os.File
+	buf  *bufio.Writer // a tar header is 512 bytes: a write each would be a system call each
 	done chan error
 }
+
+// bigPipe is a pipe that holds pipeSize bytes (where the system lets it),
+// not 64 KiB: a stream of hundreds of megabytes through a small pipe costs
+// both ends a switch every 64 KiB.
+func bigPipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err == nil {
+		unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, pipeSize) // a smaller pipe is slower, not wrong
+	}
+	return r, w, err
+}
+
+const pipeSize = 1 << 20
 
 func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
 	path, err := exec.LookPath("zstd")
@@ -273,20 +289,55 @@ func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
 		return nil, fmt.Errorf("zstd compression runs the zstd program, which is not installed (apt-get install zstd), or use gzip or xz")
 	}
 	cmd := exec.Command(path, "-3", "-T0", "-q", "-c", "--no-progress")
-	cmd.Stdout = w
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	in, err := cmd.StdinPipe()
+	inR, inW, err := bigPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin = inR
+	// Into a file, zstd writes itself, at the file's offset (which it
+	// shares with this process): no pipe, no copy.
+	copied := make(chan error, 1)
+	out, direct := w.(*os.File)
+	var outR *os.File
+	if direct {
+		cmd.Stdout = out
+		copied <- nil
+	} else {
+		var outW *os.File
+		if outR, outW, err = bigPipe(); err != nil {
+			inR.Close()
+			inW.Close()
+			return nil, err
+		}
+		cmd.Stdout = outW
+		defer outW.Close() // the child's once started, or no one's
+	}
+	err = cmd.Start()
+	inR.Close()
+	if err != nil {
+		inW.Close()
+		if outR != nil {
+			outR.Close()
+		}
 		return nil, err
 	}
-	z := &zstdProgram{cmd: cmd, in: in, done: make(chan error, 1)}
+	if !direct {
+		go func() {
+			defer outR.Close()
+			_, err := io.CopyBuffer(w, outR, make([]byte, pipeSize))
+			copied <- err
+		}()
+	}
+	z := &zstdProgram{cmd: cmd, in: inW, buf: bufio.NewWriterSize(inW, pipeSize), done: make(chan error, 1)}
 	go func() {
+		cerr := <-copied
 		err := cmd.Wait()
-		if err != nil {
+		switch {
+		case cerr != nil: // then zstd was stopped by its closed pipe
+			err = fmt.Errorf("write zstd's output: %w", cerr)
+		case err != nil:
 			err = fmt.Errorf("zstd: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
 		z.done <- err
@@ -294,11 +345,15 @@ func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
 	return z, nil
 }
 
-func (z *zstdProgram) Write(p []byte) (int, error) { return z.in.Write(p) }
+func (z *zstdProgram) Write(p []byte) (int, error) { return z.buf.Write(p) }
 
 func (z *zstdProgram) Close() error {
-	if err := z.in.Close(); err != nil {
-		return err
+	err := z.buf.Flush()
+	if cerr := z.in.Close(); err == nil {
+		err = cerr
 	}
-	return <-z.done
+	if werr := <-z.done; werr != nil {
+		return werr // why the flush failed, when zstd stopped
+	}
+	return err
 }
