@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"unsafe"
 )
 
 // Ref is a branch or tag and the commit it points at. Ids are hex strings:
@@ -165,7 +166,8 @@ type packed struct {
 // another (a run asks for HEAD's branch, the tags and the branches: the
 // file is read once, not for each).
 func (r *Repo) allPackedRefs() (*packed, error) {
-	f, err := os.Open(filepath.Join(r.CommonDir, "packed-refs"))
+	// Not blocking: a pipe in its place would hold the open for ever.
+	f, err := os.OpenFile(filepath.Join(r.CommonDir, "packed-refs"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &packed{}, nil
 	}
@@ -186,21 +188,34 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 	if r.packed != nil && id != ([5]int64{}) && r.packed.id == id {
 		return r.packed, nil
 	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: packed-refs is not a regular file (%s)", ErrCorrupt, fi.Mode().Type())
+	}
 	tooBig := fi.Size() > maxPackedRefs
-	// Read into a string of the size the file has (io.ReadAll's growing
-	// buffer, then a copy into a string, cost more than the parse), through
-	// a limit in case it grew since.
-	var text strings.Builder
+	// Read straight into a buffer of the size the file has, and a byte
+	// more to tell whether it grew since; the parse takes its names as
+	// substrings of it, so it is never written again. (io.ReadAll's growing
+	// buffer and a copy into a string, or a copy through io.Copy's buffer,
+	// cost more than the parse.)
+	var n int
+	var buf []byte
 	if !tooBig {
-		text.Grow(int(fi.Size()) + 1)
-		if _, err := io.Copy(&text, io.LimitReader(f, maxPackedRefs+1)); err != nil {
+		buf = make([]byte, fi.Size()+1)
+		if n, err = io.ReadFull(f, buf); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
 	}
-	if tooBig || text.Len() > maxPackedRefs {
+	if tooBig || n > int(fi.Size()) {
+		if !tooBig {
+			return nil, fmt.Errorf("packed-refs changed while it was read (git wrote it meanwhile): run again")
+		}
 		return nil, fmt.Errorf("%w: packed-refs holds more than %d MiB, far more than a million refs need", ErrCorrupt, maxPackedRefs>>20)
 	}
-	p, err := parsePackedRefs(text.String())
+	var text string
+	if n > 0 {
+		text = unsafe.String(&buf[0], n)
+	}
+	p, err := parsePackedRefs(text)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
@@ -311,6 +312,17 @@ func TestPackedRefsBounded(t *testing.T) {
 	_, err = repo.Refs("refs/tags/")
 	assert.ErrorIs(t, err, ErrCorrupt)
 	assert.ErrorContains(t, err, "packed-refs holds more than 512 MiB")
+
+	// A pipe (whose size says nothing and whose read would wait for ever)
+	// is refused too.
+	require.NoError(t, os.Remove(filepath.Join(r.Dir, ".git", "packed-refs")))
+	require.NoError(t, unix.Mkfifo(filepath.Join(r.Dir, ".git", "packed-refs"), 0o644))
+	repo, err = Open(r.Dir)
+	require.NoError(t, err)
+	defer repo.Close()
+	_, err = repo.Refs("refs/tags/")
+	assert.ErrorIs(t, err, ErrCorrupt)
+	assert.ErrorContains(t, err, "not a regular file")
 }
 
 // TestRefsMergePackedAndLooseAsGitDoes lists refs where loose refs override
