@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -24,7 +25,8 @@ func walkDirOf(t *testing.T, root string) []walked {
 		w := walked{Entry: Entry{Path: filepath.ToSlash(rel), Mode: fi.Mode(), MTime: fi.ModTime().UnixNano()}}
 		switch {
 		case fi.Mode().IsRegular():
-			w.st = stampOf(fi)
+			st := fi.Sys().(*syscall.Stat_t)
+			w.st = stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
 		case fi.Mode()&fs.ModeSymlink != 0:
 			w.Link, err = os.Readlink(p)
 			require.NoError(t, err)
