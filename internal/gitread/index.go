@@ -29,7 +29,7 @@ func (r *Repo) QuickClean() (clean, sure bool) {
 		return false, false
 	}
 	path := filepath.Join(r.GitDir, "index")
-	data, err := os.ReadFile(path)
+	data, err := readFile(path, maxIndexFile)
 	if err != nil {
 		return false, false
 	}
@@ -96,7 +96,7 @@ func blobHash(path string, link bool) (Hash, error) {
 		t, err = os.Readlink(path)
 		data = []byte(t)
 	} else {
-		data, err = os.ReadFile(path)
+		data, err = readFile(path, maxHashBytes)
 	}
 	if err != nil {
 		return Hash{}, err

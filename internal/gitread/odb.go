@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,7 +52,7 @@ var ErrNotFound = errors.New("object not found")
 
 // ErrCorrupt means the repository holds an object that cannot be what it
 // says: it is damaged or made to harm its reader.
-var ErrCorrupt = errors.New("corrupt or hostile git object")
+var ErrCorrupt = errors.New("corrupt or hostile git data")
 
 // odb is the object database: loose objects, packs and alternates.
 type odb struct {
@@ -95,9 +96,12 @@ func (o *odb) add(dir string, depth int) error {
 		}
 		o.packs = append(o.packs, p)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "info", "alternates"))
-	if err != nil {
+	b, err := readFile(filepath.Join(dir, "info", "alternates"), maxConfigFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)

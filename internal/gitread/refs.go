@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,7 +99,7 @@ func (r *Repo) looseRefs(prefixes []string) ([]Ref, error) {
 			if err != nil {
 				return err
 			}
-			b, err := os.ReadFile(path)
+			b, err := readFile(path, maxRefFile)
 			if err != nil {
 				return err
 			}
@@ -166,8 +164,7 @@ type packed struct {
 // another (a run asks for HEAD's branch, the tags and the branches: the
 // file is read once, not for each).
 func (r *Repo) allPackedRefs() (*packed, error) {
-	// Not blocking: a pipe in its place would hold the open for ever.
-	f, err := os.OpenFile(filepath.Join(r.CommonDir, "packed-refs"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, fi, err := openFile(filepath.Join(r.CommonDir, "packed-refs"), maxPackedRefs)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &packed{}, nil
 	}
@@ -175,10 +172,6 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	var id [5]int64
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id = [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
@@ -188,32 +181,17 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 	if r.packed != nil && id != ([5]int64{}) && r.packed.id == id {
 		return r.packed, nil
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: packed-refs is not a regular file (%s)", ErrCorrupt, fi.Mode().Type())
-	}
-	tooBig := fi.Size() > maxPackedRefs
-	// Read straight into a buffer of the size the file has, and a byte
-	// more to tell whether it grew since; the parse takes its names as
-	// substrings of it, so it is never written again. (io.ReadAll's growing
-	// buffer and a copy into a string, or a copy through io.Copy's buffer,
-	// cost more than the parse.)
-	var n int
-	var buf []byte
-	if !tooBig {
-		buf = make([]byte, fi.Size()+1)
-		if n, err = io.ReadFull(f, buf); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-	}
-	if tooBig || n > int(fi.Size()) {
-		if !tooBig {
-			return nil, fmt.Errorf("packed-refs changed while it was read (git wrote it meanwhile): run again")
-		}
-		return nil, fmt.Errorf("%w: packed-refs holds more than %d MiB, far more than a million refs need", ErrCorrupt, maxPackedRefs>>20)
+	// Read at its size (io.ReadAll's growing buffer and a copy into a
+	// string, or a copy through io.Copy's buffer, cost more than the
+	// parse); the parse takes its names as substrings of the buffer, which
+	// is never written again.
+	buf, err := readOpen(f, fi.Size())
+	if err != nil {
+		return nil, err
 	}
 	var text string
-	if n > 0 {
-		text = unsafe.String(&buf[0], n)
+	if len(buf) > 0 {
+		text = unsafe.String(&buf[0], len(buf))
 	}
 	p, err := parsePackedRefs(text)
 	if err != nil {
@@ -318,7 +296,7 @@ func (r *Repo) peel(h Hash) (Hash, error) {
 
 // Head returns the commit HEAD points at and the branch, "" when detached.
 func (r *Repo) Head() (Hash, string, error) {
-	b, err := os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
+	b, err := readFile(filepath.Join(r.GitDir, "HEAD"), maxRefFile)
 	if err != nil {
 		return Hash{}, "", err
 	}
@@ -337,7 +315,7 @@ func (r *Repo) Resolve(name string) (Hash, error) {
 	if h, err := ParseHash(name); err == nil {
 		return r.peel(h)
 	}
-	if b, err := os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name))); err == nil {
+	if b, err := readFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)), maxRefFile); err == nil {
 		if h, err := ParseHash(strings.TrimSpace(string(b))); err == nil {
 			return r.peel(h)
 		}

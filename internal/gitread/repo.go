@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,12 +63,17 @@ func Open(dir string) (*Repo, error) {
 		}
 	}
 	r.CommonDir = r.GitDir
-	if b, err := os.ReadFile(filepath.Join(r.GitDir, "commondir")); err == nil {
+	// commondir, shallow and alternates are optional; one that is there
+	// but cannot be read would make the history another one, so it is an
+	// error, not left out.
+	if b, err := readFile(filepath.Join(r.GitDir, "commondir"), maxRefFile); err == nil {
 		c := strings.TrimSpace(string(b))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(r.GitDir, c)
 		}
 		r.CommonDir = filepath.Clean(c)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	if err := r.checkConfig(); err != nil {
 		return nil, err
@@ -82,12 +88,15 @@ func Open(dir string) (*Repo, error) {
 		return nil, err
 	}
 	r.shallow = map[Hash]bool{}
-	if b, err := os.ReadFile(filepath.Join(r.CommonDir, "shallow")); err == nil {
+	if b, err := readFile(filepath.Join(r.CommonDir, "shallow"), maxListFile); err == nil {
 		for _, f := range strings.Fields(string(b)) {
 			if h, err := ParseHash(f); err == nil {
 				r.shallow[h] = true
 			}
 		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		r.odb.close()
+		return nil, err
 	}
 	return r, nil
 }
@@ -96,7 +105,7 @@ func Open(dir string) (*Repo, error) {
 func (r *Repo) Close() error { return r.odb.close() }
 
 func readGitFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path, maxRefFile)
 	if err != nil {
 		return "", err
 	}
@@ -113,7 +122,10 @@ func readGitFile(path string) (string, error) {
 
 // checkConfig refuses repository extensions the reader does not know.
 func (r *Repo) checkConfig() error {
-	b, err := os.ReadFile(filepath.Join(r.CommonDir, "config"))
+	b, err := readFile(filepath.Join(r.CommonDir, "config"), maxConfigFile)
+	if errors.Is(err, ErrCorrupt) {
+		return err // git would wait on it too: not handed on
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}

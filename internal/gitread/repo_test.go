@@ -311,7 +311,7 @@ func TestPackedRefsBounded(t *testing.T) {
 	defer repo.Close()
 	_, err = repo.Refs("refs/tags/")
 	assert.ErrorIs(t, err, ErrCorrupt)
-	assert.ErrorContains(t, err, "packed-refs holds more than 512 MiB")
+	assert.ErrorContains(t, err, "packed-refs holds 536870913 bytes, more than the 512 MiB")
 
 	// A pipe (whose size says nothing and whose read would wait for ever)
 	// is refused too.

@@ -67,9 +67,13 @@ var ErrNotRepository = errors.New("not a git repository")
 // Open finds the git repository of dir.
 func Open(ctx context.Context, dir string) (*Repo, error) {
 	r := &Repo{dir: dir, env: gitEnv()}
-	if n, err := gitread.Open(dir); err == nil {
+	n, err := gitread.Open(dir)
+	if err == nil {
 		r.native, r.gitDir = n, n.CommonDir
 		return r, nil
+	}
+	if err := corrupt(err); err != nil {
+		return nil, err // a pipe for HEAD would hold git too
 	}
 	out, err := r.git(ctx, "rev-parse", "--git-common-dir")
 	if err != nil {
@@ -179,11 +183,12 @@ func hashes(shas []string) ([]gitread.Hash, bool) {
 }
 
 // corrupt turns the native reader's refusal of a damaged or hostile object
-// into the step's error; git is not asked then, as it would spend the time and
-// memory the object claims. Other errors give nil: git takes over.
+// or file into the step's error; git is not asked then, as it would spend
+// the time and memory the object claims, or wait on the pipe. Other errors
+// give nil: git takes over.
 func corrupt(err error) error {
 	if errors.Is(err, gitread.ErrCorrupt) {
-		return fmt.Errorf("the repository holds a damaged or hostile object, which is not read (%w); check it with git fsck, and clone it again from a source you trust", err)
+		return fmt.Errorf("the repository holds a damaged or hostile object or file, which is not read (%w); check it with git fsck, and clone it again from a source you trust", err)
 	}
 	return nil
 }
@@ -297,8 +302,8 @@ func (r *Repo) HasCommit(ctx context.Context, sha string) bool {
 // CurrentBranch is the branch HEAD points at, "" for a detached HEAD.
 func (r *Repo) CurrentBranch(ctx context.Context) string {
 	if r.native != nil {
-		if _, b, err := r.native.Head(); err == nil || b != "" {
-			return b
+		if _, b, err := r.native.Head(); err == nil || b != "" || corrupt(err) != nil {
+			return b // a HEAD the reader refuses, git would wait on
 		}
 	}
 	out, err := r.git(ctx, "symbolic-ref", "-q", "--short", "HEAD")

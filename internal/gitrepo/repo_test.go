@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
@@ -149,4 +151,26 @@ func TestNotARepository(t *testing.T) {
 	_, err := Open(context.Background(), t.TempDir())
 	require.ErrorIs(t, err, ErrNotRepository)
 	assert.Contains(t, err.Error(), "version.source")
+}
+
+// TestAPipeForHEADIsRefusedNotHandedToGit: the native reader refuses a
+// pipe in place of HEAD, and the question is not then handed to git, which
+// would wait on it for ever.
+func TestAPipeForHEADIsRefusedNotHandedToGit(t *testing.T) {
+	r := testutil.NewGitRepo(t)
+	r.Commit("root")
+	head := filepath.Join(r.Dir, ".git", "HEAD")
+	require.NoError(t, os.Remove(head))
+	require.NoError(t, unix.Mkfifo(head, 0o644))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	repo, err := Open(ctx, r.Dir)
+	require.NoError(t, err) // HEAD is not read yet
+	defer repo.Close()
+	assert.Equal(t, "", repo.CurrentBranch(ctx))
+	_, _, err = repo.Commit(ctx, "HEAD")
+	require.Error(t, err)
+	require.NoError(t, ctx.Err(), "it returned only when git was stopped")
+	assert.Contains(t, err.Error(), "HEAD is not a regular file")
+	assert.Contains(t, err.Error(), "git fsck")
 }
