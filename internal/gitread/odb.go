@@ -50,8 +50,9 @@ var typeNames = map[string]ObjectType{"commit": TypeCommit, "tree": TypeTree, "b
 // ErrNotFound means the object is not in the repository.
 var ErrNotFound = errors.New("object not found")
 
-// ErrCorrupt means the repository holds an object that cannot be what it
-// says: it is damaged or made to harm its reader.
+// ErrCorrupt means the repository holds an object or a file that cannot be
+// what it says: it is damaged or made to harm its reader (a pipe for HEAD,
+// a delta that never ends).
 var ErrCorrupt = errors.New("corrupt or hostile git data")
 
 // odb is the object database: loose objects, packs and alternates.
