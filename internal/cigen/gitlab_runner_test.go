@@ -21,7 +21,8 @@ import (
 // TestGitLabExampleUnderGitlabCILocal runs examples/gitlab/.gitlab-ci.yml as
 // shipped under gitlab-ci-local, GitLab's pipeline semantics in a runner of
 // its own (shell executor, each job in an isolated copy of the project): the
-// stages in order, the version job's dotenv report reaching the publish job,
+// stages in order, the version job's dotenv report reaching the publish job
+// through the build job's, which alone hands the publish job its artifacts,
 // JUnit and the packages where the artifacts say, masked-style secrets and
 // project variables given as GitLab's CI/CD variables.
 func TestGitLabExampleUnderGitlabCILocal(t *testing.T) {
@@ -90,6 +91,12 @@ func TestGitLabExampleUnderGitlabCILocal(t *testing.T) {
 	assert.Contains(t, string(dotenv), "GOPYTHONGO_SEMVER="+semver+"\n")
 	assert.Contains(t, log, "rule:", "the version job explains")
 	assert.Contains(t, log, "published "+semver, "the publish job sees the version of the dotenv report")
+	// The publish job's dotenv comes from the build job alone, the version's
+	// outputs in it with the build's.
+	dotenv, err = os.ReadFile(filepath.Join(state, "artifacts", "build", ".gitlab-ci-reports", "dotenv", "dist", "gopythongo.env"))
+	require.NoError(t, err, "the build job's dotenv report")
+	assert.Contains(t, string(dotenv), "GOPYTHONGO_SEMVER="+semver+"\n")
+	assert.Contains(t, string(dotenv), "GOPYTHONGO_DEB=dist/hello_")
 	junit, _ := filepath.Glob(filepath.Join(state, "builds", "test", "dist", "test-results", "*.xml"))
 	assert.Len(t, junit, 2, "JUnit files of the two suites where the report says")
 	for _, pattern := range []string{"dist/gopythongo.json", "dist/*.deb", "dist/*.tar.gz", "dist/*.cdx.json", "dist/SHA256SUMS", "dist/oci"} {

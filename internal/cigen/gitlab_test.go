@@ -21,10 +21,11 @@ import (
 )
 
 type gitlabJob struct {
-	Stage     string            `yaml:"stage"`
-	Script    []string          `yaml:"script"`
-	Variables map[string]string `yaml:"variables"`
-	Artifacts struct {
+	Stage        string            `yaml:"stage"`
+	Script       []string          `yaml:"script"`
+	Variables    map[string]string `yaml:"variables"`
+	Dependencies []string          `yaml:"dependencies"`
+	Artifacts    struct {
 		When    string            `yaml:"when"`
 		Paths   []string          `yaml:"paths"`
 		Reports map[string]string `yaml:"reports"`
@@ -61,6 +62,11 @@ func TestGitLabExample(t *testing.T) {
 		jobs[name] = j
 	}
 	assert.Equal(t, "dist/gopythongo.env", jobs["version"].Artifacts.Reports["dotenv"])
+	// One state file reaches the publish job, the build job's, with the
+	// version's outputs and the build's as its dotenv report.
+	assert.Equal(t, []string{"build"}, jobs["publish"].Dependencies)
+	assert.Contains(t, jobs["version"].Artifacts.Paths, "dist/gopythongo.env")
+	assert.Equal(t, "dist/gopythongo.env", jobs["build"].Artifacts.Reports["dotenv"])
 	assert.Equal(t, "dist/test-results/*.xml", jobs["test"].Artifacts.Reports["junit"])
 	assert.Equal(t, "always", jobs["test"].Artifacts.When)
 	assert.Equal(t, "0", top.Variables["GIT_DEPTH"])
