@@ -497,3 +497,28 @@ func TestRestoredTreeTakesTheCommitsTime(t *testing.T) {
 	assert.True(t, back.res.TreeCached)
 	assert.Equal(t, first.res.Venv.Digest, back.res.Venv.Digest)
 }
+
+// FuzzReadEntries: a tree's entries file is the cache's, which a restored
+// CI cache may have made hostile: whatever it holds, readEntries returns an
+// error or entries that write back to a file it reads as the same.
+func FuzzReadEntries(f *testing.F) {
+	sum := strings.Repeat("ab", 32)
+	f.Add(string(appendEntries(nil, []Entry{{Path: ".", Mode: fs.ModeDir | 0o755}, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum}})))
+	f.Add(".\x00dir\x000\x00\x00\x00")
+	f.Add("x\x00420\x00-1\x00" + sum + "\x00\x00")
+	f.Add("")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data string) {
+		p := filepath.Join(dir, "entries")
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+		entries, err := readEntries(p)
+		if err != nil {
+			return
+		}
+		_ = validEntries(entries) // must not panic either
+		require.NoError(t, os.WriteFile(p, appendEntries(nil, entries), 0o644))
+		again, err := readEntries(p)
+		require.NoError(t, err)
+		assert.Equal(t, entries, again)
+	})
+}
