@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"github.com/gopythongo/gopythongo/internal/fileread"
 )
 
 // Ref is a branch or tag and the commit it points at. Ids are hex strings:
@@ -185,7 +187,7 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 	// string, or a copy through io.Copy's buffer, cost more than the
 	// parse); the parse takes its names as substrings of the buffer, which
 	// is never written again.
-	buf, err := readOpen(f, fi.Size())
+	buf, err := fileread.ReadOpen(f, fi.Size())
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
 
@@ -110,7 +111,7 @@ func (b *build) buildEnv(ctx context.Context, requires []string) (*buildEnv, err
 // in the build environment; pip installs anything else in a second step,
 // which is left to it (a giveUp error).
 func (b *build) requiresMet(env *buildEnv, file string) error {
-	data, err := readBounded(file, 1<<20) // written by the backend's hook
+	data, err := fileread.Read(file, 1<<20) // written by the backend's hook
 	if err != nil {
 		return err
 	}

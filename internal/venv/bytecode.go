@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -225,7 +226,7 @@ func (b *build) keepBytecode(store, out string) (int, error) {
 // a NUL: C or H, the key, the .pyc's path at the deploy path, the store's
 // pack it came from (H), its offset, length and sha256.
 func (b *build) readPycList(list, own, store string) ([]pycEntry, error) {
-	data, err := readBounded(list, 256<<20)
+	data, err := fileread.Read(list, 256<<20)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +393,7 @@ func compactPacks(store string) error {
 	seen := map[[32]byte]bool{}
 	var off int64
 	for _, p := range idxs {
-		data, err := readBounded(p, 64<<20)
+		data, err := fileread.Read(p, 64<<20)
 		if err != nil || len(data)%packIndexEntry != 0 {
 			continue
 		}

@@ -2,7 +2,6 @@ package venv
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
@@ -150,29 +150,6 @@ func (c *Cache) Get(w WheelFile) (WheelFile, error) {
 	return w, nil
 }
 
-// readBounded reads a small file of the cache or a build, refusing one
-// larger than limit.
-func readBounded(p string, limit int64) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// Read at the file's size (a file that grows meanwhile is read on,
-	// to the limit), not through a buffer grown and copied again and again.
-	size := int64(512)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		size = min(fi.Size(), limit) + 1
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(size) + bytes.MinRead) // ReadFrom wants room for a read past the end
-	_, err = buf.ReadFrom(io.LimitReader(f, limit+1))
-	if err == nil && int64(buf.Len()) > limit {
-		err = fmt.Errorf("%s is larger than %d bytes", p, limit)
-	}
-	return buf.Bytes(), err
-}
-
 // checkedSum is the sha256 of the cached file p, which should be want, its
 // record beside it (p.checked).
 func checkedSum(p, want string) (string, error) {
@@ -200,7 +177,7 @@ func stampedSum(p, memo, want string) (string, error) {
 		s := stampOfStat(st)
 		return fmt.Sprintf("%s %d %d %o %d %d\n", sum, s.Ino, s.Size, s.Mode, s.Ctime, st.Dev)
 	}
-	if data, err := readBounded(memo, 512); err == nil {
+	if data, err := fileread.Read(memo, 512); err == nil {
 		if sum, _, ok := strings.Cut(string(data), " "); ok && len(sum) == 64 && (want == "" || sum == want) && string(data) == line(sum, &before) {
 			return sum, nil
 		}

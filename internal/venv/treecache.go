@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
@@ -116,7 +117,7 @@ func appendEntries(b []byte, entries []Entry) []byte {
 // readEntries reads a tree's entries file; validEntries says whether they
 // make a tree.
 func readEntries(p string) ([]Entry, error) {
-	data, err := readBounded(p, maxTreeRecord)
+	data, err := fileread.Read(p, maxTreeRecord)
 	if err != nil {
 		return nil, err
 	}
