@@ -16,7 +16,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -124,24 +123,21 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 		}
 	}
 	sums := make([]string, len(files))
-	var next atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
-	for range runtime.GOMAXPROCS(0) {
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for k, i := range files {
 		g.Go(func() error {
-			buf := make([]byte, 256<<10)
-			h := md5.New()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(files) || ctx.Err() != nil {
-					return ctx.Err()
-				}
-				e := t.Entries[files[k]]
-				h.Reset()
-				if err := copyEntry(h, e, buf); err != nil {
-					return err
-				}
-				sums[k] = hex.EncodeToString(h.Sum(nil))
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
+			buf := copyBuffers.Get().([]byte)
+			defer copyBuffers.Put(buf)
+			h := md5.New()
+			if err := copyEntry(h, t.Entries[i], buf); err != nil {
+				return err
+			}
+			sums[k] = hex.EncodeToString(h.Sum(nil))
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
