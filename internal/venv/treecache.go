@@ -55,7 +55,7 @@ type treeRecord struct {
 	Format   int        `json:"format"`
 	Venv     state.Venv `json:"venv"`
 	Stripped int        `json:"stripped"`
-	Entries  []Entry    `json:"-"` // in entries, read ten times faster than JSON
+	Entries  []Entry    `json:"-"` // in the entries file: no JSON to decode for a large tree
 	// Project is what of the tree the project made, for an app-only
 	// change (fromBase); nil when it cannot be told.
 	Project *projectPart `json:"project,omitempty"`

@@ -68,9 +68,9 @@ type treeWalker struct {
 // dir lists the contents of the directory open at fd (rel below the root,
 // "" for the root) and closes fd.
 func (w *treeWalker) dir(fd int, rel string) ([]walked, error) {
+	defer unix.Close(fd)
 	names, err := readNames(fd)
 	if err != nil {
-		unix.Close(fd)
 		return nil, fmt.Errorf("read %s: %w", path.Join(w.root, rel), err)
 	}
 	slices.Sort(names)
@@ -86,6 +86,7 @@ func (w *treeWalker) dir(fd int, rel string) ([]walked, error) {
 			<-s.done
 		}
 	}
+	defer wait() // on an error too: no walk outlives its parent's
 	out := make([]walked, 0, len(names))
 	for _, name := range names {
 		p := name
@@ -94,8 +95,6 @@ func (w *treeWalker) dir(fd int, rel string) ([]walked, error) {
 		}
 		var st unix.Stat_t
 		if err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			wait()
-			unix.Close(fd)
 			return nil, fmt.Errorf("stat %s: %w", path.Join(w.root, p), err)
 		}
 		e := walked{Entry: Entry{Path: p, Mode: fileMode(st.Mode), MTime: st.Mtim.Nano()}}
@@ -104,16 +103,12 @@ func (w *treeWalker) dir(fd int, rel string) ([]walked, error) {
 			e.st = stampOfStat(&st)
 		case unix.S_IFLNK:
 			if e.Link, err = readlinkat(fd, name); err != nil {
-				wait()
-				unix.Close(fd)
 				return nil, fmt.Errorf("read the link %s: %w", path.Join(w.root, p), err)
 			}
 			e.Size = int64(len(e.Link))
 		case unix.S_IFDIR:
 			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
-				wait()
-				unix.Close(fd)
 				return nil, fmt.Errorf("open %s: %w", path.Join(w.root, p), err)
 			}
 			s := &subdir{at: len(out), done: make(chan struct{})}
@@ -132,7 +127,6 @@ func (w *treeWalker) dir(fd int, rel string) ([]walked, error) {
 		}
 		out = append(out, e)
 	}
-	unix.Close(fd)
 	wait()
 	if len(subs) == 0 {
 		return out, nil
