@@ -365,6 +365,20 @@ func (a *WheelArchive) Open(f *zip.File) (io.ReadCloser, error) {
 	return &verifyingReader{a: a, name: f.Name, rc: rc, h: newHash(), want: want, size: f.UncompressedSize64}, nil
 }
 
+// RecordedHash is a member's hash as RECORD gives it (algorithm=digest), and
+// its sha256 when that is the algorithm. Reading the member through Open to
+// its end proves its bytes have it, so an installer that writes the member
+// unaltered records it as it is, as pip does, without hashing it again.
+func (a *WheelArchive) RecordedHash(f *zip.File) (hash string, sha256Sum []byte) {
+	hash = a.record[f.Name].Hash
+	if strings.HasPrefix(hash, "sha256=") {
+		if _, sum, err := parseRecordHash(hash); err == nil {
+			sha256Sum = sum
+		}
+	}
+	return hash, sha256Sum
+}
+
 // Verify reads every member and checks it against RECORD: what the pip
 // installer needs before it hands the wheel to pip.
 func (a *WheelArchive) Verify() error {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -309,6 +310,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	}
 	defer rc.Close()
 	var src io.Reader = rc
+	rewritten := false
 	if p.script {
 		br := bufio.NewReaderSize(rc, 4096)
 		head, _ := br.Peek(4096)
@@ -317,6 +319,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 				return python.RecordEntry{}, err
 			}
 			src = io.MultiReader(strings.NewReader(n.shebang()+string(m[2])+"\n"), br)
+			rewritten = true
 		} else {
 			src = br
 		}
@@ -326,16 +329,28 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	if err != nil {
 		return python.RecordEntry{}, createErr(p.member.Name, p.rel, err)
 	}
-	h := sha256.New()
-	var w io.Writer = io.MultiWriter(fdWriter(fd), h)
+	// A member written as it is keeps the hash its RECORD gives, as pip
+	// keeps it, which the reader checks once it reaches the end; it is
+	// hashed here only for a sha256 that RECORD does not give (the tree's
+	// record needs one) and for a rewritten script.
+	recorded, sum := a.RecordedHash(p.member)
+	var h hash.Hash
+	ws := []io.Writer{fdWriter(fd)}
+	if sum == nil || rewritten {
+		h = sha256.New()
+		ws = append(ws, h)
+	}
 	var leaks *leakFinder
 	if n.known != nil {
 		leaks = n.needles.finder()
-		w = io.MultiWriter(fdWriter(fd), h, leaks)
+		ws = append(ws, leaks)
 	}
-	size, err := io.CopyBuffer(w, src, buf)
+	size, err := io.CopyBuffer(io.MultiWriter(ws...), src, buf)
+	if h != nil {
+		sum = h.Sum(nil)
+	}
 	if err == nil && leaks != nil {
-		err = n.learn(fd, p.rel, hex.EncodeToString(h.Sum(nil)), size, leaks.found)
+		err = n.learn(fd, p.rel, hex.EncodeToString(sum), size, leaks.found)
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
@@ -343,7 +358,10 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	if err != nil {
 		return python.RecordEntry{}, err
 	}
-	return n.entry(p.rel, "sha256="+base64.RawURLEncoding.EncodeToString(h.Sum(nil)), size), nil
+	if rewritten {
+		recorded = "sha256=" + base64.RawURLEncoding.EncodeToString(sum)
+	}
+	return n.entry(p.rel, recorded, size), nil
 }
 
 func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, mode fs.FileMode) (python.RecordEntry, error) {

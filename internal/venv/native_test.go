@@ -3,6 +3,7 @@ package venv
 import (
 	"archive/zip"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
 	"io/fs"
@@ -226,3 +227,41 @@ func isScriptLine(l string, scripts []string) bool {
 	}
 	return false
 }
+
+// TestNativeRecordIsPipsWhateverTheWheelHashes: a member written as it is
+// keeps the hash the wheel's RECORD gives (sha384, sha512, padded base64),
+// not hashed again; a script whose #! line is rewritten is hashed as
+// written. The installed RECORD is the one pip writes.
+func TestNativeRecordIsPipsWhateverTheWheelHashes(t *testing.T) {
+	digest := func(algo string, sum []byte) string { return algo + "=" + base64.RawURLEncoding.EncodeToString(sum) }
+	s384, s512 := sha512.Sum384([]byte("B = 2\n")), sha512.Sum512([]byte("C = 3\n"))
+	members := []member{
+		{name: "mixed/__init__.py", data: "A = 1\n"},
+		{name: "mixed/b.py", data: "B = 2\n", hash: digest("sha384", s384[:])},
+		{name: "mixed/c.py", data: "C = 3\n", hash: digest("sha512", s512[:])},
+		{name: "mixed/d.py", data: "D = 4\n", hash: "sha256=" + base64.URLEncoding.EncodeToString(sumOf("D = 4\n"))},
+		{name: "mixed/empty.txt", data: ""},
+		{name: "mixed-1.0.data/scripts/rewritten", data: "#!python\nprint('r')\n"},
+		{name: "mixed-1.0.data/scripts/kept.sh", data: "#!/bin/sh\necho kept\n"},
+	}
+	cache := t.TempDir()
+	records := map[string]string{}
+	for _, inst := range []string{"pip", "native"} {
+		p := testutil.HelloProject(t, fmt.Sprintf(evilConfig, testutil.DebianPython, "mixed==1.0"))
+		evilWheel(t, filepath.Join(p.Dir, "wheels"), "mixed", members, "")
+		run := buildIn(t, p.Dir, cache, "GOPYTHONGO_VENV_INSTALLER="+inst)
+		require.NoError(t, run.err, run.log)
+		files := treeFiles(t, filepath.Join(p.Dir, "dist", "root"))
+		for rel, content := range files {
+			if strings.HasSuffix(rel, "mixed-1.0.dist-info/RECORD") {
+				records[inst] = content
+			}
+		}
+		require.Contains(t, records[inst], "mixed/__init__.py,sha256=", inst)
+	}
+	assert.Contains(t, records["pip"], "mixed/b.py,sha384=")
+	assert.Contains(t, records["pip"], "mixed/c.py,sha512=")
+	assert.Equal(t, records["pip"], records["native"])
+}
+
+func sumOf(s string) []byte { sum := sha256.Sum256([]byte(s)); return sum[:] }
