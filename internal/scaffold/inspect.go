@@ -10,7 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
@@ -85,23 +86,16 @@ type pyproject struct {
 
 type person struct{ Name, Email string }
 
-// readBounded reads a project file of at most maxInput bytes; a missing
-// file is nil, no error.
+// readBounded reads a project file of at most maxInput bytes, a regular
+// file only (a pipe in its place would hold --init for ever); a missing file
+// is nil, no error.
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, err := fileread.Read(path, maxInput)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxInput {
-		return nil, fmt.Errorf("%s is larger than %d MiB: no project file is", path, maxInput>>20)
+		return nil, fmt.Errorf("%w: no project file is; replace it with the project's own", err)
 	}
 	return b, nil
 }

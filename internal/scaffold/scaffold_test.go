@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -91,10 +93,21 @@ func TestInspectRefusesWhatIsNoProject(t *testing.T) {
 		{"no name anywhere", map[string]string{"pyproject.toml": "[build-system]\nrequires = []\n"}, "cannot tell the project's name"},
 		{"a name that is none", map[string]string{"pyproject.toml": "[project]\nname = \"../../etc\"\n"}, "no valid distribution name"},
 		{"a name with YAML in it", map[string]string{"pyproject.toml": "[project]\nname = \"x\\nschema: 2\"\n"}, "no valid distribution name"},
-		{"a huge pyproject.toml", map[string]string{"pyproject.toml": "#" + strings.Repeat("x", maxInput+1)}, "larger than 4 MiB"},
+		{"a huge pyproject.toml", map[string]string{"pyproject.toml": "#" + strings.Repeat("x", maxInput+1)}, "more than the 4 MiB allowed"},
+		{"a pipe for pyproject.toml", map[string]string{"pyproject.toml": "fifo"}, "pyproject.toml is not a regular file"},
+		{"a pipe for setup.py", map[string]string{"setup.py": "fifo"}, "setup.py is not a regular file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Inspect(project(t, tc.files))
+			dir := project(t, nil)
+			for name, content := range tc.files {
+				p := filepath.Join(dir, name)
+				if content == "fifo" {
+					require.NoError(t, unix.Mkfifo(p, 0o644))
+					continue
+				}
+				require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+			}
+			_, err := Inspect(dir)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
