@@ -3,7 +3,7 @@
 // wheelhouse: examples/hello and hello-lib plus generated wheels of realistic
 // size, or (-corpus) the real distributions of the corpus (make deps), resolved
 // from the three applications of tools/corpus/apps. It prints the ratio (ours /
-// peer) for cold caches, an app-only change (with dist/root as the last build
+// peer) for cold caches (with bytecode and without), an app-only change (with dist/root as the last build
 // left it, and without, as in CI), a dependency change (one package less)
 // and warm caches, against pip and against uv
 // (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
@@ -98,8 +98,8 @@ func main() {
 		benchutil.PipWheel(filepath.Join(root, "examples", p), wheels, work)
 	}
 	// writeConfig writes the project's configuration with every package
-	// but drop.
-	writeConfig := func(drop string) {
+	// but drop, and the venv settings of extra.
+	writeConfig := func(drop, extra string) {
 		var quoted []string
 		for _, n := range names {
 			if n != drop {
@@ -113,9 +113,9 @@ venv:
   no_index: true
   build_isolation: false
   packages: [%s]
-`, benchutil.DebianPython, wheels, strings.Join(quoted, ", "))), 0o644))
+%s`, benchutil.DebianPython, wheels, strings.Join(quoted, ", "), extra)), 0o644))
 	}
-	writeConfig("")
+	writeConfig("", "")
 	// A dependency change leaves out one of four packages that nothing else
 	// needs, in turn: more than the tree cache keeps, so each is a new tree
 	// (the wheels and the bytecode from the caches).
@@ -151,9 +151,12 @@ venv:
 	run := func(kind string) benchutil.Case {
 		prepare := func() {
 			switch kind {
-			case "cold":
+			case "cold", "cold-nocompile":
 				discard(cache)
 				discard(filepath.Join(project, "dist", "root"))
+				if kind == "cold-nocompile" {
+					writeConfig("", "  compile: false\n")
+				}
 			case "commit", "commit-ci":
 				// A minute on: zip keeps times to two seconds, so a
 				// second on could make the same wheel (a warm build).
@@ -172,13 +175,13 @@ venv:
 					time.Sleep(1100 * time.Millisecond)
 				}
 			case "deps":
-				writeConfig(leaves[depChanges%len(leaves)])
+				writeConfig(leaves[depChanges%len(leaves)], "")
 				depChanges++
 			}
 		}
 		return benchutil.Case{Prepare: prepare, Run: func() {
-			if kind == "deps" {
-				defer writeConfig("")
+			if kind == "deps" || kind == "cold-nocompile" {
+				defer writeConfig("", "")
 			}
 			cmd := exec.Command(ours, "--cache-dir", cache)
 			cmd.Dir = project
@@ -236,7 +239,10 @@ venv:
 			row{"uv ..., warm uv cache, --compile-bytecode", uvRun(false, true)})
 	}
 	peers := len(rows)
-	rows = append(rows, row{"gopythongo-build-venv, cold caches", run("cold")},
+	// Without bytecode first, to hold against uv's default (none): the
+	// cold run after it starts from empty caches again.
+	rows = append(rows, row{"gopythongo-build-venv, cold caches, compile: false", run("cold-nocompile")},
+		row{"gopythongo-build-venv, cold caches", run("cold")},
 		row{"gopythongo-build-venv, app-only change", run("commit")}, row{"gopythongo-build-venv, app-only change, no dist/root", run("commit-ci")},
 		row{"gopythongo-build-venv, warm caches", run("warm")}, row{"gopythongo-build-venv, dependency change", run("deps")})
 	var cases []benchutil.Case
@@ -254,7 +260,7 @@ venv:
 			fmt.Printf("    vs %-44s %s\n", p.name, res[peers+i].Ratio(res[j]))
 		}
 	}
-	for _, k := range []struct{ kind, name string }{{"cold", "cold run"}, {"commit", "app-only change"}, {"commit-ci", "app-only change without dist/root"}, {"warm", "warm run"}, {"deps", "dependency change"}} {
+	for _, k := range []struct{ kind, name string }{{"cold-nocompile", "cold run without bytecode"}, {"cold", "cold run"}, {"commit", "app-only change"}, {"commit-ci", "app-only change without dist/root"}, {"warm", "warm run"}, {"deps", "dependency change"}} {
 		fmt.Printf("\nphases of the last %s:\n%s", k.name, lastLog[k.kind])
 	}
 }
