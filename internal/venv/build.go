@@ -189,6 +189,12 @@ type build struct {
 	// stripOnly are the project's paths (below the venv), the only ones
 	// venv.strip looks at in such a tree (nil: all).
 	stripOnly []string
+	// unverified says the resolved wheels came from a record and are not
+	// hashed yet: a build whose tree the tree cache holds reads none of
+	// them, any other verifies them first (wheelsVerified). recordless
+	// makes resolve pass over the records, once one named a wheel that
+	// is not what it says.
+	unverified, recordless bool
 }
 
 // progress tells the running phase how far it is.
@@ -284,6 +290,18 @@ func (b *build) run(ctx context.Context) error {
 		}
 	}
 	if !restored {
+		// The wheels are read from here on.
+		again, err := b.wheelsVerified(ctx, &wheels)
+		if err != nil {
+			return err
+		}
+		if again {
+			b.res.Wheels = wheels
+			if in, err = b.treeInputs(wheels); err != nil {
+				return err
+			}
+			key, b.base = Key(in), b.baseKey(in)
+		}
 		for _, s := range []struct {
 			name string
 			f    func() (string, error)
@@ -315,6 +333,28 @@ func (b *build) run(ctx context.Context) error {
 		}
 	}
 	return b.place(filepath.Join(b.tmp, RootDir))
+}
+
+// wheelsVerified hashes the resolved wheels before anything reads them,
+// when they came from a record unhashed. A wheel that is not what the record
+// says is removed from the cache, and the wheels are resolved again without
+// the records (again is true): as a build without that record would.
+func (b *build) wheelsVerified(ctx context.Context, wheels *[]WheelFile) (again bool, err error) {
+	if !b.unverified {
+		return false, nil
+	}
+	b.unverified = false
+	err = b.cache.Verify(*wheels)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, ErrCorrupt) && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("verify the cached wheels: %w", err)
+	}
+	b.o.Log.Warnf("the wheel cache holds a wheel that is not what its record says (%v): resolving again", err)
+	b.recordless = true
+	b.res.ResolutionCached = false
+	return true, b.phase("resolve", func() (string, error) { return b.resolve(ctx, wheels) })
 }
 
 // walkRoot is dist/root as the build found it when it started, nil when
@@ -513,11 +553,16 @@ func TestEnv(ctx context.Context, o Options, dir string, extras, requirements []
 		return nil, err
 	}
 	var wheels []WheelFile
+	if err := b.phase("resolve", func() (string, error) { return b.resolve(ctx, &wheels) }); err != nil {
+		return nil, err
+	}
+	if _, err := b.wheelsVerified(ctx, &wheels); err != nil {
+		return nil, err
+	}
 	for _, s := range []struct {
 		name string
 		f    func() (string, error)
 	}{
-		{"resolve", func() (string, error) { return b.resolve(ctx, &wheels) }},
 		{"test venv", func() (string, error) { return b.createVenv(ctx) }},
 		{"install", func() (string, error) { return b.install(ctx, wheels) }},
 	} {
@@ -571,9 +616,9 @@ func (b *build) resolve(ctx context.Context, out *[]WheelFile) (string, error) {
 		return "", err
 	}
 	key := Key(inputs)
-	if ws, ok := b.cache.Lookup("resolutions", key); ok && !b.o.NoCache {
+	if ws, ok := b.cache.Recorded("resolutions", key); ok && !b.o.NoCache && !b.recordless {
 		*out = ws
-		b.res.ResolutionCached = true
+		b.res.ResolutionCached, b.unverified = true, true
 		return fmt.Sprintf("%d wheel(s) from the cache, nothing built or downloaded", len(ws)), nil
 	}
 	local, err := b.resolveLocal(ctx, project, hashMode)

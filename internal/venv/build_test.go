@@ -3,7 +3,9 @@ package venv
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -585,4 +587,42 @@ func TestCacheRestoredElsewhereIsWarm(t *testing.T) {
 	assert.True(t, again.res.ResolutionCached, "so does the resolution:\n%s", again.log)
 	assert.True(t, again.res.TreeCached, "and the whole tree:\n%s", again.log)
 	assert.Equal(t, run.res.Venv.Digest, again.res.Venv.Digest, "the same tree")
+}
+
+// TestCachedWheelIsHashedWhenReadAndOnlyThen: a build whose tree the tree
+// cache holds reads no wheel, so a cached wheel changed since is neither
+// hashed nor used; a build that installs it finds it changed, removes it and
+// resolves again, and makes the same tree.
+func TestCachedWheelIsHashedWhenReadAndOnlyThen(t *testing.T) {
+	t.Parallel()
+	p := testutil.HelloProject(t, helloConfig)
+	cache := t.TempDir()
+	first := buildIn(t, p.Dir, cache)
+	require.NoError(t, first.err, first.log)
+	cached, err := filepath.Glob(filepath.Join(cache, "wheels", "*", "hello_lib-*.whl"))
+	require.NoError(t, err)
+	require.Len(t, cached, 1)
+	data, err := os.ReadFile(cached[0])
+	require.NoError(t, err)
+	data[len(data)/2] ^= 0xff // the same size, other bytes
+	require.NoError(t, os.WriteFile(cached[0], data, 0o644))
+
+	warm := buildIn(t, p.Dir, cache)
+	require.NoError(t, warm.err, warm.log)
+	assert.True(t, warm.res.TreeCached, warm.log)
+	still, err := os.ReadFile(cached[0])
+	require.NoError(t, err)
+	assert.Equal(t, data, still, "the wheel was not read, so not found changed")
+
+	require.NoError(t, os.RemoveAll(filepath.Join(p.Dir, "dist", "root")))
+	require.NoError(t, forceRemoveAll(filepath.Join(cache, "trees")))
+	again := buildIn(t, p.Dir, cache)
+	require.NoError(t, again.err, again.log)
+	assert.Contains(t, again.log, "not what its record says")
+	assert.False(t, again.res.TreeCached)
+	assert.Equal(t, first.res.Venv.Digest, again.res.Venv.Digest, "the same tree, from the wheel of find_links")
+	good, err := os.ReadFile(cached[0])
+	require.NoError(t, err)
+	sum := sha256.Sum256(good)
+	assert.Equal(t, filepath.Base(filepath.Dir(cached[0])), hex.EncodeToString(sum[:]), "the cache holds the wheel again")
 }

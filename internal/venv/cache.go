@@ -135,9 +135,20 @@ func copyInto(dir, src, dst, want string) error {
 // ErrCorrupt means a cached wheel does not have the hash it is stored under.
 var ErrCorrupt = errors.New("cached wheel does not match its sha256")
 
+// cacheable reports whether a wheel's hash and name make a path of the
+// cache: a sha256 in lower-case hex and a wheel's file name, no more.
+func (w WheelFile) cacheable() bool {
+	_, err := hex.DecodeString(w.SHA256)
+	return err == nil && len(w.SHA256) == 2*sha256.Size && strings.ToLower(w.SHA256) == w.SHA256 &&
+		filepath.Base(w.File) == w.File && strings.HasSuffix(w.File, ".whl")
+}
+
 // Get finds a wheel by hash and name and verifies it.
 func (c *Cache) Get(w WheelFile) (WheelFile, error) {
-	p := filepath.Join(c.Dir, "wheels", w.SHA256, filepath.Base(w.File))
+	if !w.cacheable() {
+		return WheelFile{}, fmt.Errorf("%w: %q, %q is no sha256 and wheel name", ErrCorrupt, w.SHA256, w.File)
+	}
+	p := filepath.Join(c.Dir, "wheels", w.SHA256, w.File)
 	sum, err := checkedSum(p, w.SHA256)
 	if err != nil {
 		return WheelFile{}, err
@@ -199,7 +210,20 @@ func stampedSum(p, memo, want string) (string, error) {
 // Lookup reads a record; ok is false when there is none or any wheel it names
 // is missing or corrupt.
 func (c *Cache) Lookup(kind, key string) ([]WheelFile, bool) {
-	data, err := os.ReadFile(filepath.Join(c.Dir, kind, key+".json"))
+	ws, ok := c.Recorded(kind, key)
+	if !ok || c.Verify(ws) != nil {
+		return nil, false
+	}
+	return ws, true
+}
+
+// Recorded reads a record whose wheels are all in the cache, not yet hashed:
+// a build whose tree the tree cache holds reads none of them, and one that
+// does read them Verifies them first. ok is false when there is no record,
+// it names a wheel the cache lacks, or an entry is no sha256 and wheel name
+// (a record that could name a path outside the cache).
+func (c *Cache) Recorded(kind, key string) ([]WheelFile, bool) {
+	data, err := fileread.Read(filepath.Join(c.Dir, kind, key+".json"), 64<<20)
 	if err != nil {
 		return nil, false
 	}
@@ -207,16 +231,29 @@ func (c *Cache) Lookup(kind, key string) ([]WheelFile, bool) {
 	if err := json.Unmarshal(data, &ws); err != nil || len(ws) == 0 {
 		return nil, false
 	}
-	// Every wheel is hashed, on every CPU: a warm build reads them all.
-	err = parallel(len(ws), func(i int) error {
-		got, err := c.Get(ws[i])
-		ws[i] = got
-		return err
-	})
-	if err != nil {
-		return nil, false
+	for i, w := range ws {
+		if !w.cacheable() {
+			return nil, false
+		}
+		p := filepath.Join(c.Dir, "wheels", w.SHA256, w.File)
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			return nil, false
+		}
+		ws[i].Path = p
 	}
 	return ws, true
+}
+
+// Verify hashes every wheel, on every CPU (Get): a wheel that is not what its
+// record says is removed, and its ErrCorrupt returned.
+func (c *Cache) Verify(ws []WheelFile) error {
+	return parallel(len(ws), func(i int) error {
+		got, err := c.Get(ws[i])
+		if err == nil {
+			ws[i] = got
+		}
+		return err
+	})
 }
 
 // Record stores a record of wheels already in the cache.

@@ -3,9 +3,11 @@ package venv
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +139,38 @@ func TestPutHashesAFindLinksWheelOnceWhileItsStampHolds(t *testing.T) {
 	got, err := os.ReadFile(w.Path)
 	require.NoError(t, err)
 	assert.Equal(t, "wheel two", string(got))
+}
+
+// TestRecordNamingAPathOutsideTheCacheIsRefused: a record is input (a CI
+// cache can be tampered with); one whose hash or file name would make a path
+// outside the cache is no record, and nothing outside is read or removed.
+func TestRecordNamingAPathOutsideTheCacheIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	c := &Cache{Dir: filepath.Join(dir, "cache")}
+	victim := filepath.Join(dir, "victim")
+	require.NoError(t, os.MkdirAll(victim, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(victim, "x.whl"), []byte("not a wheel"), 0o644))
+	good := strings.Repeat("ab", 32)
+	for name, w := range map[string]WheelFile{
+		"hash climbing out":  {SHA256: "../../victim", File: "x.whl"},
+		"name climbing out":  {SHA256: good, File: "../../../victim/x.whl"},
+		"upper-case hash":    {SHA256: strings.ToUpper(good), File: "x.whl"},
+		"short hash":         {SHA256: good[:62], File: "x.whl"},
+		"not a wheel's name": {SHA256: good, File: "x.tar.gz"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			data, err := json.Marshal([]WheelFile{w})
+			require.NoError(t, err)
+			require.NoError(t, os.MkdirAll(filepath.Join(c.Dir, "resolutions"), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(c.Dir, "resolutions", "k.json"), data, 0o644))
+			_, ok := c.Recorded("resolutions", "k")
+			assert.False(t, ok)
+			_, ok = c.Lookup("resolutions", "k")
+			assert.False(t, ok)
+			_, err = c.Get(w)
+			assert.ErrorIs(t, err, ErrCorrupt)
+			_, err = os.Stat(filepath.Join(victim, "x.whl"))
+			assert.NoError(t, err, "nothing outside the cache is removed")
+		})
+	}
 }

@@ -41,7 +41,8 @@ func (b *build) resolveLock(ctx context.Context, lockPath string, extras []strin
 	}
 	key := Key(map[string]any{"lock": sum, "extras": extras, "target": b.target(), "python": b.interp.Executable, "version": b.interp.Version,
 		"tags": firstTag(b.interp), "no_build": c.Venv.NoBuild, "isolation": c.Venv.BuildIsolation})
-	if ws, ok := b.cache.Lookup("locks", key); ok && !b.o.NoCache {
+	if ws, ok := b.cache.Recorded("locks", key); ok && !b.o.NoCache && !b.recordless {
+		b.unverified = true // hashed when read (wheelsVerified)
 		if project != nil {
 			ws = append(ws, *project)
 		}
