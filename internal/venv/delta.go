@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/python"
 )
@@ -91,12 +92,7 @@ func (c *Cache) findBase(base string) (string, *treeRecord, bool) {
 			continue
 		}
 		dir := c.treeDir(e.Name())
-		f, err := os.Open(filepath.Join(dir, "base"))
-		if err != nil {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(f, 256))
-		f.Close()
+		data, err := fileread.Read(filepath.Join(dir, "base"), 256)
 		if err != nil || string(data) != base {
 			continue
 		}

@@ -69,16 +69,15 @@ func (c *Cache) treeDir(key string) string { return filepath.Join(c.Dir, "trees"
 // lookupTree reads the record of a tree; ok is false when there is none or
 // it does not describe a tree that can be restored.
 func (c *Cache) lookupTree(key string) (*treeRecord, bool) {
-	f, err := os.Open(filepath.Join(c.treeDir(key), "record.json"))
+	data, err := fileread.Read(filepath.Join(c.treeDir(key), "record.json"), maxTreeRecord)
 	if err != nil {
 		return nil, false
 	}
-	defer f.Close()
-	// The stamps are read meanwhile, on another CPU: both are megabytes
-	// for a large tree, and every use of the record needs both.
+	// The stamps are read meanwhile, on another CPU: they and the entries
+	// are megabytes for a large tree, and every use of the record needs both.
 	stamps := aside(func() ([]stamp, error) { return c.treeStamps(key), nil })
 	var rec treeRecord
-	err = json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&rec)
+	err = json.Unmarshal(data, &rec)
 	if err == nil && rec.Format == treeCacheFormat {
 		rec.Entries, err = readEntries(filepath.Join(c.treeDir(key), "entries"))
 	}
@@ -530,13 +529,12 @@ func (c *Cache) stampTree(key string, entries []Entry) error {
 
 // treeStamps reads the stamps of a cached tree; nil when there are none.
 func (c *Cache) treeStamps(key string) []stamp {
-	f, err := os.Open(filepath.Join(c.treeDir(key), "stamps.json"))
+	data, err := fileread.Read(filepath.Join(c.treeDir(key), "stamps.json"), maxTreeRecord)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	var stamps []stamp
-	if err := json.NewDecoder(io.LimitReader(f, maxTreeRecord)).Decode(&stamps); err != nil {
+	if err := json.Unmarshal(data, &stamps); err != nil {
 		return nil
 	}
 	return stamps

@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
@@ -269,6 +271,26 @@ func TestHostileTreeRecords(t *testing.T) {
 		require.Equal(t, tc.ok, ok, tc.name)
 		if ok {
 			assert.Equal(t, []Entry{root, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum}}, rec.Entries)
+		}
+	}
+
+	// A pipe in place of one of the record's files is no record (or, for
+	// the stamps, none), never waited on: a lookup returns.
+	good := rootOnly + "x\x00420\x001\x00" + sum + "\x00\x00"
+	for _, pipe := range []string{"record.json", "entries", "stamps.json"} {
+		key := "pipe-" + pipe
+		require.NoError(t, os.MkdirAll(c.treeDir(key), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(key), "record.json"), []byte(`{"format": 2}`), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(key), "entries"), []byte(good), 0o644))
+		require.NoError(t, os.RemoveAll(filepath.Join(c.treeDir(key), pipe)))
+		require.NoError(t, unix.Mkfifo(filepath.Join(c.treeDir(key), pipe), 0o644))
+		done := make(chan bool, 1)
+		go func() { _, ok := c.lookupTree(key); done <- ok }()
+		select {
+		case ok := <-done:
+			assert.Equal(t, pipe == "stamps.json", ok, "%s: only the stamps may be missing", pipe)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("a pipe for %s holds the lookup", pipe)
 		}
 	}
 }
