@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"slices"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -213,15 +214,7 @@ func fileMode(m uint32) fs.FileMode {
 // aside runs f in a goroutine of its own; the function it returns waits for
 // f's result (any number of times).
 func aside[T any](f func() (T, error)) func() (T, error) {
-	done := make(chan struct{})
-	var v T
-	var err error
-	go func() {
-		defer close(done)
-		v, err = f()
-	}()
-	return func() (T, error) {
-		<-done
-		return v, err
-	}
+	wait := sync.OnceValues(f)
+	go wait()
+	return wait
 }
