@@ -18,23 +18,24 @@ const (
 	maxIndexFile  = 512 << 20 // the index of a million files is about 100 MiB
 )
 
-// readFile reads a file of the repository whole (openFile, readOpen).
+// readFile reads a file of the repository whole, as fileread does (corrupt).
 func readFile(path string, limit int64) ([]byte, error) {
-	f, fi, err := openFile(path, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return fileread.ReadOpen(f, fi.Size())
+	b, err := fileread.Read(path, limit)
+	return b, corrupt(err)
 }
 
-// openFile opens a file of the repository as fileread does; one that is no
-// regular file or too large is ErrCorrupt, which is not handed to git
-// either. A missing file's error is fs.ErrNotExist.
+// openFile opens a file of the repository as fileread does (corrupt).
 func openFile(path string, limit int64) (*os.File, fs.FileInfo, error) {
 	f, fi, err := fileread.Open(path, limit)
+	return f, fi, corrupt(err)
+}
+
+// corrupt makes fileread's refusal of a file that is no regular file or too
+// large ErrCorrupt, which is not handed to git either. Other errors stay as
+// they are: a missing file's is fs.ErrNotExist.
+func corrupt(err error) error {
 	if errors.Is(err, fileread.ErrNotRegular) || errors.Is(err, fileread.ErrTooLarge) {
-		err = fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	return f, fi, err
+	return err
 }
