@@ -88,7 +88,7 @@ func (c *Cache) Put(path string) (WheelFile, error) {
 		return WheelFile{}, fmt.Errorf("hash %s: %w", path, err)
 	}
 	name := filepath.Base(path)
-	dst := filepath.Join(c.Dir, "wheels", sum, name)
+	dst := c.wheelPath(WheelFile{File: name, SHA256: sum})
 	if _, err := os.Stat(dst); err == nil {
 		return WheelFile{Path: dst, File: name, SHA256: sum}, nil
 	}
@@ -143,12 +143,17 @@ func (w WheelFile) cacheable() bool {
 		filepath.Base(w.File) == w.File && strings.HasSuffix(w.File, ".whl")
 }
 
+// wheelPath is where the cache keeps a wheel (cacheable).
+func (c *Cache) wheelPath(w WheelFile) string {
+	return filepath.Join(c.Dir, "wheels", w.SHA256, w.File)
+}
+
 // Get finds a wheel by hash and name and verifies it.
 func (c *Cache) Get(w WheelFile) (WheelFile, error) {
 	if !w.cacheable() {
 		return WheelFile{}, fmt.Errorf("%w: %q, %q is no sha256 and wheel name", ErrCorrupt, w.SHA256, w.File)
 	}
-	p := filepath.Join(c.Dir, "wheels", w.SHA256, w.File)
+	p := c.wheelPath(w)
 	sum, err := checkedSum(p, w.SHA256)
 	if err != nil {
 		return WheelFile{}, err
@@ -235,7 +240,7 @@ func (c *Cache) Recorded(kind, key string) ([]WheelFile, bool) {
 		if !w.cacheable() {
 			return nil, false
 		}
-		p := filepath.Join(c.Dir, "wheels", w.SHA256, w.File)
+		p := c.wheelPath(w)
 		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
 			return nil, false
 		}
