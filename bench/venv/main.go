@@ -3,9 +3,9 @@
 // wheelhouse: examples/hello and hello-lib plus generated wheels of realistic
 // size, or (-corpus) the real distributions of the corpus (make deps), resolved
 // from the three applications of tools/corpus/apps. It prints the ratio (ours /
-// peer) for cold caches (with bytecode and without), an app-only change (with dist/root as the last build
-// left it, and without, as in CI), a dependency change (one package less)
-// and warm caches, against pip and against uv
+// peer) for cold caches (with bytecode and without), an app-only change (with
+// dist/root as the last build left it, and without, as in CI), a dependency
+// change (one package less) and warm caches, against pip and against uv
 // (uv venv + uv pip install, with uv's own cache cold and warm; uv compiles no
 // bytecode unless told, so it runs both ways). What a case starts without
 // (the caches, the last venv) is moved aside untimed and removed at the end:
