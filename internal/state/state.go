@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gopythongo/gopythongo/internal/fileread"
 )
 
 // Schema is the version of the state file's format.
@@ -17,6 +19,10 @@ const Schema = 1
 
 // FileName is the state file's name inside the dist directory.
 const FileName = "gopythongo.json"
+
+// MaxSize bounds the state file a step reads: it comes from an earlier
+// stage, often as a CI artifact, and names a few dozen artifacts at most.
+const MaxSize = 16 << 20
 
 // State is the whole state file.
 type State struct {
@@ -206,12 +212,12 @@ var ErrMissing = errors.New("no state file")
 // Load reads the state file of a dist directory.
 func Load(dist string) (*State, error) {
 	p := Path(dist)
-	data, err := os.ReadFile(p)
+	data, err := fileread.Read(p, MaxSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w; run gopythongo-version first (or hand the dist directory from the earlier stage to this one)", p, ErrMissing)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, fmt.Errorf("read state: %w; delete it and run gopythongo-version again", err)
 	}
 	var s State
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -249,7 +255,18 @@ func (s *State) Save(dist string) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	return WriteFileAtomic(Path(dist), append(data, '\n'), 0o644)
+	data = append(data, '\n')
+	p := Path(dist)
+	// A run again on the same commit makes the same file: leave it as it
+	// is rather than write it and rename it over itself (on ext4 the
+	// rename starts writing the new file back, the slowest part of a
+	// version run).
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
+		if old, err := fileread.Read(p, int64(len(data))); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	return WriteFileAtomic(p, data, 0o644)
 }
 
 // WriteFileAtomic writes data to path through a temporary file and a rename, so
@@ -266,19 +283,18 @@ func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
 	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err == nil {
+		err = os.Rename(tmp, path)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -3,11 +3,14 @@ package state
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gopythongo/gopythongo/internal/fileread"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -24,6 +27,65 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	assert.Equal(t, *s.Version, *got.Version)
 	entries, _ := os.ReadDir(dist)
 	require.Len(t, entries, 1, "no temporary files are left behind")
+}
+
+func TestSaveLeavesAnIdenticalStateFileAsItIs(t *testing.T) {
+	dist := t.TempDir()
+	s := &State{Commit: Commit{SHA: "abc123", Branch: "main", Time: 1700000000}}
+	require.NoError(t, s.Save(dist))
+	first, err := os.Stat(Path(dist))
+	require.NoError(t, err)
+
+	require.NoError(t, s.Save(dist))
+	again, err := os.Stat(Path(dist))
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(first, again), "the same state is not written again")
+
+	s.Commit.SHA = "def456"
+	require.NoError(t, s.Save(dist))
+	changed, err := os.Stat(Path(dist))
+	require.NoError(t, err)
+	assert.False(t, os.SameFile(first, changed), "another state replaces the file")
+	got, err := Load(dist)
+	require.NoError(t, err)
+	assert.Equal(t, "def456", got.Commit.SHA)
+
+	// A link in its place is replaced, not kept because it points at the
+	// same bytes.
+	elsewhere := filepath.Join(t.TempDir(), "other.json")
+	data, err := os.ReadFile(Path(dist))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(elsewhere, data, 0o644))
+	require.NoError(t, os.Remove(Path(dist)))
+	require.NoError(t, os.Symlink(elsewhere, Path(dist)))
+	require.NoError(t, s.Save(dist))
+	fi, err := os.Lstat(Path(dist))
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular())
+	entries, _ := os.ReadDir(dist)
+	assert.Len(t, entries, 1, "no temporary files are left behind")
+}
+
+func TestLoadRefusesWhatIsNoStateFile(t *testing.T) {
+	fifo := t.TempDir()
+	require.NoError(t, syscall.Mkfifo(Path(fifo), 0o644))
+	done := make(chan error, 1)
+	go func() { _, err := Load(fifo); done <- err }()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, fileread.ErrNotRegular)
+		assert.ErrorContains(t, err, "run gopythongo-version again")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Load waits on a pipe in place of the state file")
+	}
+
+	large := t.TempDir()
+	f, err := os.Create(Path(large))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(MaxSize+1))
+	require.NoError(t, f.Close())
+	_, err = Load(large)
+	assert.ErrorIs(t, err, fileread.ErrTooLarge)
 }
 
 func TestLoadErrors(t *testing.T) {
