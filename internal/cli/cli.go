@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
 	"sort"
 	"strings"
@@ -311,32 +310,6 @@ func printCheck(stdout, stderr io.Writer, name string, fs []check.Finding) int {
 func IsTerminal(f *os.File) bool {
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
-}
-
-// interrupted is the cause of a context cancelled by a signal.
-type interrupted struct{ os.Signal }
-
-func (i interrupted) Error() string { return "interrupted by " + i.Signal.String() }
-
-// interruptible is a context cancelled by SIGINT or SIGTERM, with the signal
-// as its cause, for the exit code a shell expects (130, 143).
-func interruptible() (context.Context, func()) {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sigs:
-			cancel(interrupted{s})
-		case <-done:
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancel(nil)
-	}
 }
 
 // flagError is the flag package's error with flags spelt as this tool spells
