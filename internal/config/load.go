@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/BurntSushi/toml"
 	"gopkg.in/yaml.v3"
+
+	"github.com/gopythongo/gopythongo/internal/fileread"
+	"github.com/gopythongo/gopythongo/internal/python"
 )
 
 // DefaultFile is the configuration file looked for in the project root.
@@ -89,7 +91,7 @@ func (c *Config) readFile(file string, root reflect.Value) error {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(c.Dir, file)
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileread.Read(path, fileread.ProjectLimit)
 	switch {
 	case err != nil && !explicit && errors.Is(err, os.ErrNotExist):
 		return nil
@@ -206,7 +208,7 @@ func (c *Config) derive() {
 				Name string `toml:"name"`
 			} `toml:"project"`
 		}
-		if _, err := toml.DecodeFile(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil && py.Project.Name != "" {
+		if err := python.DecodePyproject(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil && py.Project.Name != "" {
 			c.Project.Name = py.Project.Name
 			c.Origins["project.name"] = Origin{Kind: OriginDefault, Name: "pyproject.toml"}
 		}

@@ -13,6 +13,11 @@ import (
 	"syscall"
 )
 
+// ProjectLimit bounds a file of the project that a person wrote and a step
+// reads whole: the configuration, pyproject.toml, a requirements file, a
+// maintainer script, a unit file, a key.
+const ProjectLimit = 16 << 20
+
 var (
 	// ErrNotRegular means a pipe, a device, a socket or a directory.
 	ErrNotRegular = errors.New("not a regular file")

@@ -2,11 +2,11 @@ package lock
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
@@ -23,12 +23,9 @@ type pyprojectFile struct {
 // ProjectRequirements reads [project].dependencies of a pyproject.toml, with
 // the optional dependencies of the extras and the dependency groups given.
 func ProjectRequirements(path string, extras, groups []string) ([]pep508.Requirement, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.Read(path, fileread.ProjectLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
-	}
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB", path, maxSize>>20)
 	}
 	var f pyprojectFile
 	if _, err := toml.Decode(string(data), &f); err != nil {
@@ -71,7 +68,7 @@ func ProjectRequirements(path string, extras, groups []string) ([]pep508.Require
 // allProjectRequirements is every dependency of [project], those of every
 // extra with an extra == marker added, as the lockers record them.
 func allProjectRequirements(path string) ([]pep508.Requirement, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.Read(path, fileread.ProjectLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
 	}

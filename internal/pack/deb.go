@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gopythongo/gopythongo/internal/deb822"
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
@@ -322,7 +323,7 @@ func scripts(m *Meta, svc *service, ctl map[string][]byte, modes map[string]fs.F
 		default:
 			return m.Config.Errorf("package.deb.scripts", "%q is no maintainer script (valid: preinst, postinst, prerm, postrm)", phase)
 		}
-		data, err := os.ReadFile(m.Config.Path(file))
+		data, err := fileread.Read(m.Config.Path(file), fileread.ProjectLimit)
 		if err != nil {
 			return fmt.Errorf("package.deb.scripts.%s: %w", phase, err)
 		}
@@ -390,7 +391,7 @@ func copyrightFile(m *Meta) []byte {
 // licenseText is the licence's text, or where Debian keeps it.
 func licenseText(m *Meta) string {
 	if f := m.Config.Package.LicenseFile; f != "" {
-		if data, err := os.ReadFile(m.Config.Path(f)); err == nil {
+		if data, err := fileread.Read(m.Config.Path(f), fileread.ProjectLimit); err == nil {
 			return string(data)
 		}
 	}

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fileread"
 )
 
 // service is a systemd unit the package installs, and what its maintainer
@@ -47,7 +47,7 @@ func newService(c *config.Config, m *Meta) (*service, error) {
 		return nil, c.Errorf("package.service.create_user", "create_user needs package.service.user")
 	}
 	if sc.Unit != "" {
-		data, err := os.ReadFile(c.Path(sc.Unit))
+		data, err := fileread.Read(c.Path(sc.Unit), fileread.ProjectLimit)
 		if err != nil {
 			return nil, fmt.Errorf("package.service.unit: %w", err)
 		}

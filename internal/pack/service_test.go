@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +69,38 @@ func readFile(t *testing.T, p string) string {
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestPackageRefusesPipesForItsInputs: a maintainer script, a unit file or
+// a licence file that is a pipe is refused with its key, not waited on.
+func TestPackageRefusesPipesForItsInputs(t *testing.T) {
+	for _, tt := range []struct{ name, cfg, file, want string }{
+		{"maintainer script", strings.Replace(baseConfig, "deb: {", "deb: {scripts: {postinst: debian/postinst}, ", 1), "debian/postinst", "package.deb.scripts.postinst: "},
+		{"unit file", baseConfig + "  service: {unit: debian/hello.service}\n", "debian/hello.service", "package.service.unit: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := built(t, tt.cfg)
+			require.NoError(t, os.MkdirAll(filepath.Join(p.Dir, "debian"), 0o755))
+			require.NoError(t, syscall.Mkfifo(filepath.Join(p.Dir, tt.file), 0o644))
+			type result struct {
+				code   int
+				stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "deb")
+				done <- result{code, stderr}
+			}()
+			select {
+			case r := <-done:
+				assert.NotEqual(t, 0, r.code)
+				assert.Contains(t, r.stderr, tt.want)
+				assert.Contains(t, r.stderr, "is not a regular file")
+			case <-time.After(30 * time.Second):
+				t.Fatalf("gopythongo-package waits on %s", tt.file)
+			}
+			_, err := os.Stat(filepath.Join(p.Dir, "dist", "hello_1.2.3-1_all.deb"))
+			assert.True(t, os.IsNotExist(err), "no package")
+		})
+	}
 }

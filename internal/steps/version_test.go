@@ -5,12 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
@@ -100,4 +103,60 @@ func TestVersionExitCodes(t *testing.T) {
 	assert.Contains(t, stdout, "Examples:")
 	assert.Contains(t, stdout, "--revision-from VALUE")
 	assert.Contains(t, stdout, "Exit codes:")
+}
+
+// TestProjectFilesThatAreNoFilesAreRefused: a pipe where the configuration,
+// pyproject.toml or the version source's file should be is refused with its
+// name, not waited on for ever; so is a file beyond the bound.
+func TestProjectFilesThatAreNoFilesAreRefused(t *testing.T) {
+	fifo := func(p string) { require.NoError(t, syscall.Mkfifo(p, 0o644)) }
+	huge := func(p string) {
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		require.NoError(t, f.Truncate(fileread.ProjectLimit+1))
+		require.NoError(t, f.Close())
+	}
+	for _, tt := range []struct {
+		name   string
+		config string // .gopythongo.yaml, when not empty
+		file   string // made a pipe, or too large
+		make   func(string)
+		want   string // in stderr; "" means the step succeeds
+	}{
+		{name: "configuration a pipe", file: ".gopythongo.yaml", make: fifo, want: ".gopythongo.yaml is not a regular file"},
+		{name: "configuration too large", file: ".gopythongo.yaml", make: huge, want: "more than the 16 MiB allowed"},
+		{name: "pyproject a pipe, read only for the name", file: "pyproject.toml", make: fifo},
+		{name: "pyproject source a pipe", config: "version:\n  source: pyproject\n  scheme: none\n", file: "pyproject.toml", make: fifo, want: "pyproject.toml is not a regular file"},
+		{name: "searchfile a pipe", config: "version:\n  source: searchfile\n  scheme: none\n  file: VERSION\n  pattern: '(\\d+\\.\\d+\\.\\d+)'\n", file: "VERSION", make: fifo, want: "VERSION is not a regular file"},
+		{name: "searchfile too large", config: "version:\n  source: searchfile\n  scheme: none\n  file: VERSION\n  pattern: '(\\d+\\.\\d+\\.\\d+)'\n", file: "VERSION", make: huge, want: "more than the 16 MiB allowed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := testutil.NewGitFlow(t)
+			g.Detach(g.At["v1.1.0"])
+			if tt.config != "" {
+				require.NoError(t, os.WriteFile(filepath.Join(g.Dir, ".gopythongo.yaml"), []byte(tt.config), 0o644))
+			}
+			tt.make(filepath.Join(g.Dir, tt.file))
+			type result struct {
+				code           int
+				stdout, stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, stdout, stderr := runVersion(t, g.Dir, map[string]string{"PATH": os.Getenv("PATH")}, "--branch", "main")
+				done <- result{code, stdout, stderr}
+			}()
+			select {
+			case r := <-done:
+				if tt.want == "" {
+					assert.Equal(t, 0, r.code, r.stderr)
+					return
+				}
+				assert.NotEqual(t, 0, r.code, r.stdout)
+				assert.Contains(t, r.stderr, tt.want)
+			case <-time.After(20 * time.Second):
+				t.Fatalf("gopythongo-version waits on %s", tt.file)
+			}
+		})
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/deb822"
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -46,7 +47,7 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 	case e.ReadOnly:
 		// Reading the repository needs no key.
 	case s.SigningKeyFile != "":
-		b, err := os.ReadFile(e.Config.Path(s.SigningKeyFile))
+		b, err := fileread.Read(e.Config.Path(s.SigningKeyFile), fileread.ProjectLimit)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: signing_key_file: %w", s.Name, err)
 		}
@@ -56,7 +57,7 @@ func newAptDir(s config.StoreConfig, e Env) (Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", s.Name, err)
 		}
-		b, err := os.ReadFile(file)
+		b, err := fileread.Read(file, fileread.ProjectLimit)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: the key file $%s names: %w", s.Name, s.SigningKeyFileEnv, err)
 		}

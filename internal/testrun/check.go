@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fileread"
+	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
@@ -72,7 +72,7 @@ func pytestFinding(ctx context.Context, c *config.Config, extras, reqs []string)
 				Optional map[string][]string `toml:"optional-dependencies"`
 			} `toml:"project"`
 		}
-		if _, err := toml.DecodeFile(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
+		if err := python.DecodePyproject(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
 			for _, r := range py.Project.Optional[extras[0]] {
 				if strings.HasPrefix(strings.ToLower(strings.TrimSpace(r)), "pytest") {
 					return check.Good("pytest", "from the %s extra", extras[0])
@@ -81,7 +81,7 @@ func pytestFinding(ctx context.Context, c *config.Config, extras, reqs []string)
 		}
 	}
 	for _, r := range reqs {
-		if b, err := os.ReadFile(c.Path(r)); err == nil && strings.Contains(strings.ToLower(string(b)), "pytest") {
+		if b, err := fileread.Read(c.Path(r), fileread.ProjectLimit); err == nil && strings.Contains(strings.ToLower(string(b)), "pytest") {
 			return check.Good("pytest", "from %s", r)
 		}
 	}

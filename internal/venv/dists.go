@@ -17,6 +17,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -44,7 +45,7 @@ func setVersion(dir, v string) ([]string, error) {
 		env = append(env, k+"="+v)
 	}
 	file := filepath.Join(dir, "pyproject.toml")
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, fileread.ProjectLimit)
 	if errors.Is(err, os.ErrNotExist) {
 		return env, nil // setup.py only: setuptools-scm may read the variables
 	}
@@ -101,19 +102,14 @@ type buildSystem struct {
 // Backend is "" when it declares none (pip then builds with setuptools'
 // legacy backend or setup.py).
 func declaredBuildSystem(src string) (buildSystem, error) {
-	data, err := os.ReadFile(filepath.Join(src, "pyproject.toml"))
-	if errors.Is(err, os.ErrNotExist) {
-		return buildSystem{}, nil
-	} else if err != nil {
-		return buildSystem{}, err
-	}
 	var py struct {
 		BuildSystem buildSystem `toml:"build-system"`
 	}
-	if _, err := toml.Decode(string(data), &py); err != nil {
-		return buildSystem{}, fmt.Errorf("pyproject.toml: %w", err)
+	err := python.DecodePyproject(filepath.Join(src, "pyproject.toml"), &py)
+	if errors.Is(err, os.ErrNotExist) {
+		return buildSystem{}, nil
 	}
-	return py.BuildSystem, nil
+	return py.BuildSystem, err
 }
 
 // hookScript calls the backend's PEP 517 hooks with the hook caller pip

@@ -2,12 +2,11 @@ package versioning
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fileread"
+	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -35,7 +34,7 @@ func readSource(c *config.Config, lookup func(string) (string, bool)) (version.V
 				Dynamic []string `toml:"dynamic"`
 			} `toml:"project"`
 		}
-		if _, err := toml.DecodeFile(c.Path(file), &py); err != nil {
+		if err := python.DecodePyproject(c.Path(file), &py); err != nil {
 			return version.Version{}, "", fmt.Errorf("version source pyproject: %w", err)
 		}
 		if py.Project.Version == "" {
@@ -71,7 +70,7 @@ func readSource(c *config.Config, lookup func(string) (string, bool)) (version.V
 }
 
 func search(path string, re *regexp.Regexp) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileread.Read(path, fileread.ProjectLimit)
 	if err != nil {
 		return "", err
 	}
