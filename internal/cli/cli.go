@@ -123,20 +123,7 @@ func Main(step Step, args []string, stdout, stderr io.Writer, lookup ci.Lookup, 
 		return nil
 	})
 	for _, kf := range step.Keys {
-		k, ok := config.LookupKey(kf.Path)
-		if !ok {
-			panic("cli: unknown configuration key " + kf.Path)
-		}
-		add := func(s string) error {
-			overrides = append(overrides, config.Override{Path: kf.Path, Value: s, Flag: "--" + kf.Flag})
-			return nil
-		}
-		usage := fmt.Sprintf("%s (%s)", firstSentence(k.Doc), kf.Path)
-		if k.TypeName() == "boolean" {
-			fs.BoolFunc(kf.Flag, usage, add)
-		} else {
-			fs.Func(kf.Flag, usage, add)
-		}
+		fs.Var(&keyValue{KeyFlag: kf, overrides: &overrides}, kf.Flag, "")
 	}
 	if step.Flags != nil {
 		step.Flags(fs)
@@ -312,6 +299,28 @@ func IsTerminal(f *os.File) bool {
 	return err == nil
 }
 
+// keyValue is a flag that sets a configuration key. The key's type and
+// documentation come from the key table, a walk of the Config type by
+// reflection, which is read only when the flag is given or --help shows it:
+// at every start it was a twentieth of gopythongo-version at a tag.
+type keyValue struct {
+	KeyFlag
+	overrides *[]config.Override
+}
+
+func (v *keyValue) String() string { return "" }
+
+func (v *keyValue) Set(s string) error {
+	*v.overrides = append(*v.overrides, config.Override{Path: v.Path, Value: s, Flag: "--" + v.Flag})
+	return nil
+}
+
+// IsBoolFlag lets a boolean key's flag stand alone (--fetch).
+func (v *keyValue) IsBoolFlag() bool {
+	k, _ := config.LookupKey(v.Path)
+	return k.TypeName() == "boolean"
+}
+
 // flagError is the flag package's error with flags spelt as this tool spells
 // them (--name, where the package writes -name), and for an unknown flag
 // the known one it most likely means.
@@ -367,7 +376,12 @@ func printHelp(w io.Writer, step Step, fs *flag.FlagSet) {
 		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
 			arg = ""
 		}
-		fmt.Fprintf(w, "  --%s%s\n      %s\n", n, arg, f.Usage)
+		usage := f.Usage
+		if kv, ok := f.Value.(*keyValue); ok {
+			k, _ := config.LookupKey(kv.Path)
+			usage = fmt.Sprintf("%s (%s)", firstSentence(k.Doc), kv.Path)
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s\n", n, arg, usage)
 	}
 	if len(step.Outputs) > 0 {
 		fmt.Fprintf(w, "\nOutputs (name=value lines on stdout, and to the CI: GITHUB_OUTPUT, Jenkins properties,\nGitLab dotenv, CircleCI BASH_ENV as GOPYTHONGO_<NAME>):\n")

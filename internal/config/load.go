@@ -58,10 +58,7 @@ func Load(o Options) (*Config, error) {
 	}
 	cfg := &Config{Dir: dir, Origins: map[string]Origin{}}
 	root := reflect.ValueOf(cfg).Elem()
-	applyDefaults(root)
-	for _, k := range Keys() {
-		cfg.Origins[k.Path] = Origin{Kind: OriginDefault}
-	}
+	applyDefaults(root) // a key missing from Origins has the zero Origin: its default
 
 	var errs []error
 	if err := cfg.readFile(o.File, root); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/steps/buildvenvstep"
 	"github.com/gopythongo/gopythongo/internal/steps/packagestep"
 	"github.com/gopythongo/gopythongo/internal/steps/publishstep"
@@ -55,6 +56,26 @@ func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
 		assert.Contains(t, stderr, `.gopythongo.yaml:6: publish.stores[0]: store "a" of type aptly needs url`, step.Name)
 		assert.Contains(t, stderr, "venv.container.image", step.Name)
 	}
+}
+
+// TestEveryStepsKeyFlagsNameKeys: a flag that sets a configuration key names
+// one that exists outside maps and lists, and a boolean one stands alone.
+func TestEveryStepsKeyFlagsNameKeys(t *testing.T) {
+	bools := 0
+	for _, step := range []cli.Step{versionstep.Version(), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
+		for _, kf := range step.Keys {
+			k, ok := config.LookupKey(kf.Path)
+			if !assert.True(t, ok, "%s --%s names no key %s", step.Name, kf.Flag, kf.Path) || k.TypeName() != "boolean" {
+				continue
+			}
+			bools++
+			dir := t.TempDir()
+			code, stdout, stderr := runStep(t, step, dir, nil, "--"+kf.Flag, "--print-config")
+			require.Equal(t, 0, code, "%s --%s: %s", step.Name, kf.Flag, stderr)
+			assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(kf.Path)+`\s+true\s+flag --`+regexp.QuoteMeta(kf.Flag)+`$`, stdout)
+		}
+	}
+	assert.NotZero(t, bools, "some key flags are boolean")
 }
 
 // TestExamplesHoldNoBuildArtefacts: what the examples ship is source, not
