@@ -223,6 +223,21 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// CacheDir is where the steps keep what a later run reuses (wheels,
+// bytecode, roots, listings of base image layers): venv.cache_dir, else
+// $XDG_CACHE_HOME/gopythongo, else ~/.cache/gopythongo.
+func (c *Config) CacheDir(getenv func(string) string) string {
+	switch {
+	case c.Venv.CacheDir != "":
+		return c.Path(c.Venv.CacheDir)
+	case getenv("XDG_CACHE_HOME") != "":
+		return filepath.Join(getenv("XDG_CACHE_HOME"), "gopythongo")
+	case getenv("HOME") != "":
+		return filepath.Join(getenv("HOME"), ".cache", "gopythongo")
+	}
+	return filepath.Join(os.TempDir(), "gopythongo-cache")
+}
+
 // DistDir is the absolute dist directory.
 func (c *Config) DistDir() string { return c.Path(c.Project.Dist) }
 

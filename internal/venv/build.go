@@ -220,12 +220,7 @@ func (b *build) phase(name string, f func() (string, error)) error {
 }
 
 // cacheDir is the wheel cache of the configuration.
-func (b *build) cacheDir() string {
-	if d := b.c.Venv.CacheDir; d != "" {
-		return b.c.Path(d)
-	}
-	return DefaultCacheDir(b.o.Getenv)
-}
+func (b *build) cacheDir() string { return b.c.CacheDir(b.o.Getenv) }
 
 // shared are the directories an isolated builder shows inside at their own
 // paths: the project and what pip reads read-only, the build's scratch

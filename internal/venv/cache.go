@@ -41,17 +41,6 @@ type Cache struct {
 	Dir string
 }
 
-// DefaultCacheDir is $XDG_CACHE_HOME/gopythongo, or ~/.cache/gopythongo.
-func DefaultCacheDir(getenv func(string) string) string {
-	if d := getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "gopythongo")
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".cache", "gopythongo")
-	}
-	return filepath.Join(os.TempDir(), "gopythongo-cache")
-}
-
 func sha256File(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {

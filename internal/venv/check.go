@@ -107,11 +107,7 @@ func Check(ctx context.Context, c *config.Config, testVenv bool, getenv func(str
 		p, err := b.uvPath()
 		add(check.Of("venv.uv", err, p))
 	}
-	dir := DefaultCacheDir(getenv)
-	if v.CacheDir != "" {
-		dir = c.Path(v.CacheDir)
-	}
-	add(check.Writable("venv.cache_dir", dir))
+	add(check.Writable("venv.cache_dir", c.CacheDir(getenv)))
 	return fs
 }
 
