@@ -7,7 +7,7 @@ var WriteAtomic = writeAtomic
 
 // ImageNodes is imageNodes as path -> "file", "dir" or "-> target".
 func ImageNodes(img v1.Image) (map[string]string, error) {
-	nodes, err := imageNodes(img)
+	nodes, err := imageNodes(img, "")
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,10 @@ type Meta struct {
 	Config      *config.Config
 	// Out is the dist directory, where artifacts go.
 	Out string
+	// LayerCache keeps the listings of base image layers by digest ("":
+	// none): the image check reads a base's file system once, not at
+	// every package.
+	LayerCache string
 }
 
 var debNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)

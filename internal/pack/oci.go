@@ -137,7 +137,7 @@ func (ociPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 	defer cancel(nil)
 	checked := make(chan error, 1)
 	go func() {
-		err := interpreterInImage(base, t, m.Venv.DeployPath, oc.Base)
+		err := interpreterInImage(base, t, m.Venv.DeployPath, oc.Base, m.LayerCache)
 		if err != nil {
 			cancel(err)
 		}
@@ -471,7 +471,7 @@ type layerEntry struct {
 // opaque directories hide lower layers' entries), without the file
 // contents: each layer is gunzipped on a core of its own and checked
 // against its digest.
-func imageNodes(img v1.Image) (map[string]node, error) {
+func imageNodes(img v1.Image, cache string) (map[string]node, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("read the image's layers: %w", err)
@@ -482,7 +482,7 @@ func imageNodes(img v1.Image) (map[string]node, error) {
 	for i, l := range layers {
 		g.Go(func() error {
 			var err error
-			lists[i], err = layerEntries(l, &total)
+			lists[i], err = listLayer(l, &total, cache)
 			return err
 		})
 	}
@@ -630,8 +630,8 @@ const maxImageEntries = 4_000_000
 // at an interpreter the base lacks fails at its first start with "no such
 // file". The venv's own layers are never read back: their entries are the
 // tree's.
-func interpreterInImage(img v1.Image, t *Tree, deploy, base string) error {
-	nodes, err := imageNodes(img)
+func interpreterInImage(img v1.Image, t *Tree, deploy, base, cache string) error {
+	nodes, err := imageNodes(img, cache)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
@@ -134,4 +135,88 @@ func TestOCILayers(t *testing.T) {
 	manifests := int64(len(strings.Split(tags[1], ",")))
 	assert.Equal(t, project.Size+size(manifest.Config.Digest)+manifests*size(index.Manifests[0].Digest), proxy.BytesIn.Load(),
 		"the registry received the project's layer (%d bytes), the config and the manifest once per tag (%s), and no more", project.Size, tags[1])
+}
+
+// TestBaseListingIsReadOnce: the base's layers are listed into the cache once;
+// the next image reads the listings instead of gunzipping the layers, and
+// still hashes the layers. A listing that is no listing is read again.
+func TestBaseListingIsReadOnce(t *testing.T) {
+	p := built(t, baseConfig)
+	ref := baseImage(t)
+	layoutDir, tag, _ := strings.Cut(strings.TrimPrefix(ref, "oci-layout:"), ":")
+	base := filepath.Join(t.TempDir(), "base") // a copy, to damage
+	sh(t, p.Dir, "cp", "-a", layoutDir, base)
+	cache := t.TempDir()
+	env := map[string]string{"GOPYTHONGO_PACKAGE_OCI_BASE": "oci-layout:" + base + ":" + tag, "XDG_CACHE_HOME": cache}
+	pack := func() (int, string) {
+		code, _, stderr := runStep(t, p.Dir, env, "--format", "oci")
+		return code, stderr
+	}
+	code, stderr := pack()
+	require.Equal(t, 0, code, stderr)
+	listings, err := filepath.Glob(filepath.Join(cache, "gopythongo", "oci-layers", "*.json"))
+	require.NoError(t, err)
+	require.NotEmpty(t, listings, "one listing a base layer")
+	saved := map[string][]byte{}
+	for _, l := range listings {
+		saved[l] = []byte(readFile(t, l))
+	}
+
+	// The next image reads the listings: with their entries gone, the base
+	// has no interpreter, and the image is refused.
+	for _, l := range listings {
+		var li map[string]any
+		require.NoError(t, json.Unmarshal(saved[l], &li))
+		li["entries"] = []any{}
+		b, err := json.Marshal(li)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(l, b, 0o644))
+	}
+	code, stderr = pack()
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "which the base image oci-layout:"+base+":"+tag+" does not have")
+
+	// Listings that are none are not trusted: a pipe, a name that climbs
+	// out, another layer's digest, not JSON. The layers are read again, and
+	// the listings written anew.
+	for _, bad := range []func(l string){
+		func(l string) { require.NoError(t, syscall.Mkfifo(l, 0o644)) },
+		func(l string) {
+			require.NoError(t, os.WriteFile(l, []byte(strings.Replace(string(saved[l]), `{"n":"dev",`, `{"n":"../dev",`, 1)), 0o644))
+		},
+		func(l string) {
+			require.NoError(t, os.WriteFile(l, []byte(strings.Replace(string(saved[l]), `"digest":"sha256:`, `"digest":"sha256:0`, 1)), 0o644))
+		},
+		func(l string) { require.NoError(t, os.WriteFile(l, []byte("{"), 0o644)) },
+	} {
+		for _, l := range listings {
+			require.NoError(t, os.Remove(l))
+			bad(l)
+		}
+		code, stderr = pack()
+		require.Equal(t, 0, code, stderr)
+		for _, l := range listings {
+			assert.Equal(t, string(saved[l]), readFile(t, l), "the listing is written again")
+		}
+	}
+
+	// A damaged layer is found with a listing at hand: its bytes are hashed.
+	var biggest string
+	var size int64
+	for _, l := range listings {
+		fi, err := os.Stat(filepath.Join(base, "blobs", "sha256", strings.TrimSuffix(filepath.Base(l), ".json")))
+		require.NoError(t, err)
+		if fi.Size() > size {
+			biggest, size = fi.Name(), fi.Size()
+		}
+	}
+	blob := filepath.Join(base, "blobs", "sha256", biggest)
+	f, err := os.OpenFile(blob, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("damage"), size/2)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	code, stderr = pack()
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "of the base image is not what its digest says")
 }

@@ -117,6 +117,7 @@ func packageRun(ctx context.Context, s *cli.Session, formats []string) error {
 	if err != nil {
 		return err
 	}
+	m.LayerCache = filepath.Join(c.CacheDir(s.Getenv), pack.LayerCacheDir)
 	arts, err := pack.Run(ctx, s.Log, dist, packers, t, m)
 	if err != nil {
 		return err
