@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -89,7 +91,7 @@ func readListing(file, digest string) ([]layerEntry, bool) {
 	}
 	es := make([]layerEntry, len(li.Entries))
 	for i, e := range li.Entries {
-		if e.Name == "" || path.Clean(e.Name) != e.Name || e.Name == ".." || len(e.Name) > 2 && e.Name[:3] == "../" {
+		if e.Name == "" || path.Clean(e.Name) != e.Name || climbsOut(e.Name) {
 			return nil, false
 		}
 		es[i] = layerEntry{name: e.Name, typeflag: e.Type, link: e.Link}
@@ -123,8 +125,16 @@ func verifyLayer(l v1.Layer, digest v1.Hash) error {
 	if _, err := io.Copy(sum, rc); err != nil {
 		return fmt.Errorf("layer %s: %w", digest, err)
 	}
+	return checkDigest(digest, sum)
+}
+
+// checkDigest holds a layer's sha256, taken as it was read, to its digest.
+func checkDigest(digest v1.Hash, sum hash.Hash) error {
 	if got := hex.EncodeToString(sum.Sum(nil)); got != digest.Hex {
 		return fmt.Errorf("layer %s of the base image is not what its digest says (sha256 %s): the image is damaged", digest, got)
 	}
 	return nil
 }
+
+// climbsOut reports whether a cleaned path in a layer leaves its root.
+func climbsOut(name string) bool { return name == ".." || strings.HasPrefix(name, "../") }

@@ -600,7 +600,7 @@ func layerEntries(l v1.Layer, total *atomic.Int64) ([]layerEntry, error) {
 			return nil, fmt.Errorf("the image's file system has more than %d entries: a base image that large is not read", maxImageEntries)
 		}
 		name := path.Clean(h.Name)
-		if name == ".." || strings.HasPrefix(name, "../") {
+		if climbsOut(name) {
 			return nil, fmt.Errorf("layer %s: unsafe path %q", digest, h.Name)
 		}
 		out = append(out, layerEntry{name: name, typeflag: h.Typeflag, link: h.Linkname})
@@ -613,8 +613,8 @@ func layerEntries(l v1.Layer, total *atomic.Int64) ([]layerEntry, error) {
 		if _, err := io.Copy(io.Discard, compressed); err != nil {
 			return nil, fmt.Errorf("layer %s: %w", digest, err)
 		}
-		if got := hex.EncodeToString(sum.Sum(nil)); got != digest.Hex {
-			return nil, fmt.Errorf("layer %s of the base image is not what its digest says (sha256 %s): the image is damaged", digest, got)
+		if err := checkDigest(digest, sum); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
