@@ -3,6 +3,7 @@ package gitflow
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -382,4 +383,47 @@ func TestPreReleaseOfDevelopsOwnVersionIsRefused(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "develop reaches the tag v1.3.0-beta.1, a pre-release of 1.3.0")
 	assert.Contains(t, err.Error(), "release/1.3.0")
+}
+
+// TestLongLinesAreReadAtOnce: develop built on a line of 700 commits from
+// the root (no tag in reach), counted against an open release branch whose
+// line holds 601: both lines are past 512 commits before they meet, at the
+// root, so each is read whole by a git process of its own, the two at once.
+// The count is git's own.
+func TestLongLinesAreReadAtOnce(t *testing.T) {
+	g := testutil.NewGitRepo(t)
+	var s strings.Builder
+	mark, when := 0, 1700000000
+	commit := func(ref string, parent int) int {
+		mark++
+		when += 60
+		fmt.Fprintf(&s, "commit %s\nmark :%d\ncommitter T <t@example.com> %d +0000\ndata 2\nc\n", ref, mark, when)
+		if parent > 0 {
+			fmt.Fprintf(&s, "from :%d\n", parent)
+		}
+		return mark
+	}
+	root := commit("refs/heads/main", 0)
+	fmt.Fprintf(&s, "tag v1.0.0\nfrom :%d\ntagger T <t@example.com> %d +0000\ndata 6\nv1.0.0\n", root, when)
+	dev := root
+	for range 600 {
+		dev = commit("refs/heads/develop", dev)
+	}
+	commit("refs/heads/release/1.1.0", dev)
+	line := root
+	for range 700 {
+		line = commit("refs/heads/legacy", line)
+	}
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir, cmd.Stdin = g.Dir, strings.NewReader(s.String())
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	own, err := strconv.Atoi(g.Git("rev-list", "--count", "--first-parent", "legacy", "^release/1.1.0"))
+	require.NoError(t, err)
+	require.Equal(t, 700, own)
+
+	res, err := resolve(t, g.Dir, Request{SHA: g.Git("rev-parse", "legacy"), Branch: "develop"})
+	require.NoError(t, err)
+	assert.Equal(t, "1.2.0-dev.700", res.Version.SemVer(), res.Rule)
+	assert.Equal(t, own, res.Distance)
 }

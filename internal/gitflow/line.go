@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -96,13 +98,27 @@ func (r *resolver) meet(a, b *line) (ia, ib int, ok bool, err error) {
 			}
 			return 0, 0, false, r.cut(b)
 		}
-		if err := r.extend(a); err != nil {
-			return 0, 0, false, err
-		}
-		if err := r.extend(b); err != nil {
+		if err := r.extendBoth(a, b); err != nil {
 			return 0, 0, false, err
 		}
 	}
+}
+
+// extendBoth reads more of both lines. When each is to be read whole by a
+// git process of its own (both past 512 commits), the two run at once, a
+// core each: two long lines that meet far down, or never, then take one
+// walk's time instead of two.
+func (r *resolver) extendBoth(a, b *line) error {
+	if a.complete || b.complete || len(a.commits) < 512 || len(b.commits) < 512 {
+		if err := r.extend(a); err != nil {
+			return err
+		}
+		return r.extend(b)
+	}
+	var g errgroup.Group
+	g.Go(func() error { return r.extend(a) })
+	g.Go(func() error { return r.extend(b) })
+	return g.Wait()
 }
 
 // own counts tip's own commits against base: the commits of tip's line
