@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
-	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/python/pep508"
 )
@@ -23,13 +20,9 @@ type pyprojectFile struct {
 // ProjectRequirements reads [project].dependencies of a pyproject.toml, with
 // the optional dependencies of the extras and the dependency groups given.
 func ProjectRequirements(path string, extras, groups []string) ([]pep508.Requirement, error) {
-	data, err := fileread.Read(path, fileread.ProjectLimit)
-	if err != nil {
-		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
-	}
 	var f pyprojectFile
-	if _, err := toml.Decode(string(data), &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := python.DecodePyproject(path, &f); err != nil {
+		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
 	}
 	texts := append([]string(nil), f.Project.Dependencies...)
 	for _, e := range extras {
@@ -68,13 +61,9 @@ func ProjectRequirements(path string, extras, groups []string) ([]pep508.Require
 // allProjectRequirements is every dependency of [project], those of every
 // extra with an extra == marker added, as the lockers record them.
 func allProjectRequirements(path string) ([]pep508.Requirement, error) {
-	data, err := fileread.Read(path, fileread.ProjectLimit)
-	if err != nil {
-		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
-	}
 	var f pyprojectFile
-	if _, err := toml.Decode(string(data), &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := python.DecodePyproject(path, &f); err != nil {
+		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
 	}
 	texts := append([]string(nil), f.Project.Dependencies...)
 	for extra, v := range f.Project.OptionalDependencies {

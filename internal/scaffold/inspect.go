@@ -26,10 +26,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/python"
 )
 
-// maxInput bounds every project file read: a pyproject.toml or setup.py of
-// more is no project file.
-const maxInput = 4 << 20
-
 // Project is what Inspect found.
 type Project struct {
 	Dir  string
@@ -86,11 +82,11 @@ type pyproject struct {
 
 type person struct{ Name, Email string }
 
-// readBounded reads a project file of at most maxInput bytes, a regular
+// readBounded reads a project file of at most fileread.ProjectLimit bytes, a regular
 // file only (a pipe in its place would hold --init for ever); a missing file
 // is nil, no error.
 func readBounded(path string) ([]byte, error) {
-	b, err := fileread.Read(path, maxInput)
+	b, err := fileread.Read(path, fileread.ProjectLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

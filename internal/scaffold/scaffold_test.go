@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/config"
+	"github.com/gopythongo/gopythongo/internal/fileread"
 )
 
 // project writes files into a new directory.
@@ -93,7 +94,7 @@ func TestInspectRefusesWhatIsNoProject(t *testing.T) {
 		{"no name anywhere", map[string]string{"pyproject.toml": "[build-system]\nrequires = []\n"}, "cannot tell the project's name"},
 		{"a name that is none", map[string]string{"pyproject.toml": "[project]\nname = \"../../etc\"\n"}, "no valid distribution name"},
 		{"a name with YAML in it", map[string]string{"pyproject.toml": "[project]\nname = \"x\\nschema: 2\"\n"}, "no valid distribution name"},
-		{"a huge pyproject.toml", map[string]string{"pyproject.toml": "#" + strings.Repeat("x", maxInput+1)}, "more than the 4 MiB allowed"},
+		{"a huge pyproject.toml", map[string]string{"pyproject.toml": "#" + strings.Repeat("x", fileread.ProjectLimit+1)}, "more than the 16 MiB allowed"},
 		{"a pipe for pyproject.toml", map[string]string{"pyproject.toml": "fifo"}, "pyproject.toml is not a regular file"},
 		{"a pipe for setup.py", map[string]string{"setup.py": "fifo"}, "setup.py is not a regular file"},
 	} {
