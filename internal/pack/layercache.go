@@ -52,7 +52,9 @@ func listLayer(l v1.Layer, total *atomic.Int64, dir string) ([]layerEntry, error
 	if err != nil {
 		return nil, err
 	}
-	if dir == "" || digest.Algorithm != "sha256" || !isSHA256(digest.Hex) {
+	// The digest names a file: go-containerregistry's own parse holds it to
+	// an algorithm and hex of its size, whatever made the layer.
+	if _, err := v1.NewHash(digest.String()); dir == "" || digest.Algorithm != "sha256" || err != nil {
 		return layerEntries(l, total)
 	}
 	file := filepath.Join(dir, digest.Hex+".json")
@@ -72,11 +74,6 @@ func listLayer(l v1.Layer, total *atomic.Int64, dir string) ([]layerEntry, error
 	// A cache that cannot be written costs the next run a gunzip, no more.
 	_ = writeListing(dir, file, digest.String(), es)
 	return es, nil
-}
-
-func isSHA256(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == sha256.Size && hex.EncodeToString(b) == s
 }
 
 // readListing reads a cached listing; false when there is none to trust.

@@ -82,9 +82,9 @@ type pyproject struct {
 
 type person struct{ Name, Email string }
 
-// readBounded reads a project file of at most fileread.ProjectLimit bytes, a regular
-// file only (a pipe in its place would hold --init for ever); a missing file
-// is nil, no error.
+// readBounded reads a project file of at most fileread.ProjectLimit bytes,
+// a regular file only (a pipe in its place would hold --init for ever); a
+// missing file is nil, no error.
 func readBounded(path string) ([]byte, error) {
 	b, err := fileread.Read(path, fileread.ProjectLimit)
 	if errors.Is(err, fs.ErrNotExist) {
