@@ -258,9 +258,9 @@ func (s *State) Save(dist string) error {
 	data = append(data, '\n')
 	p := Path(dist)
 	// A run again on the same commit makes the same file: leave it as it
-	// is rather than write it and rename it over itself (on ext4 the
-	// rename starts writing the new file back, the slowest part of a
-	// version run).
+	// is rather than write it and rename it over itself (on ext4 that
+	// rename starts writing the new file back: 0.25 ms, a twentieth of a
+	// version run at a tag).
 	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) {
 		if old, err := fileread.Read(p, int64(len(data))); err == nil && bytes.Equal(old, data) {
 			return nil
