@@ -31,7 +31,7 @@ type Action struct {
 // Actions is the one table of the steps' composite actions.
 func Actions() []Action {
 	return []Action{
-		{"version", versionstep.Version},
+		{"version", func() cli.Step { return versionstep.Version(nil) }}, // its flags; it asks no store here
 		{"test", teststep.Test},
 		{"build-venv", buildvenvstep.BuildVenv},
 		{"package", packagestep.Package},

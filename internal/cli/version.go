@@ -14,9 +14,12 @@ import (
 // install …@v1.2.3) or "(devel)" is shown.
 var stamp string
 
-// VersionLine says which GoPythonGo this is: version, commit, commit time,
-// whether the tree was modified, and the Go that built it.
-func VersionLine(step string) string {
+// VersionLine says which GoPythonGo a step is: its name and Build.
+func VersionLine(step string) string { return step + " " + Build() }
+
+// Build says which GoPythonGo this is: version, commit, commit time, whether
+// the tree was modified, and the Go that built it.
+func Build() string {
 	version, commit, when, dirty, goVersion := stamp, "", "", false, ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		goVersion = bi.GoVersion
@@ -51,5 +54,5 @@ func VersionLine(step string) string {
 	if goVersion != "" {
 		parts = append(parts, goVersion)
 	}
-	return fmt.Sprintf("%s %s (%s)", step, version, strings.Join(parts, ", "))
+	return fmt.Sprintf("%s (%s)", version, strings.Join(parts, ", "))
 }

@@ -52,7 +52,7 @@ type VersionConfig struct {
 	CommitID     bool           `yaml:"commit_id" default:"true" doc:"Add the commit id (+g and 10 hex digits) as build metadata to dev, feature and pull request builds."`
 	Dirty        bool           `yaml:"dirty" default:"false" doc:"Allow a work tree with uncommitted changes; its version gets .dirty. Without it a dirty tree is an error."`
 	Revision     int            `yaml:"revision" default:"1" doc:"The package revision (Debian -N, PEP 440 .postN-1, OCI _rev.N), unless revision_from finds it."`
-	RevisionFrom string         `yaml:"revision_from" doc:"Name of a publish store to ask for the next free package revision of this version."`
+	RevisionFrom string         `yaml:"revision_from" doc:"Name of a publish store to ask for the next free package revision of this version. gopythongo-version asks it through gopythongo-publish, which must be installed beside it (the setup action and release archives install all five steps together)."`
 	Fetch        bool           `yaml:"fetch" default:"false" doc:"In a shallow clone, deepen the history (doubling) until the version source is reached, instead of stopping with exit code 3."`
 	PRTarget     string         `yaml:"pr_target" default:"develop" doc:"The target branch of a pull request when the CI does not name it (CircleCI)."`
 }

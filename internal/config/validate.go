@@ -242,7 +242,7 @@ func (c *Config) validateBuilder(p *problems) {
 
 // validatePublish checks what every store has, whatever its type: a unique
 // name, a timeout, bounded retries. What each type needs is the store's own
-// check (store.CheckConfig).
+// check (storetype.CheckConfig).
 func (c *Config) validatePublish(p *problems) {
 	seen := map[string]bool{}
 	for i, s := range c.Publish.Stores {

@@ -23,7 +23,7 @@ import (
 
 // allSteps are the five steps as their binaries make them.
 func allSteps() []cli.Step {
-	return []cli.Step{versionstep.Version(), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)}
+	return []cli.Step{versionstep.Version(steptest.AskStore), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)}
 }
 
 const checkConfig = `schema: 1

@@ -14,6 +14,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 // adoptee is an existing project of a shape of its own.
@@ -192,7 +193,7 @@ func TestInitAdoptsThreeProjects(t *testing.T) {
 			}
 
 			env := map[string]string{"GOPYTHONGO_VENV_INDEX_URL": ix.URL, "GOPYTHONGO_VENV_CACHE_DIR": cache, "HOME": t.TempDir()}
-			code, stdout, stderr := runStep(t, versionstep.Version(), r.Dir, env, "--init", "--ci", "github")
+			code, stdout, stderr := runStep(t, versionstep.Version(steptest.AskStore), r.Dir, env, "--init", "--ci", "github")
 			require.Equal(t, 0, code, stderr)
 			assert.Empty(t, stdout)
 			assert.Contains(t, stderr, "wrote .gopythongo.yaml")
@@ -206,7 +207,7 @@ func TestInitAdoptsThreeProjects(t *testing.T) {
 			}
 			assert.NotContains(t, string(cfg), "s3cret", "no credential of the remote")
 
-			code, _, stderr = runStep(t, versionstep.Version(), r.Dir, env, "--init")
+			code, _, stderr = runStep(t, versionstep.Version(steptest.AskStore), r.Dir, env, "--init")
 			assert.Equal(t, cli.ExitUsage, code)
 			assert.Contains(t, stderr, "not overwritten")
 			again, _ := os.ReadFile(filepath.Join(r.Dir, ".gopythongo.yaml"))
@@ -222,7 +223,7 @@ func TestInitAdoptsThreeProjects(t *testing.T) {
 				code, stdout, stderr := runStep(t, step, r.Dir, env, "--check")
 				require.Equal(t, 0, code, "%s --check:\n%s%s", step.Name, stdout, stderr)
 			}
-			out := must(t, versionstep.Version(), r.Dir, env)
+			out := must(t, versionstep.Version(steptest.AskStore), r.Dir, env)
 			assert.Contains(t, out, "semver="+a.version+"\n")
 			for _, step := range allSteps()[1:] {
 				must(t, step, r.Dir, env)

@@ -41,7 +41,7 @@ func pipelineEnv(t *testing.T) map[string]string {
 func app(t *testing.T, config string, env map[string]string) *testutil.GitRepo {
 	t.Helper()
 	p := testutil.HelloProject(t, config)
-	must(t, versionstep.Version(), p.Dir, env)
+	must(t, versionstep.Version(steptest.AskStore), p.Dir, env)
 	must(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	must(t, packagestep.Package(), p.Dir, env)
 	return p
@@ -178,7 +178,7 @@ func TestPublishApplication(t *testing.T) {
 	}
 	advice := "--revision-from apt --artifact-sha256 " + debSHA
 	require.Contains(t, stderr, advice)
-	versionOut := must(t, versionstep.Version(), p.Dir, env, strings.Fields(advice)...)
+	versionOut := must(t, versionstep.Version(steptest.AskStore), p.Dir, env, strings.Fields(advice)...)
 	assert.Contains(t, versionOut, "debian=1.0.0-2\n", "the next free revision")
 	must(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	must(t, packagestep.Package(), p.Dir, env, "--format", "deb", "--compression", "none")
@@ -204,7 +204,7 @@ func TestPublishLibrary(t *testing.T) {
 	index := filepath.Join(t.TempDir(), "pypi")
 	lib := testutil.LibProject(t, strings.NewReplacer("@UPLOAD@", ix.Upload, "@PYPI@", ix.URL, "@INDEX@", index).Replace(libConfig))
 	env := pipelineEnv(t)
-	must(t, versionstep.Version(), lib.Dir, env)
+	must(t, versionstep.Version(steptest.AskStore), lib.Dir, env)
 	must(t, buildvenvstep.BuildVenv(), lib.Dir, env, "--dist-only")
 	env["PYPI_TOKEN"] = ix.Pass
 	stdout := must(t, publishstep.Publish(steptest.NewSigner), lib.Dir, env)
@@ -223,7 +223,7 @@ func TestPublishLibrary(t *testing.T) {
 	env["GOPYTHONGO_VENV_EXTRA_INDEX_URLS"] = "file://" + index + "/simple/"
 	env["IDX_USER"], env["IDX_PASS"] = ix.User, ix.Pass
 	env["GOPYTHONGO_VENV_CACHE_DIR"] = t.TempDir()
-	must(t, versionstep.Version(), p.Dir, env)
+	must(t, versionstep.Version(steptest.AskStore), p.Dir, env)
 	out := must(t, buildvenvstep.BuildVenv(), p.Dir, env)
 	assert.NotContains(t, out, ix.Pass)
 	st, err := state.Load(filepath.Join(p.Dir, "dist"))

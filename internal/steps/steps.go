@@ -14,20 +14,13 @@ import (
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 )
 
 // ConfigChecks are the rules of the stores, which every step holds the
 // configuration to: a bad store fails the pipeline's first step.
 func ConfigChecks() []config.Check {
-	return []config.Check{store.CheckConfig}
-}
-
-// StoreEnv is what stores need from the session: the configuration, the
-// step's environment for secrets (masked in the CI log), and the log for
-// retries.
-func StoreEnv(s *cli.Session) store.Env {
-	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
+	return []config.Check{storetype.CheckConfig}
 }
 
 // DistPath is how outputs name a file of the dist directory: as configured

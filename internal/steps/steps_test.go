@@ -50,7 +50,7 @@ func must(t *testing.T, step cli.Step, dir string, env map[string]string, args .
 func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".gopythongo.yaml"), []byte("schema: 1\nproject: {name: t}\nvenv: {builder: container}\npublish:\n  stores:\n    - {name: a, type: aptly}\n"), 0o644))
-	for _, step := range []cli.Step{versionstep.Version(), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
+	for _, step := range []cli.Step{versionstep.Version(steptest.AskStore), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
 		code, _, stderr := runStep(t, step, dir, nil, "--print-config")
 		assert.Equal(t, cli.ExitUsage, code, step.Name)
 		assert.Contains(t, stderr, `.gopythongo.yaml:6: publish.stores[0]: store "a" of type aptly needs url`, step.Name)
@@ -62,7 +62,7 @@ func TestEveryStepHoldsTheImplementationsRules(t *testing.T) {
 // one that exists outside maps and lists, and a boolean one stands alone.
 func TestEveryStepsKeyFlagsNameKeys(t *testing.T) {
 	bools := 0
-	for _, step := range []cli.Step{versionstep.Version(), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
+	for _, step := range []cli.Step{versionstep.Version(steptest.AskStore), teststep.Test(), buildvenvstep.BuildVenv(), packagestep.Package(), publishstep.Publish(steptest.NewSigner)} {
 		for _, kf := range step.Keys {
 			k, ok := config.LookupKey(kf.Path)
 			if !assert.True(t, ok, "%s --%s names no key %s", step.Name, kf.Flag, kf.Path) || k.TypeName() != "boolean" {
@@ -88,5 +88,26 @@ func TestExamplesHoldNoBuildArtefacts(t *testing.T) {
 	artefact := regexp.MustCompile(`\.egg-info/|__pycache__/|\.pyc$|\.whl$|(^|/)(build|dist)/`)
 	for _, f := range files {
 		assert.NotRegexp(t, artefact, f)
+	}
+}
+
+// TestEachStepLinksOnlyWhatItUses: OpenPGP is linked by the steps that sign,
+// the store implementations and the registry client by the steps that
+// publish or pull images; a version run at a tag pays for every package
+// initialiser linked (the version step asks gopythongo-publish instead).
+func TestEachStepLinksOnlyWhatItUses(t *testing.T) {
+	never := []string{"github.com/ProtonMail/go-crypto", "github.com/google/go-containerregistry", "github.com/gopythongo/gopythongo/internal/store", "github.com/gopythongo/gopythongo/internal/pgp"}
+	for _, step := range []string{"gopythongo-version", "gopythongo-test", "gopythongo-build-venv"} {
+		cmd := exec.Command("go", "list", "-deps", "./steps/"+step)
+		cmd.Dir = testutil.RepoRoot()
+		out, err := cmd.Output()
+		require.NoError(t, err, step)
+		deps := strings.Fields(string(out))
+		require.Contains(t, deps, "github.com/gopythongo/gopythongo/internal/config", "go list lists %s's packages", step)
+		for _, d := range deps {
+			for _, n := range never {
+				assert.False(t, d == n || strings.HasPrefix(d, n+"/"), "%s links %s", step, d)
+			}
+		}
 	}
 }

@@ -2,7 +2,11 @@ package steps_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,13 +21,14 @@ import (
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/testutil/steptest"
 )
 
 // runVersion runs gopythongo-version as its main does, in dir, with vars as
 // the whole environment.
 func runVersion(t *testing.T, dir string, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	return runStep(t, versionstep.Version(), dir, vars, args...)
+	return runStep(t, versionstep.Version(steptest.AskStore), dir, vars, args...)
 }
 
 func TestVersion(t *testing.T) {
@@ -159,4 +164,88 @@ func TestProjectFilesThatAreNoFilesAreRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRevisionFromAsksThePublishBinary runs the built binaries: the version
+// step links no store and asks gopythongo-publish, installed beside it, what
+// the store of revision_from holds. The store's secret is masked by the
+// helper for GitHub, its refusal and a helper of another build or none at
+// all fail the step with what to do.
+func TestRevisionFromAsksThePublishBinary(t *testing.T) {
+	const secret = "s3cret-token-4711"
+	whl := func(v string) string { return "hello-" + v + "-py3-none-any.whl" }
+	index := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != secret {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path != "/simple/hello/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		for _, v := range []string{"1.2.3.post1", "1.2.3.post2", "1.2.4"} {
+			fmt.Fprintf(w, "<a href=\"../../files/%s#sha256=%s\">%s</a>\n", whl(v), strings.Repeat("a", 64), whl(v))
+		}
+	}))
+	defer index.Close()
+
+	r := testutil.NewGitRepo(t)
+	r.WriteFile(".gopythongo.yaml", `project: {name: hello}
+version: {revision_from: idx}
+publish:
+  stores:
+    - {name: idx, type: pypi, url: "http://127.0.0.1:9/legacy/", index_url: "`+index.URL+`/simple", username: ci, password_env: IDX_TOKEN}
+`)
+	r.WriteFile(".gitignore", "dist/\n")
+	r.Git("add", "-A")
+	r.Commit("init")
+	r.Tag("v1.2.3")
+
+	bin := t.TempDir()
+	stamp := func(v string) []string {
+		return []string{"-ldflags=-X github.com/gopythongo/gopythongo/internal/cli.stamp=" + v}
+	}
+	steptest.Binaries(t, bin, stamp("v9.9.9-test"), "gopythongo-version", "gopythongo-publish")
+	run := func(token string) (int, string, string) {
+		cmd := exec.Command(filepath.Join(bin, "gopythongo-version"), "--branch", "main")
+		cmd.Dir = r.Dir
+		// No gopythongo-publish on PATH: the one beside the binary answers.
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "GITHUB_ACTIONS=true", "IDX_TOKEN=" + token}
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		return code, o.String(), e.String()
+	}
+
+	code, stdout, stderr := run(secret)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "pep440=1.2.3.post3\n", "the next revision after .post2")
+	assert.Contains(t, stdout, "debian=1.2.3-4\n")
+	assert.Contains(t, stderr, "::add-mask::"+secret, "the helper masks the secret it read")
+	assert.Equal(t, 1, strings.Count(stdout+stderr, secret), "the secret appears only in the mask command")
+
+	code, _, stderr = run("wrong")
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, "ask store idx for the revisions of hello")
+	assert.Contains(t, stderr, "the index refused the credentials")
+
+	steptest.Binaries(t, bin, stamp("v9.9.8-other"), "gopythongo-publish")
+	code, _, stderr = run(secret)
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, "another build")
+	assert.Contains(t, stderr, "install the step binaries of one release together")
+
+	require.NoError(t, os.Remove(filepath.Join(bin, "gopythongo-publish")))
+	code, _, stderr = run(secret)
+	assert.Equal(t, cli.ExitFailure, code)
+	assert.Contains(t, stderr, "neither beside this binary nor on PATH")
+	_, err := os.Stat(filepath.Join(r.Dir, "dist", "gopythongo.json"))
+	assert.NoError(t, err, "the state of the first run is left")
 }

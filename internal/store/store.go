@@ -6,36 +6,20 @@ package store
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/httpx"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/version"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 )
 
 // Release is something a store already holds under a name and version.
-type Release struct {
-	Name string
-	// Version is the store's own rendering: Debian for apt stores, the OCI tag
-	// for registries, PEP 440 for Python indexes.
-	Version string
-	Arch    string
-	// File names the artifact, where the store keeps files.
-	File   string
-	SHA256 string
-	// Digest is an OCI manifest digest.
-	Digest string
-	// Commit is the source commit recorded with the artifact, when the store
-	// keeps it (GoPythonGo's .debs carry it in a Gopythongo-Commit field).
-	Commit string
-}
+type Release = storetype.Release
 
 // Item is one artifact to publish, with what the pipeline knows of it.
 type Item struct {
@@ -102,50 +86,22 @@ func Signers[S Signer](newSigner func(armored, passphrase []byte) (S, error)) fu
 	}
 }
 
-// kind is a store implementation: how it is made, what it takes, how it
-// spells versions, and what its configuration must hold.
-type kind struct {
-	new      func(s config.StoreConfig, e Env) (Store, error)
-	accepts  []state.Format
-	versions version.Format
-	// hint says how to make what the store takes.
-	hint string
-	// needs says what a configuration of this type lacks ("": nothing).
-	needs func(s config.StoreConfig) string
+// makers is the one table of store implementations, one for each type of
+// storetype's table (TestEveryStoreTypeHasAnImplementation).
+var makers = map[string]func(s config.StoreConfig, e Env) (Store, error){
+	"apt-dir":  newAptDir,
+	"aptly":    newAptly,
+	"registry": newRegistry,
+	"oci-dir":  newOCIDir,
+	"pypi":     newPyPI,
+	"pypi-dir": newPyPIDir,
 }
-
-const (
-	debHint   = "make a .deb with gopythongo-package --format deb"
-	ociHint   = "make an image with gopythongo-package --format oci"
-	distsHint = "make the wheel and sdist with gopythongo-build-venv --dist-only (or venv.dists: true)"
-)
-
-// kinds is the one table of store implementations, by type name.
-var kinds = map[string]kind{
-	"apt-dir":  {new: newAptDir, accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsPath},
-	"aptly":    {new: newAptly, accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsURL("its API, e.g. http://127.0.0.1:8080")},
-	"registry": {new: newRegistry, accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsRepository},
-	"oci-dir":  {new: newOCIDir, accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsPath},
-	"pypi":     {new: newPyPI, accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsURL("the upload endpoint, e.g. https://upload.pypi.org/legacy/")},
-	"pypi-dir": {new: newPyPIDir, accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsPath},
-}
-
-// Accepts reports whether a store type takes artifacts of a format.
-func Accepts(storeType string, f state.Format) bool {
-	return slices.Contains(kinds[storeType].accepts, f)
-}
-
-// VersionFormat is the rendering of a store type's versions.
-func VersionFormat(storeType string) version.Format { return kinds[storeType].versions }
-
-// Hint says how to make what a store type takes.
-func Hint(storeType string) string { return kinds[storeType].hint }
 
 // New makes the store a configuration names.
 func New(s config.StoreConfig, e Env) (Store, error) {
-	k, ok := kinds[s.Type]
+	newStore, ok := makers[s.Type]
 	if !ok {
-		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(slices.Sorted(maps.Keys(kinds)), ", "))
+		return nil, fmt.Errorf("store %q: unknown type %q (valid: %s)", s.Name, s.Type, strings.Join(storetype.Names(), ", "))
 	}
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
@@ -156,7 +112,7 @@ func New(s config.StoreConfig, e Env) (Store, error) {
 	if e.Mask == nil {
 		e.Mask = func(string) {}
 	}
-	return k.new(s, e)
+	return newStore(s, e)
 }
 
 // secret reads a variable the configuration names, and masks it.
@@ -170,6 +126,20 @@ func (e Env) secret(key, name string) (string, error) {
 	}
 	e.Mask(v)
 	return v, nil
+}
+
+// Existing asks the store sc, of the project in dir, what it holds of pkg,
+// reading no signing key: what version.revision_from reads (a
+// storeask.Existing, given the environment).
+func Existing(ctx context.Context, sc config.StoreConfig, e Env, dir, pkg string) ([]Release, error) {
+	e.Config = &config.Config{Dir: dir}
+	e.Config.Project.Name = pkg
+	e.ReadOnly = true
+	st, err := New(sc, e)
+	if err != nil {
+		return nil, err
+	}
+	return st.Existing(ctx, pkg)
 }
 
 // client makes the store's HTTP client: timeouts, retries, TLS as configured.

@@ -15,7 +15,8 @@ import (
 	"github.com/gopythongo/gopythongo/internal/gitflow"
 	"github.com/gopythongo/gopythongo/internal/gitrepo"
 	"github.com/gopythongo/gopythongo/internal/state"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storeask"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -29,8 +30,9 @@ type Request struct {
 	// Artifact is the sha256 of an artifact already built for this commit, if
 	// known; a store holding it means no new revision.
 	Artifact string
-	// Stores is how a store named by version.revision_from reads secrets and logs.
-	Stores store.Env
+	// Existing asks the store named by version.revision_from what it holds
+	// (nil: revision_from is refused).
+	Existing storeask.Existing
 }
 
 // Result is the computed version and how it came about.
@@ -155,7 +157,7 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 			v.Build = append([]string{"g" + res.Commit.SHA[:min(10, len(res.Commit.SHA))]}, v.Build...)
 		}
 	}
-	if err := res.revision(ctx, c, req.Stores, req.Artifact, &v); err != nil {
+	if err := res.revision(ctx, c, req.Existing, req.Artifact, &v); err != nil {
 		return nil, err
 	}
 	if err := v.Validate(); err != nil {
@@ -405,27 +407,25 @@ func (res *Result) dirty(ctx context.Context, c *config.Config, repo *gitrepo.Re
 // revision finds the package revision: the configured one, or from a store the
 // next free revision after the highest it holds for the same upstream version,
 // and no new one when the store already holds this build.
-func (res *Result) revision(ctx context.Context, c *config.Config, env store.Env, artifact string, v *version.Version) error {
+func (res *Result) revision(ctx context.Context, c *config.Config, existing storeask.Existing, artifact string, v *version.Version) error {
 	v.Revision = c.Version.Revision
 	name := c.Version.RevisionFrom
 	if name == "" {
 		return nil
 	}
 	sc, _ := c.Store(name) // validated with the configuration
-	env.Config, env.ReadOnly = c, true
-	st, err := store.New(sc, env)
-	if err != nil {
-		return err
-	}
 	pkg := c.Project.Name
 	if pkg == "" {
 		return c.Errorf("project.name", "revision_from needs project.name, the package to look up")
 	}
-	rels, err := st.Existing(ctx, pkg)
+	if existing == nil {
+		return c.Errorf("version.revision_from", "this step cannot ask a store what it holds")
+	}
+	rels, err := existing(ctx, sc, c.Dir, pkg)
 	if err != nil {
 		return fmt.Errorf("ask store %s for the revisions of %s: %w", name, pkg, err)
 	}
-	rev, why := NextRevision(*v, store.VersionFormat(sc.Type), rels, res.Commit.SHA, artifact)
+	rev, why := NextRevision(*v, storetype.VersionFormat(sc.Type), rels, res.Commit.SHA, artifact)
 	v.Revision = rev
 	res.Explain = append(res.Explain, fmt.Sprintf("revision: %d from store %s (%s)", rev, name, why))
 	return nil
@@ -435,7 +435,7 @@ func (res *Result) revision(ctx context.Context, c *config.Config, env store.Env
 // store's rendering f (Debian -N, PEP 440 .postN, OCI _rev.N): the revision of an
 // existing release of the same commit or artifact, else one more than the highest
 // for the same upstream version, else v's own.
-func NextRevision(v version.Version, f version.Format, rels []store.Release, commit, artifact string) (int, string) {
+func NextRevision(v version.Version, f version.Format, rels []storetype.Release, commit, artifact string) (int, string) {
 	upstream := v.WithoutRevision().In(f)
 	highest, same := 0, 0
 	for _, r := range rels {

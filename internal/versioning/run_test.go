@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/ci"
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -204,6 +206,11 @@ func aptRepo(t *testing.T, root string) {
 	_ = pool
 }
 
+// askStore asks a store in this process, with no secret set.
+func askStore(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
+	return store.Existing(ctx, sc, store.Env{Getenv: func(string) string { return "" }}, dir, pkg)
+}
+
 func TestRevisionFromAptDir(t *testing.T) {
 	r := testutil.NewGitRepo(t)
 	r.WriteFile(".gopythongo.yaml", `project: {name: hello}
@@ -221,7 +228,7 @@ publish:
 	require.NoError(t, os.MkdirAll(pool, 0o755))
 
 	versionOf := func() *Result {
-		res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main")})
+		res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Existing: askStore})
 		require.NoError(t, err)
 		return res
 	}
@@ -258,21 +265,19 @@ publish:
 `)
 	r.Git("commit", "-qam", "sign the repository")
 	r.Git("tag", "-f", "v1.2.3")
-	res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64),
-		Stores: store.Env{Getenv: func(string) string { return "" }, Mask: func(string) {}, Log: func(string, ...any) {}}})
+	res, err := Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64), Existing: askStore})
 	require.NoError(t, err)
 	assert.Equal(t, "1.2.3-4", res.Version.Debian(), "not a revision already taken")
 	buildDeb(t, pool, "hello", "1.2.3-4", r.Head())
 	aptRepo(t, filepath.Join(r.Dir, "repo"))
-	res, err = Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64),
-		Stores: store.Env{Getenv: func(string) string { return "" }, Mask: func(string) {}, Log: func(string, ...any) {}}})
+	res, err = Run(context.Background(), Request{Config: loadConfig(t, r.Dir), Env: local("main"), Artifact: strings.Repeat("e", 64), Existing: askStore})
 	require.NoError(t, err)
 	assert.Equal(t, "1.2.3-5", res.Version.Debian(), "this commit's 1.2.3-4 holds other content")
 }
 
 func TestNextRevision(t *testing.T) {
 	v := version.Version{Major: 1, Minor: 3, Pre: &version.Pre{Label: "dev", Number: 4}, Build: []string{"gabc"}}
-	rels := []store.Release{
+	rels := []storetype.Release{
 		{Version: "1.3.0~dev4+gabc-1", SHA256: "aa"},
 		{Version: "1.3.0~dev4+gabc-2", SHA256: "bb"},
 		{Version: "1.3.0~dev5+gabc-6"},
@@ -287,19 +292,19 @@ func TestNextRevision(t *testing.T) {
 
 	// Python indexes hold .postN, registries _rev.N.
 	r := version.Version{Major: 1, Minor: 2, Patch: 3}
-	rev, why := NextRevision(r, version.FormatPEP440, []store.Release{{Version: "1.2.3"}, {Version: "1.2.3.post1"}, {Version: "1.2.4"}}, "", "")
+	rev, why := NextRevision(r, version.FormatPEP440, []storetype.Release{{Version: "1.2.3"}, {Version: "1.2.3.post1"}, {Version: "1.2.4"}}, "", "")
 	assert.Equal(t, 3, rev, why)
 	assert.Equal(t, "1.2.3.post2", version.Version{Major: 1, Minor: 2, Patch: 3, Revision: rev}.PEP440())
-	rev, _ = NextRevision(r, version.FormatOCI, []store.Release{{Version: "1.2.3", Digest: "sha256:aa"}, {Version: "1.2.3_rev.2", Digest: "sha256:bb"}, {Version: "latest"}}, "", "sha256:aa")
+	rev, _ = NextRevision(r, version.FormatOCI, []storetype.Release{{Version: "1.2.3", Digest: "sha256:aa"}, {Version: "1.2.3_rev.2", Digest: "sha256:bb"}, {Version: "latest"}}, "", "sha256:aa")
 	assert.Equal(t, 1, rev, "the registry holds this image as the first revision")
-	rev, _ = NextRevision(r, version.FormatOCI, []store.Release{{Version: "1.2.3"}, {Version: "1.2.3_rev.2"}}, "", "sha256:cc")
+	rev, _ = NextRevision(r, version.FormatOCI, []storetype.Release{{Version: "1.2.3"}, {Version: "1.2.3_rev.2"}}, "", "sha256:cc")
 	assert.Equal(t, 3, rev)
 	assert.Equal(t, "1.2.3_rev.3", version.Version{Major: 1, Minor: 2, Patch: 3, Revision: rev}.OCITag())
 
 	// The same commit with other content (a rebuild with other packaging)
 	// takes the next revision once the content is known; the commit alone
 	// answers only when it is not.
-	same := []store.Release{{Version: "1.2.3-1", SHA256: "aa", Commit: "c1"}}
+	same := []storetype.Release{{Version: "1.2.3-1", SHA256: "aa", Commit: "c1"}}
 	rev, _ = NextRevision(r, version.FormatDebian, same, "c1", "")
 	assert.Equal(t, 1, rev)
 	rev, why = NextRevision(r, version.FormatDebian, same, "c1", "bb")

@@ -8,6 +8,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/steps/versionstep"
 )
 
+// The stores are not linked: version.revision_from asks gopythongo-publish.
 func main() {
-	os.Exit(cli.Main(versionstep.Version(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
+	os.Exit(cli.Main(versionstep.Version(versionstep.AskPublish), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv, os.Environ()))
 }

@@ -6,15 +6,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gopythongo/gopythongo/internal/check"
+	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/cli"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
 	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storeask"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -130,11 +136,11 @@ func publishCheck(ctx context.Context, s *cli.Session, names []string, newSigner
 	})
 	fs := []check.Finding{f}
 	for _, sc := range scs {
-		env := steps.StoreEnv(s)
+		env := storeEnv(s)
 		env.NewSigner = newSigner
 		fs = append(fs, store.Check(ctx, sc, env, s.Config.Project.Name)...)
-		if st != nil && len(st.Artifacts) > 0 && !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {
-			fs = append(fs, check.Badf("store "+sc.Name, "%s takes none of the artifacts in the state file (%s): %s", sc.Type, formats(st.Artifacts), store.Hint(sc.Type)))
+		if st != nil && len(st.Artifacts) > 0 && !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return storetype.Accepts(sc.Type, a.Format) }) {
+			fs = append(fs, check.Badf("store "+sc.Name, "%s takes none of the artifacts in the state file (%s): %s", sc.Type, formats(st.Artifacts), storetype.Hint(sc.Type)))
 		}
 	}
 	return fs
@@ -162,13 +168,13 @@ func publishRun(ctx context.Context, s *cli.Session, names []string, o publishOp
 	// anything is published.
 	stores := make([]store.Store, len(scs))
 	for i, sc := range scs {
-		env := steps.StoreEnv(s)
+		env := storeEnv(s)
 		env.NewSigner = newSigner
 		if stores[i], err = store.New(sc, env); err != nil {
 			return config.Usage(err)
 		}
-		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return store.Accepts(sc.Type, a.Format) }) {
-			return config.Usagef("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), store.Hint(sc.Type))
+		if !slices.ContainsFunc(st.Artifacts, func(a state.Artifact) bool { return storetype.Accepts(sc.Type, a.Format) }) {
+			return config.Usagef("store %s (%s) takes none of the artifacts in the state file (%s): %s", sc.Name, sc.Type, formats(st.Artifacts), storetype.Hint(sc.Type))
 		}
 	}
 	if o.dryRun {
@@ -195,7 +201,7 @@ func publishTo(ctx context.Context, s *cli.Session, st *state.State, to store.St
 	var failed []error
 	var results []string
 	for _, a := range st.Artifacts {
-		if !store.Accepts(sc.Type, a.Format) {
+		if !storetype.Accepts(sc.Type, a.Format) {
 			continue
 		}
 		it := store.Item{Artifact: a, Dist: s.Config.DistDir(), Name: s.Config.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite}
@@ -231,10 +237,10 @@ func dryRun(ctx context.Context, s *cli.Session, st *state.State, stores []store
 			fmt.Fprintf(w, "store %s (%s): cannot say what it holds: %v\n", sc.Name, sc.Type, err)
 			continue
 		}
-		fmt.Fprintf(w, "store %s (%s) holds %s\n", sc.Name, sc.Type, store.Holdings(have))
+		fmt.Fprintf(w, "store %s (%s) holds %s\n", sc.Name, sc.Type, storetype.Holdings(have))
 		n := 0
 		for _, a := range st.Artifacts {
-			if !store.Accepts(sc.Type, a.Format) {
+			if !storetype.Accepts(sc.Type, a.Format) {
 				continue
 			}
 			it := store.Item{Artifact: a, Dist: s.Config.DistDir(), Name: s.Config.Project.Name, Version: *st.Version, Commit: st.Commit.SHA, Overwrite: overwrite, DryRun: true}
@@ -337,4 +343,35 @@ func publishSummary(st *state.State) string {
 		b.WriteString("\nNext:\n\n```sh\n" + strings.Join(next, "\n") + "\n```\n")
 	}
 	return b.String()
+}
+
+// storeEnv is what stores need from the session: the configuration, the
+// step's environment for secrets (masked in the CI log), and the log for
+// retries.
+func storeEnv(s *cli.Session) store.Env {
+	return store.Env{Config: s.Config, Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
+}
+
+// AnswerStore answers gopythongo-version's question of what a store holds
+// (storeask): the request read from in, the answer written to out, the
+// store's retries and errors on stderr, masks as the CI wants them. It
+// returns the exit code.
+func AnswerStore(in io.Reader, out *os.File, stdout, stderr io.Writer, lookup ci.Lookup) int {
+	if out == nil {
+		fmt.Fprintf(stderr, "gopythongo-publish --%s answers gopythongo-version on descriptor 3, which is not open\n", storeask.Flag)
+		return cli.ExitUsage
+	}
+	defer out.Close()
+	syscall.CloseOnExec(int(out.Fd())) // nothing the store starts holds the answer open
+	getenv := func(k string) string { v, _ := lookup(k); return v }
+	rep := ci.NewReporter(ci.Detect(lookup, os.ReadFile).Provider, lookup, "", stderr, stdout)
+	env := store.Env{Getenv: getenv, Mask: rep.Mask, Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }}
+	existing := func(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
+		return store.Existing(ctx, sc, env, dir, pkg)
+	}
+	if err := storeask.Serve(context.Background(), in, out, cli.Build(), existing); err != nil {
+		fmt.Fprintf(stderr, "gopythongo-publish --%s: %v\n", storeask.Flag, err)
+		return cli.ExitFailure
+	}
+	return cli.ExitOK
 }

@@ -19,7 +19,8 @@ import (
 	"github.com/gopythongo/gopythongo/internal/scaffold"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/steps"
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storeask"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/versioning"
 )
 
@@ -67,8 +68,10 @@ Examples:
   gopythongo-version --source pyproject --scheme none
 `
 
-// Version is the gopythongo-version command.
-func Version() cli.Step {
+// Version is the gopythongo-version command; ask makes how the step asks
+// the store of version.revision_from what it holds (AskPublish in the
+// binary, which does not link the stores).
+func Version(ask func(s *cli.Session) storeask.Existing) cli.Step {
 	var o versionFlags
 	return cli.Step{
 		Name:    "gopythongo-version",
@@ -119,7 +122,7 @@ func Version() cli.Step {
 			return true, initProject(wd, o.ci, stderr)
 		},
 		Check: func(ctx context.Context, s *cli.Session) []check.Finding {
-			return versionCheck(ctx, s, o.env(s.Env), o.artifact)
+			return versionCheck(ctx, s, o.env(s.Env), o.artifact, ask(s))
 		},
 		Run: func(ctx context.Context, s *cli.Session) error {
 			if o.format != "text" && o.format != "json" {
@@ -128,7 +131,7 @@ func Version() cli.Step {
 			env := o.env(s.Env)
 			ph := s.Log.Phase("version")
 			defer ph.End()
-			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Stores: steps.StoreEnv(s)})
+			res, err := versioning.Run(ctx, versioning.Request{Config: s.Config, Env: env, Lookup: s.Lookup, Artifact: o.artifact, Existing: ask(s)})
 			var mh *versioning.MissingHistoryError
 			switch {
 			case errors.As(err, &mh):
@@ -199,19 +202,17 @@ func (o versionFlags) env(env ci.Env) ci.Env {
 // versionCheck computes the version as the step would, without deepening a
 // shallow clone (version.fetch is reported instead), and checks the store
 // of version.revision_from.
-func versionCheck(ctx context.Context, s *cli.Session, env ci.Env, artifact string) []check.Finding {
+func versionCheck(ctx context.Context, s *cli.Session, env ci.Env, artifact string, existing storeask.Existing) []check.Finding {
 	c := *s.Config
 	c.Version.Fetch = false
 	var fs []check.Finding
 	if sc, ok := c.Store(c.Version.RevisionFrom); ok {
-		se := steps.StoreEnv(s)
-		se.ReadOnly = true
-		fs = append(fs, store.Check(ctx, sc, se, c.Project.Name)...)
+		fs = append(fs, storetype.Secrets(sc, s.Getenv)...)
 		if check.Problems(fs) > 0 {
 			return fs
 		}
-	}
-	res, err := versioning.Run(ctx, versioning.Request{Config: &c, Env: env, Lookup: s.Lookup, Artifact: artifact, Stores: steps.StoreEnv(s)})
+	} // the version below asks the store as the step would
+	res, err := versioning.Run(ctx, versioning.Request{Config: &c, Env: env, Lookup: s.Lookup, Artifact: artifact, Existing: existing})
 	var mh *versioning.MissingHistoryError
 	switch {
 	case errors.As(err, &mh) && s.Config.Version.Fetch:
@@ -248,4 +249,10 @@ func versionSummary(r *versioning.Result) string {
 	fmt.Fprintf(&b, "| SemVer | `%s` |\n| PEP 440 | `%s` |\n| Debian | `%s` |\n| OCI tag | `%s` |\n", rd.SemVer, rd.PEP440, rd.Debian, rd.OCITag)
 	fmt.Fprintf(&b, "\nChannel **%s**, commit `%s`. %s.\n", r.Version.Channel(), r.Commit.SHA, r.Rule)
 	return b.String()
+}
+
+// AskPublish asks the store through gopythongo-publish, installed beside
+// this step, with this binary's build, its messages on the step's.
+func AskPublish(s *cli.Session) storeask.Existing {
+	return storeask.Process(cli.Build(), s.Stdout, s.Log.Writer())
 }

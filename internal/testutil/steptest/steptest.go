@@ -4,13 +4,18 @@ package steptest
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
+	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storeask"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -29,6 +34,15 @@ func Run(t *testing.T, step cli.Step, dir string, env map[string]string, args ..
 	return code, o.String(), e.String()
 }
 
+// AskStore is how the version step asks a store in tests: in this process,
+// as gopythongo-publish answers it in its own.
+func AskStore(s *cli.Session) storeask.Existing {
+	env := store.Env{Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
+	return func(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
+		return store.Existing(ctx, sc, env, dir, pkg)
+	}
+}
+
 // Binary builds the step binary steps/<name> of this module and returns its
 // path, for tests that need the real binary in a process of its own: to
 // signal it, or to read its memory. Build it once per test, not per subtest.
@@ -41,6 +55,23 @@ func Binary(t testing.TB, name string) string {
 		t.Fatalf("go build %s: %v\n%s", name, err, b)
 	}
 	return out
+}
+
+// Binaries builds step binaries of this module into one directory, as they
+// are installed, with extra go build flags (-ldflags …), and returns it.
+func Binaries(t testing.TB, dir string, flags []string, names ...string) string {
+	t.Helper()
+	args := append([]string{"build", "-o", dir + "/"}, flags...)
+	for _, n := range names {
+		args = append(args, "./steps/"+n)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = testutil.RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %v: %v\n%s", names, err, b)
+	}
+	return dir
 }
 
 // NewSigner is the publish step's signer, as its binary gives it.

@@ -1,15 +1,15 @@
-package store_test
+package storetype_test
 
 import (
 	"testing"
 
-	"github.com/gopythongo/gopythongo/internal/store"
+	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
 // TestCheckConfig: what a store type needs is refused with its key and line.
 func TestCheckConfig(t *testing.T) {
-	testutil.RefusedByCheck(t, store.CheckConfig, []testutil.ConfigCase{
+	testutil.RefusedByCheck(t, storetype.CheckConfig, []testutil.ConfigCase{
 		{Name: "store without type", YAML: "publish:\n  stores:\n    - name: apt\n",
 			Want: []string{".gopythongo.yaml:3", `store "apt" needs a type`}},
 		{Name: "aptly without url", YAML: "publish:\n  stores:\n    - {name: a, type: aptly}\n",
