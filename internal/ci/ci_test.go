@@ -239,3 +239,41 @@ func TestDetectNewCIs(t *testing.T) {
 	e = Detect(env("TF_BUILD", "True", "BUILD_SOURCEVERSION", "abc", "BUILD_SOURCEBRANCH", "refs/heads/feature/x/y", "BUILD_SOURCEBRANCHNAME", "y"), noFile)
 	assert.Equal(t, "feature/x/y", e.Branch, "the full name, not BUILD_SOURCEBRANCHNAME's last part")
 }
+
+// TestGitHubEnvironmentFilesHoldAnyValue: each value is a block with its own
+// random delimiter, so a value of many lines (or one that looks like the
+// file's syntax) reads back as it was, and a file that cannot be written is
+// what Close reports.
+func TestGitHubEnvironmentFilesHoldAnyValue(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	r := NewReporter(GitHub, env("GITHUB_OUTPUT", out), dir, io.Discard, io.Discard)
+	value := "line one\nother<<EOF\nEOF\nghadelimiter_0\n"
+	r.Output("a", value)
+	r.Output("b", "2")
+	require.NoError(t, r.Close())
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	// Read back as the runner does: name<<DELIM, lines, DELIM.
+	got := map[string]string{}
+	var delims []string
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		require.True(t, ok, "line %q", lines[i])
+		delims = append(delims, delim)
+		var v []string
+		for i++; lines[i] != delim; i++ {
+			v = append(v, lines[i])
+		}
+		got[name] = strings.Join(v, "\n")
+	}
+	assert.Equal(t, map[string]string{"a": strings.TrimSuffix(value, "\n") + "\n", "b": "2"}, got)
+	require.Len(t, delims, 2)
+	assert.NotEqual(t, delims[0], delims[1], "a delimiter of its own for each value")
+	assert.Regexp(t, `^ghadelimiter_[0-9a-f]{32}$`, delims[0])
+
+	bad := NewReporter(GitHub, env("GITHUB_OUTPUT", dir), dir, io.Discard, io.Discard)
+	bad.Output("a", "1")
+	assert.ErrorContains(t, bad.Close(), "GITHUB_OUTPUT")
+}

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sethvargo/go-githubactions"
-
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/state"
 )
@@ -66,7 +64,7 @@ func NewReporter(p Provider, lookup Lookup, dist string, log, out io.Writer) Rep
 	case GitHub:
 		return &githubReporter{
 			fileReporter: base,
-			action:       githubactions.New(githubactions.WithWriter(log), githubactions.WithGetenv(get)),
+			action:       workflow{w: log, getenv: get},
 			getenv:       get,
 		}
 	case Jenkins:
@@ -307,14 +305,15 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// githubReporter speaks GitHub's workflow commands and environment files.
-// go-githubactions panics when GITHUB_OUTPUT, GITHUB_ENV or GITHUB_STEP_SUMMARY is
-// unset, so each file command is guarded.
+// githubReporter speaks GitHub's workflow commands and environment files. A
+// file command whose variable is unset is left out with a warning; the first
+// write that fails is what Close returns.
 type githubReporter struct {
 	*fileReporter
-	action *githubactions.Action
+	action workflow
 	getenv func(string) string
 	warned []string
+	err    error
 }
 
 func (r *githubReporter) has(file string) bool {
@@ -328,12 +327,19 @@ func (r *githubReporter) has(file string) bool {
 	return false
 }
 
+// keep remembers the first error, for Close.
+func (r *githubReporter) keep(err error) {
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+}
+
 func (r *githubReporter) Output(name, value string) {
 	if r.has("GITHUB_OUTPUT") {
-		r.action.SetOutput(name, value)
+		r.keep(r.action.setValue("GITHUB_OUTPUT", name, value))
 	}
 	if r.has("GITHUB_ENV") {
-		r.action.SetEnv(EnvName(name), value)
+		r.keep(r.action.setValue("GITHUB_ENV", EnvName(name), value))
 	}
 }
 
@@ -341,14 +347,14 @@ func (r *githubReporter) Output(name, value string) {
 func (r *githubReporter) Mask(secret string) {
 	for _, l := range strings.Split(secret, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
-			r.action.AddMask(l)
+			r.keep(r.action.command("add-mask", nil, l))
 		}
 	}
 }
 
 func (r *githubReporter) Summary(markdown string) {
 	if r.has("GITHUB_STEP_SUMMARY") {
-		r.action.AddStepSummary(markdown)
+		r.keep(r.action.appendFile("GITHUB_STEP_SUMMARY", markdown+"\n"))
 	}
 }
 
@@ -363,23 +369,22 @@ func (r *githubReporter) Annotate(a Annotation) {
 	if a.Title != "" {
 		fields["title"] = a.Title
 	}
-	act := r.action.WithFieldsMap(fields)
+	level := "notice"
 	switch a.Level {
 	case LevelError:
-		act.Errorf("%s", a.Message)
+		level = "error"
 	case LevelWarning:
-		act.Warningf("%s", a.Message)
-	default:
-		act.Noticef("%s", a.Message)
+		level = "warning"
 	}
+	r.keep(r.action.command(level, fields, a.Message))
 }
 
 func (r *githubReporter) Group(title string) func() {
-	r.action.Group(title)
-	return r.action.EndGroup
+	r.keep(r.action.command("group", nil, title))
+	return func() { r.keep(r.action.command("endgroup", nil, "")) }
 }
 
-func (r *githubReporter) Close() error { return nil }
+func (r *githubReporter) Close() error { return r.err }
 
 func joinNonEmpty(sep string, parts ...string) string {
 	var out []string

@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -478,7 +479,13 @@ func (s *Session) Finish(o Outcome) error {
 			return nil
 		}
 	}
-	if err := print(s.Stdout, o.Outputs); err != nil {
+	// One write for all of them, not one a line.
+	w := bufio.NewWriter(s.Stdout)
+	err := print(w, o.Outputs)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return fmt.Errorf("write the outputs: %w", err)
 	}
 	for _, v := range o.Outputs {
