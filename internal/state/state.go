@@ -251,7 +251,7 @@ func ShortSHA(sha string) string {
 // then renamed over the old one.
 func (s *State) Save(dist string) error {
 	s.Schema = Schema
-	data, err := json.MarshalIndent(s, "", "  ")
+	data, err := s.encode()
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
