@@ -272,7 +272,7 @@ func applyDefaults(v reflect.Value) {
 			continue
 		}
 		def, ok := f.Tag.Lookup("default")
-		if !ok {
+		if !ok || setScalarDefault(fv, def) {
 			continue
 		}
 		n := valueNode(f.Type, def)
@@ -282,6 +282,42 @@ func applyDefaults(v reflect.Value) {
 			panic(fmt.Sprintf("config: bad default for %s: %v", f.Name, d.errs))
 		}
 	}
+}
+
+// setScalarDefault sets a string, int, bool or comma-separated list of
+// strings to its default as the decoder would read it, without building a
+// YAML node and a decoder for each of the hundred keys that every step
+// loads; it reports whether it did (TestScalarDefaultsAreWhatTheDecoderReads).
+func setScalarDefault(v reflect.Value, def string) bool {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(def)
+	case reflect.Int:
+		n, err := strconv.Atoi(def)
+		if err != nil {
+			return false
+		}
+		v.SetInt(int64(n))
+	case reflect.Bool:
+		if def != "true" && def != "false" {
+			return false
+		}
+		v.SetBool(def == "true")
+	case reflect.Slice:
+		if v.Type().Elem().Kind() != reflect.String || strings.HasPrefix(strings.TrimSpace(def), "[") {
+			return false
+		}
+		out := reflect.MakeSlice(v.Type(), 0, strings.Count(def, ",")+1)
+		if strings.TrimSpace(def) != "" {
+			for _, item := range strings.Split(def, ",") {
+				out = reflect.Append(out, reflect.ValueOf(strings.TrimSpace(item)).Convert(v.Type().Elem()))
+			}
+		}
+		v.Set(out)
+	default:
+		return false
+	}
+	return true
 }
 
 // valueNode turns a string from the environment, a flag or a default into a node
