@@ -12,7 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gopythongo/gopythongo/internal/fileread"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 )
 
 // DefaultFile is the configuration file looked for in the project root.
@@ -205,7 +205,7 @@ func (c *Config) derive() {
 				Name string `toml:"name"`
 			} `toml:"project"`
 		}
-		if err := python.DecodePyproject(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil && py.Project.Name != "" {
+		if err := pyproject.Decode(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil && py.Project.Name != "" {
 			c.Project.Name = py.Project.Name
 			c.Origins["project.name"] = Origin{Kind: OriginDefault, Name: "pyproject.toml"}
 		}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gopythongo/gopythongo/internal/lazy"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -44,7 +44,7 @@ func (c *Config) validateProject(p *problems) {
 	if c.Schema != 1 {
 		p.add("schema", "schema %d is not supported (valid: 1); this GoPythonGo reads schema 1", c.Schema)
 	}
-	if n := c.Project.Name; n != "" && !python.ValidName(n) {
+	if n := c.Project.Name; n != "" && !pyproject.ValidName(n) {
 		p.add("project.name", "%q is not a valid name: use letters, digits, '.', '_' and '-', starting and ending with a letter or digit", n)
 	}
 	if d := c.Project.DeployPath; d != "" {

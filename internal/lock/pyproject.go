@@ -6,6 +6,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/python/pep508"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 )
 
 type pyprojectFile struct {
@@ -21,7 +22,7 @@ type pyprojectFile struct {
 // the optional dependencies of the extras and the dependency groups given.
 func ProjectRequirements(path string, extras, groups []string) ([]pep508.Requirement, error) {
 	var f pyprojectFile
-	if err := python.DecodePyproject(path, &f); err != nil {
+	if err := pyproject.Decode(path, &f); err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
 	}
 	texts := append([]string(nil), f.Project.Dependencies...)
@@ -62,7 +63,7 @@ func ProjectRequirements(path string, extras, groups []string) ([]pep508.Require
 // extra with an extra == marker added, as the lockers record them.
 func allProjectRequirements(path string) ([]pep508.Requirement, error) {
 	var f pyprojectFile
-	if err := python.DecodePyproject(path, &f); err != nil {
+	if err := pyproject.Decode(path, &f); err != nil {
 		return nil, fmt.Errorf("read the project's pyproject.toml: %w", err)
 	}
 	texts := append([]string(nil), f.Project.Dependencies...)

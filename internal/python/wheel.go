@@ -26,10 +26,6 @@ type Wheel struct {
 
 var nameRun = lazy.Regexp(`[-_.]+`)
 
-var validName = lazy.Regexp(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
-
-// ValidName reports whether name is a distribution name as PEP 508 allows it.
-func ValidName(name string) bool { return validName().MatchString(name) }
 
 // Normalize gives the PEP 503 form of a distribution name: lowercase, runs of
 // -, _ and . as one -.

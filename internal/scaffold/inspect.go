@@ -23,7 +23,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/lazy"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 )
 
 // Project is what Inspect found.
@@ -59,7 +59,7 @@ type Project struct {
 	CI     []string // CI files present, relative paths
 }
 
-type pyproject struct {
+type pyprojectFile struct {
 	BuildSystem struct {
 		Requires []string `toml:"requires"`
 		Backend  string   `toml:"build-backend"`
@@ -106,7 +106,7 @@ func Inspect(dir string) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	var py pyproject
+	var py pyprojectFile
 	if raw != nil {
 		if _, err := toml.Decode(string(raw), &py); err != nil {
 			return nil, fmt.Errorf("pyproject.toml: %w: fix the file (python3 -c 'import tomllib; tomllib.load(open(\"pyproject.toml\", \"rb\"))' shows where)", err)
@@ -126,7 +126,7 @@ func Inspect(dir string) (*Project, error) {
 	if p.Name == "" {
 		return nil, errors.New("cannot tell the project's name: give [project] name in pyproject.toml")
 	}
-	if !python.ValidName(p.Name) {
+	if !pyproject.ValidName(p.Name) {
 		return nil, fmt.Errorf("the project's name %q (%s) is no valid distribution name (letters, digits, ., _ and -, starting and ending with a letter or digit)", p.Name, p.NameFrom)
 	}
 	p.Version, p.RequiresPython, p.Backend = py.Project.Version, py.Project.RequiresPython, py.BuildSystem.Backend
@@ -204,7 +204,7 @@ func legacyName(dir string, setupPy []byte) (string, string) {
 // findTests finds the test directories (tests/ or test/, split into suites
 // when it has unit/ and integration/ or the like), the runner and the
 // extra with the test tools.
-func (p *Project) findTests(py *pyproject) {
+func (p *Project) findTests(py *pyprojectFile) {
 	for _, d := range []string{"tests", "test"} {
 		if !isDir(filepath.Join(p.Dir, d)) {
 			continue

@@ -10,7 +10,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/check"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fileread"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 	"github.com/gopythongo/gopythongo/internal/venv"
 )
 
@@ -72,7 +72,7 @@ func pytestFinding(ctx context.Context, c *config.Config, extras, reqs []string)
 				Optional map[string][]string `toml:"optional-dependencies"`
 			} `toml:"project"`
 		}
-		if err := python.DecodePyproject(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
+		if err := pyproject.Decode(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
 			for _, r := range py.Project.Optional[extras[0]] {
 				if strings.HasPrefix(strings.ToLower(strings.TrimSpace(r)), "pytest") {
 					return check.Good("pytest", "from the %s extra", extras[0])

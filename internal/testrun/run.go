@@ -13,7 +13,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/ci"
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/gitread"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/ui"
 	"github.com/gopythongo/gopythongo/internal/venv"
@@ -131,7 +131,7 @@ func testDeps(c *config.Config) (extras, reqs []string) {
 			Optional map[string][]string `toml:"optional-dependencies"`
 		} `toml:"project"`
 	}
-	if err := python.DecodePyproject(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
+	if err := pyproject.Decode(filepath.Join(c.Dir, "pyproject.toml"), &py); err == nil {
 		if _, ok := py.Project.Optional[c.Test.Extra]; ok && c.Test.Extra != "" {
 			extras = []string{c.Test.Extra}
 		}

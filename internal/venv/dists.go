@@ -20,6 +20,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 	"github.com/gopythongo/gopythongo/internal/state"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
@@ -105,7 +106,7 @@ func declaredBuildSystem(src string) (buildSystem, error) {
 	var py struct {
 		BuildSystem buildSystem `toml:"build-system"`
 	}
-	err := python.DecodePyproject(filepath.Join(src, "pyproject.toml"), &py)
+	err := pyproject.Decode(filepath.Join(src, "pyproject.toml"), &py)
 	if errors.Is(err, os.ErrNotExist) {
 		return buildSystem{}, nil
 	}

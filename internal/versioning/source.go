@@ -6,7 +6,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/fileread"
-	"github.com/gopythongo/gopythongo/internal/python"
+	"github.com/gopythongo/gopythongo/internal/python/pyproject"
 	"github.com/gopythongo/gopythongo/internal/version"
 )
 
@@ -34,7 +34,7 @@ func readSource(c *config.Config, lookup func(string) (string, bool)) (version.V
 				Dynamic []string `toml:"dynamic"`
 			} `toml:"project"`
 		}
-		if err := python.DecodePyproject(c.Path(file), &py); err != nil {
+		if err := pyproject.Decode(c.Path(file), &py); err != nil {
 			return version.Version{}, "", fmt.Errorf("version source pyproject: %w", err)
 		}
 		if py.Project.Version == "" {
