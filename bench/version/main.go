@@ -29,7 +29,7 @@ import (
 
 func main() {
 	sizes := flag.String("sizes", "50000,100000", "commit counts of the repositories to generate")
-	runs := flag.Int("runs", 7, "runs of each command per case; the median counts")
+	runs := flag.Int("runs", 31, "rounds per case, each running ours and git describe once; the median of the rounds' ratios counts")
 	bin := flag.String("bin", "bin/gopythongo-version", "the gopythongo-version binary")
 	keep := flag.String("dir", "", "generate the repositories here and keep them (default: a temporary directory)")
 	flag.Parse()
@@ -48,7 +48,7 @@ func main() {
 		}
 		defer os.RemoveAll(base)
 	}
-	fmt.Printf("%-9s %-28s %10s %10s %7s\n", "commits", "case", "ours", "describe", "ratio")
+	fmt.Printf("%-9s %-28s %10s %10s  %s\n", "commits", "case", "ours", "describe", "ratio (min-max of the rounds)")
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n < 1000 {
@@ -64,12 +64,15 @@ func main() {
 		}
 		for _, c := range cases(dir) {
 			git(dir, "checkout", "-q", "--detach", c.rev)
-			o := median(*runs, func() { mustRun(dir, ours, c.args...) })
-			d := median(*runs, func() { runDescribe(dir) })
-			fmt.Printf("%-9d %-28s %10s %10s %6.2fx\n", n, c.name, o.Round(time.Millisecond/10), d.Round(time.Millisecond/10), float64(o)/float64(d))
+			mustRun(dir, ours, c.args...) // warm the page cache
+			runDescribe(dir)
+			r := benchutil.Alternate(*runs,
+				benchutil.Case{Run: func() { mustRun(dir, ours, c.args...) }},
+				benchutil.Case{Run: func() { runDescribe(dir) }})
+			fmt.Printf("%-9d %-28s %10s %10s  %s\n", n, c.name, r[0].Median().Round(time.Millisecond/10), r[1].Median().Round(time.Millisecond/10), r[0].Ratio(r[1]))
 		}
 	}
-	fmt.Println("targets: at most 1.5x near a tag, 2x in the worst case")
+	fmt.Printf("targets: at most 1.5x near a tag, 2x in the worst case (load %s)\n", benchutil.Load())
 }
 
 type benchCase struct {
@@ -95,15 +98,12 @@ func cases(dir string) []benchCase {
 	}
 }
 
+// runDescribe runs git describe as mustRun runs ours: its output read
+// through the same pipe.
 func runDescribe(dir string) {
 	cmd := exec.Command("git", "describe", "--tags")
 	cmd.Dir = dir
-	_ = cmd.Run() // "No names found" in the worst case is an answer too
-}
-
-func median(runs int, f func()) time.Duration {
-	f() // warm the page cache
-	return benchutil.Median(runs, f)
+	_, _ = cmd.CombinedOutput() // "No names found" in the worst case is an answer too
 }
 
 func mustRun(dir, bin string, args ...string) {
