@@ -252,7 +252,10 @@ func versionSummary(r *versioning.Result) string {
 }
 
 // AskPublish asks the store through gopythongo-publish, installed beside
-// this step, with this binary's build, its messages on the step's.
+// this step, with this binary's build (read when a store is asked: most
+// runs ask none), its messages on the step's.
 func AskPublish(s *cli.Session) storeask.Existing {
-	return storeask.Process(cli.Build(), s.Stdout, s.Log.Writer())
+	return func(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
+		return storeask.Process(cli.Build(), s.Stdout, s.Log.Writer())(ctx, sc, dir, pkg)
+	}
 }
