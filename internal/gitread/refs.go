@@ -25,8 +25,26 @@ type Ref struct {
 	Commit string
 }
 
+// ShortName strips refs/heads/, refs/tags/ and refs/remotes/<remote>/.
+func (r Ref) ShortName() string {
+	switch {
+	case strings.HasPrefix(r.Name, "refs/heads/"):
+		return strings.TrimPrefix(r.Name, "refs/heads/")
+	case strings.HasPrefix(r.Name, "refs/tags/"):
+		return strings.TrimPrefix(r.Name, "refs/tags/")
+	case strings.HasPrefix(r.Name, "refs/remotes/"):
+		_, rest, _ := strings.Cut(strings.TrimPrefix(r.Name, "refs/remotes/"), "/")
+		return rest
+	}
+	return r.Name
+}
+
+// IsTag reports whether the ref is a tag.
+func (r Ref) IsTag() bool { return strings.HasPrefix(r.Name, "refs/tags/") }
+
 // Refs lists the refs under the given prefixes (refs/tags/, refs/heads/, ...),
 // sorted by name, loose refs winning over packed ones, annotated tags peeled.
+// The slice may be the reader's own: read it, do not write it.
 func (r *Repo) Refs(prefixes ...string) ([]Ref, error) {
 	want := func(name string) bool {
 		for _, p := range prefixes {
@@ -36,19 +54,21 @@ func (r *Repo) Refs(prefixes ...string) ([]Ref, error) {
 		}
 		return false
 	}
-	packed, peeledTrait, fully, err := r.packedRefs(want)
+	packed, err := r.packedRefs(want)
 	if err != nil {
 		return nil, err
 	}
-	for i := range packed {
-		ref := &packed[i]
-		// Without the peeled traits an annotated tag has no ^ line: read it.
-		if ref.Commit == "" && !(fully || peeledTrait && strings.HasPrefix(ref.Name, "refs/tags/")) {
-			if ref.Commit, err = r.peelHex(ref.Target); err != nil {
-				return nil, fmt.Errorf("ref %s: %w", ref.Name, err)
+	// The parse peeled what the traits say needs no reading; the rest
+	// (packed-refs of an old git) is peeled in a copy.
+	if slices.ContainsFunc(packed, func(ref Ref) bool { return ref.Commit == "" }) {
+		packed = slices.Clone(packed)
+		for i := range packed {
+			ref := &packed[i]
+			if ref.Commit == "" {
+				if ref.Commit, err = r.peelHex(ref.Target); err != nil {
+					return nil, fmt.Errorf("ref %s: %w", ref.Name, err)
+				}
 			}
-		} else if ref.Commit == "" {
-			ref.Commit = ref.Target
 		}
 	}
 	loose, err := r.looseRefs(prefixes)
@@ -128,13 +148,13 @@ func (r *Repo) looseRefs(prefixes []string) ([]Ref, error) {
 	return out, nil
 }
 
-// packedRefs reads packed-refs, keeping the refs want accepts, in file order
-// (sorted by name), with the traits that say which tags carry a ^peeled line.
-// Names and ids are slices of one string made from the file.
-func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully bool, err error) {
+// packedRefs is the refs of packed-refs that want accepts, in file order
+// (sorted by name): the parsed file's own slice when it accepts them all,
+// else a copy. Names and ids are slices of one string made from the file.
+func (r *Repo) packedRefs(want func(string) bool) ([]Ref, error) {
 	all, err := r.allPackedRefs()
 	if err != nil {
-		return nil, false, false, err
+		return nil, err
 	}
 	n := 0
 	for _, ref := range all.refs {
@@ -142,24 +162,27 @@ func (r *Repo) packedRefs(want func(string) bool) (refs []Ref, peeled, fully boo
 			n++
 		}
 	}
-	refs = make([]Ref, 0, n)
+	if n == len(all.refs) {
+		return all.refs[:n:n], nil // capped: an append copies
+	}
+	refs := make([]Ref, 0, n)
 	for _, ref := range all.refs {
 		if want(ref.Name) {
 			refs = append(refs, ref)
 		}
 	}
-	return refs, all.peeled, all.fully, nil
+	return refs, nil
 }
 
 // maxPackedRefs bounds packed-refs: a million tags take about 100 MiB.
 const maxPackedRefs = 512 << 20
 
-// packed is packed-refs as read: every ref and the peeled traits, and the
-// file's identity then.
+// packed is packed-refs as read: every ref, peeled where the file's traits
+// say its lines are (the others have no Commit yet), and the file's identity
+// then.
 type packed struct {
-	refs          []Ref
-	peeled, fully bool
-	id            [5]int64 // device, inode, size, modification and change time
+	refs []Ref
+	id   [5]int64 // device, inode, size, modification and change time
 }
 
 // allPackedRefs is packed-refs parsed, read again only when the file is
@@ -206,7 +229,8 @@ func (r *Repo) allPackedRefs() (*packed, error) {
 
 // parsePackedRefs parses the text of packed-refs.
 func parsePackedRefs(data string) (*packed, error) {
-	p := &packed{refs: make([]Ref, 0, strings.Count(data, "\n")+1)}
+	p := &packed{refs: make([]Ref, 0, strings.Count(data, "\n")+1-strings.Count(data, "\n^"))}
+	var peeled, fully bool
 	for len(data) > 0 {
 		var line string
 		if i := strings.IndexByte(data, '\n'); i >= 0 {
@@ -219,8 +243,8 @@ func parsePackedRefs(data string) (*packed, error) {
 		case line[0] == '#':
 			if traits, ok := strings.CutPrefix(line, "# pack-refs with:"); ok {
 				for _, t := range strings.Fields(traits) {
-					p.peeled = p.peeled || t == "peeled"
-					p.fully = p.fully || t == "fully-peeled"
+					peeled = peeled || t == "peeled"
+					fully = fully || t == "fully-peeled"
 				}
 			}
 		case line[0] == '^':
@@ -247,6 +271,14 @@ func parsePackedRefs(data string) (*packed, error) {
 	for i := 1; i < len(p.refs); i++ {
 		if p.refs[i].Name == p.refs[i-1].Name {
 			return nil, fmt.Errorf("%w: packed-refs names %s twice", ErrCorrupt, p.refs[i].Name)
+		}
+	}
+	// With the traits, a ref without a ^ line is no annotated tag: it is
+	// its own commit. Without them an annotated tag has no ^ line, and
+	// Refs reads the object.
+	for i := range p.refs {
+		if ref := &p.refs[i]; ref.Commit == "" && (fully || peeled && strings.HasPrefix(ref.Name, "refs/tags/")) {
+			ref.Commit = ref.Target
 		}
 	}
 	return p, nil
@@ -322,7 +354,7 @@ func (r *Repo) Resolve(name string) (Hash, error) {
 			return r.peel(h)
 		}
 	}
-	refs, _, _, err := r.packedRefs(func(n string) bool { return n == name })
+	refs, err := r.packedRefs(func(n string) bool { return n == name })
 	if err != nil {
 		return Hash{}, err
 	}

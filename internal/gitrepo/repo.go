@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,28 +39,9 @@ type Repo struct {
 // beyond it git's own walk is faster than reading commits one by one here.
 const walkBudget = 1000
 
-// Ref is a branch or tag with the commit it points at.
-type Ref struct {
-	Name   string // full name: refs/tags/v1.2.3, refs/heads/develop, refs/remotes/origin/develop
-	Commit string // the commit, annotated tags peeled
-}
-
-// ShortName strips refs/heads/, refs/tags/ and refs/remotes/<remote>/.
-func (r Ref) ShortName() string {
-	switch {
-	case strings.HasPrefix(r.Name, "refs/heads/"):
-		return strings.TrimPrefix(r.Name, "refs/heads/")
-	case strings.HasPrefix(r.Name, "refs/tags/"):
-		return strings.TrimPrefix(r.Name, "refs/tags/")
-	case strings.HasPrefix(r.Name, "refs/remotes/"):
-		_, rest, _ := strings.Cut(strings.TrimPrefix(r.Name, "refs/remotes/"), "/")
-		return rest
-	}
-	return r.Name
-}
-
-// IsTag reports whether the ref is a tag.
-func (r Ref) IsTag() bool { return strings.HasPrefix(r.Name, "refs/tags/") }
+// Ref is a branch or tag with the commit it points at (Commit: annotated
+// tags peeled), as the native reader reads it, not copied.
+type Ref = gitread.Ref
 
 // ErrNotRepository means the directory is not inside a git work tree.
 var ErrNotRepository = errors.New("not a git repository")
@@ -318,13 +300,12 @@ func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
 	if r.native != nil {
 		refs, err := r.native.Refs("refs/tags/", "refs/heads/", "refs/remotes/")
 		if err == nil {
-			out := make([]Ref, 0, len(refs))
-			for _, ref := range refs {
-				if ref.Commit != "" {
-					out = append(out, Ref{Name: ref.Name, Commit: ref.Commit})
-				}
+			// Refs of no commit (a tag of a tree) are left out, in a copy:
+			// the reader's slice is shared.
+			if slices.ContainsFunc(refs, func(ref Ref) bool { return ref.Commit == "" }) {
+				refs = slices.DeleteFunc(slices.Clone(refs), func(ref Ref) bool { return ref.Commit == "" })
 			}
-			return out, nil
+			return refs, nil
 		}
 		if err := corrupt(err); err != nil {
 			return nil, err
