@@ -81,6 +81,9 @@ func Process(build string, stdout, stderr io.Writer) Existing {
 		}
 		w.Close() // the helper holds the only writer: its exit ends the answer
 		body, rerr := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+		if rerr != nil || len(body) > maxAnswer {
+			cmd.Process.Kill() // it may be blocked writing the rest
+		}
 		werr := cmd.Wait()
 		var a answer
 		switch {
