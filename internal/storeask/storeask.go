@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 
 	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/storetype"
@@ -69,20 +70,24 @@ func Process(build string, stdout, stderr io.Writer) Existing {
 		if err != nil {
 			return nil, err
 		}
-		defer r.Close()
 		cmd := exec.CommandContext(ctx, bin, "--"+Flag)
 		cmd.Dir = dir
 		cmd.Stdin = bytes.NewReader(req)
 		cmd.Stdout, cmd.Stderr = stdout, stderr
 		cmd.ExtraFiles = []*os.File{w}
+		// Whatever the helper left behind holding its output open, the
+		// question ends soon after the helper does.
+		cmd.WaitDelay = 5 * time.Second
 		if err := cmd.Start(); err != nil {
+			r.Close()
 			w.Close()
 			return nil, fmt.Errorf("ask store %s through %s: %w", sc.Name, bin, err)
 		}
 		w.Close() // the helper holds the only writer: its exit ends the answer
 		body, rerr := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+		r.Close() // a writer of more than the bound gets EPIPE
 		if rerr != nil || len(body) > maxAnswer {
-			cmd.Process.Kill() // it may be blocked writing the rest
+			cmd.Process.Kill()
 		}
 		werr := cmd.Wait()
 		var a answer

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,4 +65,27 @@ func TestProcessNamesAMissingHelper(t *testing.T) {
 	_, err := Process("v1", os.Stdout, os.Stderr)(context.Background(), config.StoreConfig{Name: "idx"}, t.TempDir(), "hello")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "install the five step binaries together")
+}
+
+// TestProcessRefusesWhatIsNoAnswer: a helper that dies without answering,
+// answers garbage or more than the bound fails the question with why, and
+// is not waited on for ever.
+func TestProcessRefusesWhatIsNoAnswer(t *testing.T) {
+	for _, tc := range []struct{ name, script, want string }{
+		{"dies", "echo broken >&2; exit 3", "exit status 3 (its messages are above)"},
+		{"garbage", "cat >/dev/null; echo 'hello' >&3", "not an answer of this GoPythonGo"},
+		{"too much", "cat >/dev/null; head -c 70000000 /dev/zero >&3; sleep 30", "the answer is over 64 MiB"},
+		{"store error", `cat >/dev/null; echo '{"Error":"index refused"}' >&3`, "index refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(dir, Helper), []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755))
+			t.Setenv("PATH", dir+":/usr/bin:/bin")
+			start := time.Now()
+			_, err := Process("v1", io.Discard, io.Discard)(context.Background(), config.StoreConfig{Name: "idx"}, t.TempDir(), "hello")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Less(t, time.Since(start), 20*time.Second, "not waited on for ever")
+		})
+	}
 }
