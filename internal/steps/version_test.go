@@ -236,6 +236,16 @@ publish:
 	assert.Contains(t, stderr, "ask store idx for the revisions of hello")
 	assert.Contains(t, stderr, "the index refused the credentials")
 
+	// Run by hand, without the asker's pipe on descriptor 3 (where the
+	// runtime's own cgroup file then is), the helper refuses.
+	hand := exec.Command(filepath.Join(bin, "gopythongo-publish"), "--ask-store")
+	hand.Stdin = strings.NewReader("{}")
+	out, err := hand.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "%s", out)
+	assert.Equal(t, cli.ExitUsage, ee.ExitCode())
+	assert.Contains(t, string(out), "through a pipe on descriptor 3, and there is none")
+
 	steptest.Binaries(t, bin, stamp("v9.9.8-other"), "gopythongo-publish")
 	code, _, stderr = run(secret)
 	assert.Equal(t, cli.ExitFailure, code)
@@ -246,6 +256,6 @@ publish:
 	code, _, stderr = run(secret)
 	assert.Equal(t, cli.ExitFailure, code)
 	assert.Contains(t, stderr, "neither beside this binary nor on PATH")
-	_, err := os.Stat(filepath.Join(r.Dir, "dist", "gopythongo.json"))
+	_, err = os.Stat(filepath.Join(r.Dir, "dist", "gopythongo.json"))
 	assert.NoError(t, err, "the state of the first run is left")
 }

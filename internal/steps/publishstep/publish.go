@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -357,8 +358,11 @@ func storeEnv(s *cli.Session) store.Env {
 // store's retries and errors on stderr, masks as the CI wants them. It
 // returns the exit code.
 func AnswerStore(in io.Reader, out *os.File, stdout, stderr io.Writer, lookup ci.Lookup) int {
-	if out == nil {
-		fmt.Fprintf(stderr, "gopythongo-publish --%s answers gopythongo-version on descriptor 3, which is not open\n", storeask.Flag)
+	// Descriptor 3 is the asker's pipe. Without one it is whatever the
+	// runtime opened first (the cgroup file of the default GOMAXPROCS):
+	// neither written nor closed then.
+	if fi, err := out.Stat(); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		fmt.Fprintf(stderr, "gopythongo-publish --%s answers gopythongo-version through a pipe on descriptor 3, and there is none: gopythongo-version runs it for version.revision_from, a person does not\n", storeask.Flag)
 		return cli.ExitUsage
 	}
 	defer out.Close()
