@@ -83,8 +83,11 @@ type Request struct {
 	MainUntagged string
 	// Fixed is the base version of a non-git source; nil takes it from tags.
 	Fixed *version.Version
-	// Refs are the repository's tags and branches (local, or the remote's with --fetch).
-	Refs []gitrepo.Ref
+	// Tags are the repository's tags (local, or the remote's with --fetch).
+	Tags []gitrepo.Ref
+	// Branches reads its branches, local and remote-tracking (or the
+	// remote's), when a rule needs them: a release build at a tag does not.
+	Branches func() ([]gitrepo.Ref, error)
 	// Shallow lists the boundary commits of a shallow clone.
 	Shallow []string
 }
@@ -124,6 +127,10 @@ type resolver struct {
 	req      Request
 	tags     []tagInfo // version tags, highest first, once tagsRead
 	tagsRead bool
+	// branchRefs are req.Branches' answer, once branchesRead.
+	branchRefs   []gitrepo.Ref
+	branchErr    error
+	branchesRead bool
 	shallow  map[string]bool
 	graphs   map[string]*gitrepo.Graph
 	lines    map[string]*line
@@ -142,6 +149,17 @@ func Resolve(ctx context.Context, repo *gitrepo.Repo, req Request) (Result, erro
 	return r.res, err
 }
 
+// branches reads the branches once.
+func (r *resolver) branches() ([]gitrepo.Ref, error) {
+	if !r.branchesRead {
+		r.branchesRead = true
+		if r.req.Branches != nil {
+			r.branchRefs, r.branchErr = r.req.Branches()
+		}
+	}
+	return r.branchRefs, r.branchErr
+}
+
 // versionTags parses every version tag once, highest first. A tag build never
 // needs them all.
 func (r *resolver) versionTags() []tagInfo {
@@ -154,7 +172,7 @@ func (r *resolver) versionTags() []tagInfo {
 
 func (r *resolver) readTags() {
 	var bad []string
-	for _, ref := range r.req.Refs {
+	for _, ref := range r.req.Tags {
 		if !ref.IsTag() {
 			continue
 		}
@@ -198,7 +216,7 @@ func (r *resolver) resolve() error {
 	}
 	var onCommit []tagInfo
 	var bad []string
-	for _, ref := range req.Refs {
+	for _, ref := range req.Tags {
 		if ref.IsTag() && ref.Commit == req.SHA {
 			v, ok, err := req.ReadTag(ref.ShortName())
 			switch {
@@ -466,12 +484,16 @@ func (r *resolver) pullRequest() error {
 // branchTip finds the commit of the first branch matching pats, local branches
 // before remote-tracking ones.
 func (r *resolver) branchTip(pats []string, what string) (commit, name string, err error) {
+	bs, err := r.branches()
+	if err != nil {
+		return "", "", err
+	}
 	var remote *gitrepo.Ref
 	for _, pat := range pats {
 		if strings.Contains(pat, "*") {
 			continue
 		}
-		for i, ref := range r.req.Refs {
+		for i, ref := range bs {
 			if ref.IsTag() || ref.ShortName() != pat {
 				continue
 			}
@@ -479,7 +501,7 @@ func (r *resolver) branchTip(pats []string, what string) (commit, name string, e
 				return ref.Commit, pat, nil
 			}
 			if remote == nil {
-				remote = &r.req.Refs[i]
+				remote = &bs[i]
 			}
 		}
 	}

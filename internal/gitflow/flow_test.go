@@ -2,6 +2,7 @@ package gitflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -36,9 +37,12 @@ func resolve(t *testing.T, dir string, req Request) (Result, error) {
 	ctx := context.Background()
 	repo, err := gitrepo.Open(ctx, dir)
 	require.NoError(t, err)
-	if req.Refs == nil {
-		req.Refs, err = repo.Refs(ctx)
+	if req.Tags == nil {
+		req.Tags, err = repo.TagRefs(ctx)
 		require.NoError(t, err)
+	}
+	if req.Branches == nil {
+		req.Branches = func() ([]gitrepo.Ref, error) { return repo.BranchRefs(ctx) }
 	}
 	if req.Shallow == nil {
 		req.Shallow, err = repo.Shallow()
@@ -426,4 +430,30 @@ func TestLongLinesAreReadAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1.2.0-dev.700", res.Version.SemVer(), res.Rule)
 	assert.Equal(t, own, res.Distance)
+}
+
+// TestBranchesAreReadOnlyWhenARuleNeedsThem: a release at a tag on main
+// needs the tags alone; develop reads the branches once, and an error
+// reading them is the run's error.
+func TestBranchesAreReadOnlyWhenARuleNeedsThem(t *testing.T) {
+	g := testutil.NewGitFlow(t)
+	ctx := context.Background()
+	repo, err := gitrepo.Open(ctx, g.Dir)
+	require.NoError(t, err)
+	reads := 0
+	branches := func() ([]gitrepo.Ref, error) { reads++; return repo.BranchRefs(ctx) }
+
+	res, err := resolve(t, g.Dir, Request{SHA: g.At["v1.1.0"], Branch: "main", Branches: branches})
+	require.NoError(t, err)
+	assert.Equal(t, "1.1.0", res.Version.SemVer())
+	assert.Zero(t, reads, "a release at a tag reads no branch")
+
+	res, err = resolve(t, g.Dir, Request{SHA: g.At["develop"], Branch: "develop", Branches: branches})
+	require.NoError(t, err)
+	assert.Equal(t, "1.3.0-dev.2", res.Version.SemVer())
+	assert.Equal(t, 1, reads, "read once however many rules ask")
+
+	broken := errors.New("refs/heads/x: object not found")
+	_, err = resolve(t, g.Dir, Request{SHA: g.At["develop"], Branch: "develop", Branches: func() ([]gitrepo.Ref, error) { return nil, broken }})
+	assert.ErrorIs(t, err, broken)
 }

@@ -177,7 +177,11 @@ func (r *resolver) developTarget(at string) (target version.Version, anchor, why
 			cands = append(cands, candidate{v: t.v.Core(), tag: &tags[i], name: "tag " + t.ref.ShortName()})
 		}
 	}
-	for _, ref := range r.req.Refs {
+	bs, err := r.branches()
+	if err != nil {
+		return version.Version{}, "", "", err
+	}
+	for _, ref := range bs {
 		if ref.IsTag() {
 			continue
 		}

@@ -295,10 +295,24 @@ func (r *Repo) CurrentBranch(ctx context.Context) string {
 	return strings.TrimSpace(out)
 }
 
-// Refs lists tags, local branches and remote-tracking branches.
+// Refs are the tags and branches, local and remote-tracking, annotated
+// tags peeled; refs of anything but a commit are left out.
 func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
+	return r.refs(ctx, "refs/tags/", "refs/heads/", "refs/remotes/")
+}
+
+// TagRefs are the tags, peeled.
+func (r *Repo) TagRefs(ctx context.Context) ([]Ref, error) { return r.refs(ctx, "refs/tags/") }
+
+// BranchRefs are the branches, local and remote-tracking.
+func (r *Repo) BranchRefs(ctx context.Context) ([]Ref, error) {
+	return r.refs(ctx, "refs/heads/", "refs/remotes/")
+}
+
+// refs reads the refs under prefixes (each ending in /).
+func (r *Repo) refs(ctx context.Context, prefixes ...string) ([]Ref, error) {
 	if r.native != nil {
-		refs, err := r.native.Refs("refs/tags/", "refs/heads/", "refs/remotes/")
+		refs, err := r.native.Refs(prefixes...)
 		if err == nil {
 			// Refs of no commit (a tag of a tree) are left out, in a copy:
 			// the reader's slice is shared.
@@ -311,7 +325,11 @@ func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
 			return nil, err
 		}
 	}
-	out, err := r.git(ctx, "for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)", "refs/tags", "refs/heads", "refs/remotes")
+	args := []string{"for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) %(refname)"}
+	for _, p := range prefixes {
+		args = append(args, strings.TrimSuffix(p, "/"))
+	}
+	out, err := r.git(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

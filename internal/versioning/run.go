@@ -279,7 +279,7 @@ func (res *Result) tagOnCommit(ctx context.Context, c *config.Config, repo *gitr
 		*v, res.Base, res.Rule = tv, tv.Core(), "scheme none: the tag being built, "+res.Commit.Tag
 		return nil
 	}
-	refs, err := repo.Refs(ctx)
+	refs, err := repo.TagRefs(ctx)
 	if err != nil {
 		return err
 	}
@@ -316,9 +316,10 @@ func (res *Result) gitflow(ctx context.Context, c *config.Config, repo *gitrepo.
 	if req.Shallow, err = repo.Shallow(); err != nil {
 		return err
 	}
-	if req.Refs, err = repo.Refs(ctx); err != nil {
+	if req.Tags, err = repo.TagRefs(ctx); err != nil {
 		return err
 	}
+	req.Branches = func() ([]gitrepo.Ref, error) { return repo.BranchRefs(ctx) }
 	out, err := gitflow.Resolve(ctx, repo, req)
 	if gitflow.IsHistory(err) && c.Version.Fetch {
 		out, err = res.fetch(ctx, repo, req)
@@ -350,15 +351,22 @@ func (res *Result) fetch(ctx context.Context, repo *gitrepo.Repo, req gitflow.Re
 	if err != nil {
 		return gitflow.Result{}, err
 	}
-	if req.Refs, err = repo.RemoteRefs(ctx, remote); err != nil {
+	refs, err := repo.RemoteRefs(ctx, remote)
+	if err != nil {
 		return gitflow.Result{}, err
 	}
+	var branches []gitrepo.Ref
+	req.Tags = nil
 	want := []string{req.SHA}
-	for _, r := range req.Refs {
-		if !r.IsTag() {
+	for _, r := range refs {
+		if r.IsTag() {
+			req.Tags = append(req.Tags, r)
+		} else {
+			branches = append(branches, r)
 			want = append(want, r.Commit)
 		}
 	}
+	req.Branches = func() ([]gitrepo.Ref, error) { return branches, nil }
 	if len(req.Shallow) == 0 {
 		if err := repo.Deepen(ctx, remote, 0, want); err != nil {
 			return gitflow.Result{}, fmt.Errorf("fetch from %s: %w", remote, err)
