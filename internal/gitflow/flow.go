@@ -131,10 +131,10 @@ type resolver struct {
 	branchRefs   []gitrepo.Ref
 	branchErr    error
 	branchesRead bool
-	shallow  map[string]bool
-	graphs   map[string]*gitrepo.Graph
-	lines    map[string]*line
-	res      Result
+	shallow      map[string]bool
+	graphs       map[string]*gitrepo.Graph
+	lines        map[string]*line
+	res          Result
 	// unread says why each tag on the commit was not read as a version.
 	unread []string
 }

@@ -26,7 +26,6 @@ type Wheel struct {
 
 var nameRun = lazy.Regexp(`[-_.]+`)
 
-
 // Normalize gives the PEP 503 form of a distribution name: lowercase, runs of
 // -, _ and . as one -.
 func Normalize(name string) string { return strings.ToLower(nameRun().ReplaceAllString(name, "-")) }

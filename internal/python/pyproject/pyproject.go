@@ -33,4 +33,3 @@ var validName = lazy.Regexp(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // ValidName reports whether name is a distribution name as PEP 508 allows it.
 func ValidName(name string) bool { return validName().MatchString(name) }
-
