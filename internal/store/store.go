@@ -129,9 +129,9 @@ func (e Env) secret(key, name string) (string, error) {
 }
 
 // Existing asks the store sc, of the project in dir, what it holds of pkg,
-// reading no signing key: what version.revision_from reads (a
-// storeask.Existing, given the environment).
-func Existing(ctx context.Context, sc config.StoreConfig, e Env, dir, pkg string) ([]Release, error) {
+// reading no signing key: what version.revision_from reads (e.Existing is
+// a storeask.Existing).
+func (e Env) Existing(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]Release, error) {
 	e.Config = &config.Config{Dir: dir}
 	e.Config.Project.Name = pkg
 	e.ReadOnly = true

@@ -208,7 +208,7 @@ func aptRepo(t *testing.T, root string) {
 
 // askStore asks a store in this process, with no secret set.
 func askStore(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
-	return store.Existing(ctx, sc, store.Env{Getenv: func(string) string { return "" }}, dir, pkg)
+	return store.Env{Getenv: func(string) string { return "" }}.Existing(ctx, sc, dir, pkg)
 }
 
 func TestRevisionFromAptDir(t *testing.T) {

@@ -370,10 +370,7 @@ func AnswerStore(in io.Reader, out *os.File, stdout, stderr io.Writer, lookup ci
 	getenv := func(k string) string { v, _ := lookup(k); return v }
 	rep := ci.NewReporter(ci.Detect(lookup, os.ReadFile).Provider, lookup, "", stderr, stdout)
 	env := store.Env{Getenv: getenv, Mask: rep.Mask, Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }}
-	existing := func(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
-		return store.Existing(ctx, sc, env, dir, pkg)
-	}
-	if err := storeask.Serve(context.Background(), in, out, cli.Build(), existing); err != nil {
+	if err := storeask.Serve(context.Background(), in, out, cli.Build(), env.Existing); err != nil {
 		fmt.Fprintf(stderr, "gopythongo-publish --%s: %v\n", storeask.Flag, err)
 		return cli.ExitFailure
 	}

@@ -4,18 +4,15 @@ package steptest
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/gopythongo/gopythongo/internal/cli"
-	"github.com/gopythongo/gopythongo/internal/config"
 	"github.com/gopythongo/gopythongo/internal/pgp"
 	"github.com/gopythongo/gopythongo/internal/store"
 	"github.com/gopythongo/gopythongo/internal/storeask"
-	"github.com/gopythongo/gopythongo/internal/storetype"
 	"github.com/gopythongo/gopythongo/internal/testutil"
 )
 
@@ -37,10 +34,7 @@ func Run(t *testing.T, step cli.Step, dir string, env map[string]string, args ..
 // AskStore is how the version step asks a store in tests: in this process,
 // as gopythongo-publish answers it in its own.
 func AskStore(s *cli.Session) storeask.Existing {
-	env := store.Env{Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}
-	return func(ctx context.Context, sc config.StoreConfig, dir, pkg string) ([]storetype.Release, error) {
-		return store.Existing(ctx, sc, env, dir, pkg)
-	}
+	return store.Env{Getenv: s.Getenv, Log: s.Log.Printf, Mask: s.Reporter.Mask}.Existing
 }
 
 // Binary builds the step binary steps/<name> of this module and returns its
