@@ -42,13 +42,7 @@ func AskStore(s *cli.Session) storeask.Existing {
 // signal it, or to read its memory. Build it once per test, not per subtest.
 func Binary(t testing.TB, name string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command("go", "build", "-o", out, "./steps/"+name)
-	cmd.Dir = testutil.RepoRoot()
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", name, err, b)
-	}
-	return out
+	return filepath.Join(Binaries(t, t.TempDir(), nil, name), name)
 }
 
 // Binaries builds step binaries of this module into one directory, as they
