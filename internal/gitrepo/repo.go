@@ -295,13 +295,8 @@ func (r *Repo) CurrentBranch(ctx context.Context) string {
 	return strings.TrimSpace(out)
 }
 
-// Refs are the tags and branches, local and remote-tracking, annotated
-// tags peeled; refs of anything but a commit are left out.
-func (r *Repo) Refs(ctx context.Context) ([]Ref, error) {
-	return r.refs(ctx, "refs/tags/", "refs/heads/", "refs/remotes/")
-}
-
-// TagRefs are the tags, peeled.
+// TagRefs are the tags, annotated ones peeled; tags of anything but a
+// commit are left out.
 func (r *Repo) TagRefs(ctx context.Context) ([]Ref, error) { return r.refs(ctx, "refs/tags/") }
 
 // BranchRefs are the branches, local and remote-tracking.

@@ -67,8 +67,11 @@ func TestAnswersAgreeWithGit(t *testing.T) {
 			assert.Equal(t, g.At[a], sha)
 			assert.Equal(t, git(t, g.Dir, "log", "-1", "--format=%ct", g.At[a]), strconv.FormatInt(unix, 10))
 		}
-		refs, err := r.Refs(ctx)
+		refs, err := r.TagRefs(ctx)
 		require.NoError(t, err)
+		branches, err := r.BranchRefs(ctx)
+		require.NoError(t, err)
+		refs = append(slices.Clone(refs), branches...)
 		var got []string
 		for _, ref := range refs {
 			got = append(got, ref.Commit+" "+ref.Name)

@@ -34,13 +34,13 @@ type Release struct {
 	Commit string
 }
 
-// Type is a store type: what it takes, how it spells versions, and what its
+// kind is a store type: what it takes, how it spells versions, and what its
 // configuration must hold.
-type Type struct {
-	Accepts  []state.Format
-	Versions version.Format
-	// Hint says how to make what the store takes.
-	Hint string
+type kind struct {
+	accepts  []state.Format
+	versions version.Format
+	// hint says how to make what the store takes.
+	hint string
 	// needs says what a configuration of this type lacks ("": nothing).
 	needs func(s config.StoreConfig) string
 }
@@ -52,19 +52,13 @@ const (
 )
 
 // types is the one table of store types, by name.
-var types = map[string]Type{
-	"apt-dir":  {Accepts: []state.Format{state.FormatDeb}, Versions: version.FormatDebian, Hint: debHint, needs: needsPath},
-	"aptly":    {Accepts: []state.Format{state.FormatDeb}, Versions: version.FormatDebian, Hint: debHint, needs: needsURL("its API, e.g. http://127.0.0.1:8080")},
-	"registry": {Accepts: []state.Format{state.FormatOCI}, Versions: version.FormatOCI, Hint: ociHint, needs: needsRepository},
-	"oci-dir":  {Accepts: []state.Format{state.FormatOCI}, Versions: version.FormatOCI, Hint: ociHint, needs: needsPath},
-	"pypi":     {Accepts: []state.Format{state.FormatWheel, state.FormatSdist}, Versions: version.FormatPEP440, Hint: distsHint, needs: needsURL("the upload endpoint, e.g. https://upload.pypi.org/legacy/")},
-	"pypi-dir": {Accepts: []state.Format{state.FormatWheel, state.FormatSdist}, Versions: version.FormatPEP440, Hint: distsHint, needs: needsPath},
-}
-
-// Of is the store type of a name.
-func Of(name string) (Type, bool) {
-	t, ok := types[name]
-	return t, ok
+var types = map[string]kind{
+	"apt-dir":  {accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsPath},
+	"aptly":    {accepts: []state.Format{state.FormatDeb}, versions: version.FormatDebian, hint: debHint, needs: needsURL("its API, e.g. http://127.0.0.1:8080")},
+	"registry": {accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsRepository},
+	"oci-dir":  {accepts: []state.Format{state.FormatOCI}, versions: version.FormatOCI, hint: ociHint, needs: needsPath},
+	"pypi":     {accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsURL("the upload endpoint, e.g. https://upload.pypi.org/legacy/")},
+	"pypi-dir": {accepts: []state.Format{state.FormatWheel, state.FormatSdist}, versions: version.FormatPEP440, hint: distsHint, needs: needsPath},
 }
 
 // Names are the store types, sorted.
@@ -72,14 +66,14 @@ func Names() []string { return slices.Sorted(maps.Keys(types)) }
 
 // Accepts reports whether a store type takes artifacts of a format.
 func Accepts(storeType string, f state.Format) bool {
-	return slices.Contains(types[storeType].Accepts, f)
+	return slices.Contains(types[storeType].accepts, f)
 }
 
 // VersionFormat is the rendering of a store type's versions.
-func VersionFormat(storeType string) version.Format { return types[storeType].Versions }
+func VersionFormat(storeType string) version.Format { return types[storeType].versions }
 
 // Hint says how to make what a store type takes.
-func Hint(storeType string) string { return types[storeType].Hint }
+func Hint(storeType string) string { return types[storeType].hint }
 
 // Holdings says briefly what a store holds of a package: how many releases,
 // and the last few versions.
