@@ -112,3 +112,15 @@ func PipWheel(project, out, work string) {
 		log.Fatalf("pip wheel %s: %v\n%s", project, err, b)
 	}
 }
+
+// CorpusPackages are the direct dependencies of tools/corpus/apps (the
+// Django site, the FastAPI service, the data job) and some widely used pure
+// libraries: about 90 distributions with their closure, all wheels of the
+// corpus that make deps fetches (dist/fixtures/pypi/files).
+var CorpusPackages = []string{
+	"numpy>=1.26", "pandas>=2.1", "lxml>=5", "openpyxl", "requests", "boto3", "click", "pyyaml",
+	"sqlalchemy[asyncio]", "psycopg2-binary", "tqdm", "scipy", "fastapi", "uvicorn[standard]", "pydantic",
+	"asyncpg", "httpx", "orjson", "pyjwt[crypto]", "grpcio", "structlog", "django<6", "gunicorn",
+	"celery[redis]", "whitenoise", "djangorestframework", "pillow", "django-environ",
+	"jinja2", "attrs", "pytest", "protobuf", "google-auth", "rich",
+}

@@ -1,7 +1,10 @@
 // Command deb benchmarks gopythongo-package's .deb writer against
-// `dpkg-deb --build` at the same compression, on the example venv and on a
-// synthetic tree, and prints the ratio (ours / dpkg-deb) and the peak memory of
-// each.
+// `dpkg-deb --build` at the same compression and prints the ratio (ours /
+// dpkg-deb, the median of alternating rounds with the smallest and largest)
+// and the peak memory of each. The trees: a venv of the corpus's real
+// distributions built by gopythongo-build-venv, as a pipeline packages it
+// (with the md5 sums the build recorded), the example venv, and synthetic
+// trees of two sizes that no build made (every file hashed).
 //
 //	go run ./bench/deb -mb 500 -files 20000
 package main
@@ -15,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +33,8 @@ func main() {
 	bin := flag.String("bin", "bin/gopythongo-package", "the gopythongo-package binary")
 	example := flag.String("example", "", "a project whose dist/ holds a built venv and state file (default: none)")
 	keep := flag.String("dir", "", "keep the trees in this directory and reuse them (default: a temporary directory)")
+	corpus := flag.String("corpus", "dist/fixtures/pypi/files", "the corpus's wheels (make deps), of which gopythongo-build-venv builds a venv (\"\": none)")
+	buildVenv := flag.String("build-venv", "bin/gopythongo-build-venv", "the gopythongo-build-venv binary")
 	base := flag.String("base", "oci-layout:dist/fixtures/debian-bookworm-amd64-python3-passwd-oci:bookworm", "the OCI base image (make test caches this one)")
 	flag.Parse()
 	ours, err := filepath.Abs(*bin)
@@ -47,6 +53,13 @@ func main() {
 
 	type tree struct{ name, project string }
 	var trees []tree
+	if *corpus != "" {
+		project := filepath.Join(work, "corpus")
+		start := time.Now()
+		files, size := corpusVenv(project, *corpus, *buildVenv)
+		log.Printf("corpus venv: %d files, %d MiB (%s)", files, size>>20, time.Since(start).Round(time.Millisecond))
+		trees = append(trees, tree{fmt.Sprintf("corpus venv %d MiB, %d files", size>>20, files), project})
+	}
 	if *example != "" {
 		trees = append(trees, tree{"example venv", *example})
 	}
@@ -60,7 +73,7 @@ func main() {
 		trees = append(trees, tree{fmt.Sprintf("synthetic %d MiB, %d files", size>>20, *files/scale), synth})
 	}
 
-	fmt.Printf("%-34s %-17s %9s %9s %7s %10s %10s\n", "tree", "compression", "ours", "dpkg-deb", "ratio", "ours RSS", "dpkg RSS")
+	fmt.Printf("load %s\n%-34s %-19s %9s %9s %-18s %10s %10s\n", benchutil.Load(), "tree", "compression", "ours", "dpkg-deb", "ratio (range)", "ours RSS", "dpkg RSS")
 	for _, tr := range trees {
 		pkgdir := peerDir(tr.project, work)
 		// dpkg-deb writes no md5sums: dh_md5sums does, before it, so the
@@ -75,17 +88,17 @@ func main() {
 				args[3] = "zstd"
 			}
 			var ourRSS, peerRSS int64
-			o := benchutil.Median(*runs, func() { ourRSS = max(ourRSS, runRSS(tr.project, ours, args...)) })
 			out := filepath.Join(work, "peer.deb")
-			p := benchutil.Median(*runs, func() {
-				if sums {
-					peerRSS = max(peerRSS, runRSS(pkgdir, "bash", "-c", "set -o pipefail; find . -type f ! -path './DEBIAN/*' -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums"))
-				}
-				peerRSS = max(peerRSS, runRSS(work, "dpkg-deb", "--root-owner-group", "-Z"+args[3], "--build", pkgdir, out))
-			})
+			runs := benchutil.Alternate(*runs, benchutil.Case{Run: func() { ourRSS = max(ourRSS, runRSS(tr.project, ours, args...)) }},
+				benchutil.Case{Run: func() {
+					if sums {
+						peerRSS = max(peerRSS, runRSS(pkgdir, "bash", "-c", "set -o pipefail; find . -type f ! -path './DEBIAN/*' -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 md5sum > DEBIAN/md5sums"))
+					}
+					peerRSS = max(peerRSS, runRSS(work, "dpkg-deb", "--root-owner-group", "-Z"+args[3], "--build", pkgdir, out))
+				}})
 			os.Remove(filepath.Join(pkgdir, "DEBIAN", "md5sums"))
-			fmt.Printf("%-34s %-17s %9s %9s %6.2fx %7d MiB %7d MiB\n", tr.name, comp, o.Round(time.Millisecond), p.Round(time.Millisecond),
-				float64(o)/float64(p), ourRSS>>10, peerRSS>>10)
+			fmt.Printf("%-34s %-19s %9s %9s %-18s %7d MiB %7d MiB\n", tr.name, comp, runs[0].Median().Round(time.Millisecond), runs[1].Median().Round(time.Millisecond),
+				runs[0].Ratio(runs[1]), ourRSS>>10, peerRSS>>10)
 		}
 	}
 	fmt.Println("targets: at most 1.0x with zstd, 0.5x with gzip; memory that does not grow with the package")
@@ -148,15 +161,18 @@ func runRSS(dir, name string, args ...string) int64 {
 	return kb
 }
 
-// peerDir hard-links the project's dist/root into a directory for dpkg-deb, with
-// the control file ours writes.
+// peerDir copies the project's dist/root into a directory for dpkg-deb, with
+// the control file ours writes. A copy, not links: a link changes the change
+// time of the file linked, so that no sum gopythongo-build-venv recorded
+// would hold. The copy is written out before anything is timed.
 func peerDir(project, work string) string {
 	dir := filepath.Join(work, "peer-"+filepath.Base(project))
 	os.RemoveAll(dir)
-	out, err := exec.Command("cp", "-al", filepath.Join(project, "dist", "root"), dir).CombinedOutput()
+	out, err := exec.Command("cp", "-a", filepath.Join(project, "dist", "root"), dir).CombinedOutput()
 	if err != nil {
-		log.Fatalf("cp -al: %v\n%s", err, out)
+		log.Fatalf("cp -a: %v\n%s", err, out)
 	}
+	benchutil.Must(exec.Command("sync").Run())
 	benchutil.Must(os.MkdirAll(filepath.Join(dir, "DEBIAN"), 0o755))
 	benchutil.Must(os.WriteFile(filepath.Join(dir, "DEBIAN", "control"), []byte("Package: bench\nVersion: 1.0-1\nArchitecture: all\nMaintainer: Bench <bench@example.com>\nDescription: benchmark\n a benchmark\n"), 0o644))
 	return dir
@@ -235,4 +251,44 @@ func generate(project string, total, files int) (int64, error) {
 		return 0, err
 	}
 	return size, nil
+}
+
+// corpusVenv builds, with gopythongo-build-venv, a venv of the corpus's real
+// distributions (benchutil.CorpusPackages) into project, once; it returns
+// the tree's files and size.
+func corpusVenv(project, corpus, buildVenv string) (int, int64) {
+	wheels, _ := filepath.Glob(filepath.Join(corpus, "*.whl"))
+	if len(wheels) < 80 {
+		log.Fatalf("%s holds %d wheels: run make deps first, or -corpus \"\"", corpus, len(wheels))
+	}
+	bin, err := filepath.Abs(buildVenv)
+	benchutil.Must(err)
+	abs, err := filepath.Abs(corpus)
+	benchutil.Must(err)
+	var quoted []string
+	for _, n := range benchutil.CorpusPackages {
+		quoted = append(quoted, strconv.Quote(n))
+	}
+	benchutil.Must(os.MkdirAll(project, 0o755))
+	cfg := fmt.Sprintf(`schema: 1
+project: {name: bench, deploy_path: /opt/bench-corpus, python: %s}
+venv: {find_links: [%s], no_index: true, project: false, packages: [%s]}
+package:
+  architecture: amd64
+  deb: {maintainer: "Bench <bench@example.com>", python_package: python3}
+`, benchutil.DebianPython, abs, strings.Join(quoted, ", "))
+	benchutil.Must(os.WriteFile(filepath.Join(project, ".gopythongo.yaml"), []byte(cfg), 0o644))
+	st := &state.State{
+		Commit:  state.Commit{SHA: "bench", Provider: "local", Time: 1700000000},
+		Version: &state.Version{SemVer: "1.0.0", PEP440: "1.0.0", Debian: "1.0.0-1", OCITag: "1.0.0", Channel: "release"},
+	}
+	benchutil.Must(st.Save(filepath.Join(project, "dist")))
+	cmd := exec.Command(bin, "--cache-dir", filepath.Join(project, "cache"))
+	cmd.Dir, cmd.Env = project, benchutil.CleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		log.Fatalf("gopythongo-build-venv: %v\n%s", err, out)
+	}
+	done, err := state.Load(filepath.Join(project, "dist"))
+	benchutil.Must(err)
+	return done.Venv.Files, done.Venv.Size
 }

@@ -38,17 +38,6 @@ import (
 	"github.com/gopythongo/gopythongo/internal/state"
 )
 
-// corpusPackages are the direct dependencies of tools/corpus/apps (the
-// Django site, the FastAPI service, the data job) and some widely used pure
-// libraries: about 90 distributions with their closure, all wheels.
-var corpusPackages = []string{
-	"numpy>=1.26", "pandas>=2.1", "lxml>=5", "openpyxl", "requests", "boto3", "click", "pyyaml",
-	"sqlalchemy[asyncio]", "psycopg2-binary", "tqdm", "scipy", "fastapi", "uvicorn[standard]", "pydantic",
-	"asyncpg", "httpx", "orjson", "pyjwt[crypto]", "grpcio", "structlog", "django<6", "gunicorn",
-	"celery[redis]", "whitenoise", "djangorestframework", "pillow", "django-environ",
-	"jinja2", "attrs", "pytest", "protobuf", "google-auth", "rich",
-}
-
 func main() {
 	n := flag.Int("wheels", 40, "generated wheels besides the examples")
 	corpus := flag.String("corpus", "", "a directory of real wheels (dist/fixtures/pypi/files) to resolve the corpus applications from, instead of generated wheels")
@@ -82,7 +71,7 @@ func main() {
 		for _, f := range files {
 			benchutil.Must(os.Link(f, filepath.Join(wheels, filepath.Base(f))))
 		}
-		names = corpusPackages
+		names = benchutil.CorpusPackages
 		log.Printf("wheelhouse: %d wheels of the corpus and the examples", len(files))
 	} else {
 		var size int64

@@ -22,6 +22,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/deb822"
 	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 )
 
 // debPacker writes a .deb with its own streaming writer: md5sums taken on
@@ -116,7 +117,10 @@ func (debPacker) Pack(ctx context.Context, t *Tree, m *Meta) (state.Artifact, er
 
 // md5sums is the md5sums file of a tree's regular files (hard links but
 // the first of each are left out, as dh_md5sums leaves them), in its order.
+// A file gopythongo-build-venv recorded the sum of, unchanged since, is not
+// read (treesums); a record that is missing or no record hashes them all.
 func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
+	known, _ := treesums.Read(treesums.PathFor(t.Root))
 	var files []int
 	for i, e := range t.Entries {
 		if e.Mode.IsRegular() && e.HardLink == "" {
@@ -130,6 +134,14 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 		g.Go(func() error {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if e := t.Entries[i]; e.Source != "" && known.Len() > 0 {
+				if st, ok := treesums.Lstat(e.Source); ok {
+					if sum, ok := known.MD5(e.Path, st); ok {
+						sums[k] = sum
+						return nil
+					}
+				}
 			}
 			buf := copyBuffers.Get().([]byte)
 			defer copyBuffers.Put(buf)

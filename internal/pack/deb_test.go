@@ -1,14 +1,18 @@
 package pack_test
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopythongo/gopythongo/internal/pack"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 )
 
 func TestDebCompressions(t *testing.T) {
@@ -50,4 +54,83 @@ func TestWriteAtomicLeavesNothing(t *testing.T) {
 	assert.Error(t, err)
 	entries, _ := os.ReadDir(dir)
 	assert.Empty(t, entries)
+}
+
+// TestDebTakesTheBuildsMD5SumsWhileTheyHold: gopythongo-package takes the
+// md5 sums gopythongo-build-venv recorded instead of reading the tree again,
+// but only of files unchanged since; a changed file, a record that is no
+// record or none is hashed. Each .deb is held to md5sum over what dpkg-deb
+// unpacks.
+func TestDebTakesTheBuildsMD5SumsWhileTheyHold(t *testing.T) {
+	p := built(t, baseConfig)
+	dist := filepath.Join(p.Dir, "dist")
+	rec := treesums.PathFor(filepath.Join(dist, "root"))
+	data, err := os.ReadFile(rec)
+	require.NoError(t, err, "build-venv records the sums")
+	const file = "opt/hello/bin/hello"
+	// Every regular file of the tree is in the record, with md5sum's sum.
+	out := sh(t, filepath.Join(dist, "root"), "bash", "-c", "find . -type f -printf '%P\\0' | xargs -0 md5sum")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Greater(t, len(lines), 20)
+	for _, l := range lines {
+		sum, name, _ := strings.Cut(l, "  ")
+		assert.Contains(t, string(data), "\x00"+name+"\x00"+sum+"\x00", "the record's sum of %s", name)
+	}
+	debSums := func() map[string]string {
+		t.Helper()
+		code, _, stderr := runStep(t, p.Dir, map[string]string{}, "--format", "deb")
+		require.Equal(t, 0, code, stderr)
+		ctl := t.TempDir()
+		sh(t, p.Dir, "dpkg-deb", "--control", filepath.Join(dist, "hello_1.2.3-1_all.deb"), ctl)
+		sums := map[string]string{}
+		b, err := os.ReadFile(filepath.Join(ctl, "md5sums"))
+		require.NoError(t, err)
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			sum, name, _ := strings.Cut(l, "  ")
+			sums[name] = sum
+		}
+		return sums
+	}
+	real := md5.Sum(must(os.ReadFile(filepath.Join(dist, "root", file))))
+	realHex := hex.EncodeToString(real[:])
+	require.Contains(t, string(data), "\x00"+file+"\x00"+realHex+"\x00")
+
+	// The record is what is taken: a sum planted in it, the file's stamp
+	// unchanged, comes out in the .deb.
+	planted := strings.Repeat("0", 32)
+	require.NoError(t, os.WriteFile(rec, []byte(strings.Replace(string(data), "\x00"+file+"\x00"+realHex+"\x00", "\x00"+file+"\x00"+planted+"\x00", 1)), 0o644))
+	assert.Equal(t, planted, debSums()[file], "the record's sum is taken")
+
+	// The file changed at the same size: hashed, whatever the record says.
+	content := must(os.ReadFile(filepath.Join(dist, "root", file)))
+	changed := append([]byte{}, content...)
+	changed[len(changed)-2] ^= 0x20
+	require.NoError(t, os.WriteFile(filepath.Join(dist, "root", file), changed, 0o755))
+	now := md5.Sum(changed)
+	assert.Equal(t, hex.EncodeToString(now[:]), debSums()[file], "a changed file is hashed")
+
+	// A record that is no record, or none: every file hashed, all right.
+	for _, bad := range [][]byte{[]byte("gopythongo treesums 1\x00cut"), nil} {
+		if bad == nil {
+			require.NoError(t, os.Remove(rec))
+		} else {
+			require.NoError(t, os.WriteFile(rec, bad, 0o644))
+		}
+		sums := debSums()
+		assert.Equal(t, hex.EncodeToString(now[:]), sums[file])
+		assert.Len(t, sums, len(lines)+3, "the tree's files and the three the packer adds")
+	}
+	// The .deb's sums are md5sum's of what dpkg-deb unpacks.
+	x := t.TempDir()
+	sh(t, p.Dir, "dpkg-deb", "-x", filepath.Join(dist, "hello_1.2.3-1_all.deb"), x)
+	ctl := t.TempDir()
+	sh(t, p.Dir, "dpkg-deb", "--control", filepath.Join(dist, "hello_1.2.3-1_all.deb"), ctl)
+	sh(t, x, "md5sum", "--check", "--quiet", filepath.Join(ctl, "md5sums"))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

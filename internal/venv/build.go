@@ -24,6 +24,7 @@ import (
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/python/pep508"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -107,12 +108,8 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		if b.replaced {
 			did = append(did, "the tree dist/root held before removed")
 		}
-		if err == nil && b.stampKey != "" {
-			if err := b.cache.stampTree(b.stampKey, b.stampEntries); err != nil {
-				b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
-			} else {
-				did = append(did, "the cached tree's files stamped")
-			}
+		if err == nil {
+			did = append(did, b.stampTrees()...)
 		}
 		if n := b.waitPrune(); n > 0 {
 			did = append(did, fmt.Sprintf("%d least recently used tree(s) removed from the cache", n))
@@ -151,10 +148,14 @@ type build struct {
 	// known is what the native installer learned of the files it wrote
 	// (by path below the venv), for the check.
 	known map[string]knownFile
-	// stampKey is the cached tree this build made or restored, whose files
-	// are stamped once the build is done (stampEntries).
-	stampKey     string
-	stampEntries []Entry
+	// tree is the finished tree's entries (below dist/root), whose files'
+	// md5 sums are handed to gopythongo-package once the build is done
+	// (stampTrees). stampKey is the cached tree this build made or
+	// restored, whose files are stamped then too; stampLinked says they
+	// are the files of dist/root, linked.
+	tree        []Entry
+	stampKey    string
+	stampLinked bool
 	// inPlace says dist/root is already the tree this build restored, so
 	// it stays where it is.
 	inPlace bool
@@ -1302,6 +1303,47 @@ func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 // seal checks the tree for leaked build paths, sets every time stamp, records
 // what it holds and keeps it in the tree cache.
 // needles are the build's paths, which no file of the venv may name.
+// stampTrees stamps the files of the finished tree once nothing of the
+// build changes them any more (the old tree's removal changes the change
+// time of the files it shared): the md5 sums of dist/root for
+// gopythongo-package, each with its file's stamp (treesums), and the
+// stamps of the cached tree. A tree in place keeps the sums it has. What
+// fails costs the next step or build a hash of every file, not its result.
+func (b *build) stampTrees() []string {
+	var did []string
+	sums := treesums.PathFor(b.res.Root)
+	if _, err := os.Lstat(sums); b.tree == nil || b.inPlace && err == nil {
+		return nil
+	}
+	stamps, err := statTree(b.res.Root, b.tree)
+	if err == nil {
+		files := make([]treesums.File, 0, len(b.tree))
+		for i, e := range b.tree {
+			if e.Mode.IsRegular() && e.MD5 != "" && stamps[i] != (stamp{}) {
+				files = append(files, treesums.File{Path: e.Path, MD5: e.MD5, Stamp: stamps[i]})
+			}
+		}
+		err = treesums.Write(sums, files)
+	}
+	if err != nil {
+		b.o.Log.Warnf("the md5 sums of the tree were not recorded (gopythongo-package hashes every file): %v", err)
+		stamps = nil
+	} else {
+		did = append(did, "md5 sums recorded")
+	}
+	if b.stampKey != "" {
+		if !b.stampLinked {
+			stamps = nil // other files: the cached tree's own are stat-ed
+		}
+		if err := b.cache.stampTree(b.stampKey, b.tree, stamps); err != nil {
+			b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
+		} else {
+			did = append(did, "the cached tree's files stamped")
+		}
+	}
+	return did
+}
+
 func (b *build) needles() []string {
 	return []string{b.tmp, b.c.Dir, b.c.DistDir(), b.cache.Dir}
 }
@@ -1413,16 +1455,21 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 		b.o.Log.Warnf("the finished tree was not kept in the cache (the next build makes it again): %v", keepErr)
 		kept = ""
 	} else if linked {
-		b.stampKey, b.stampEntries = key, entries
+		b.stampKey, b.stampLinked = key, true
 	}
+	b.tree = entries
 	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s%s", info.Files, humanSize(info.Size), info.Digest[:12], kept))
 	return nil
 }
 
-// place moves the finished tree to dist/root, the old one aside.
+// place moves the finished tree to dist/root, the old one aside, and
+// removes the md5 sums of the old one.
 func (b *build) place(root string) error {
 	if b.inPlace {
 		return nil
+	}
+	if err := treesums.Remove(treesums.PathFor(b.res.Root)); err != nil {
+		return err
 	}
 	old := filepath.Join(b.tmp, "old-root")
 	if err := os.Rename(b.res.Root, old); err == nil {
@@ -1464,7 +1511,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 	// staging tree for the sdist's backend, so with dists to write the
 	// tree is restored there all the same.
 	if !(b.c.Venv.Dists && b.c.Venv.Project) && sameTree(b.walkRoot(), rec.Entries, stamps, b.o.Epoch) {
-		b.inPlace = true
+		b.inPlace, b.tree = true, rec.Entries
 		taken()
 		ph.Done(fmt.Sprintf("from the cache: %s is the cached tree, unchanged (%d files, each the cached file as the last build left it), tree %s (%s)",
 			b.res.Venv.Root, info.Files, info.Digest[:12], humanSize(info.Size)))
@@ -1484,7 +1531,7 @@ func (b *build) restore(key string, rec *treeRecord) (restored bool, err error) 
 		return false, os.MkdirAll(b.staging, 0o755)
 	}
 	taken()
-	b.stampKey, b.stampEntries = key, rec.Entries
+	b.tree, b.stampKey, b.stampLinked = rec.Entries, key, done.copied == 0
 	how := "linked"
 	if done.copied > 0 {
 		how = "copied (the cache is on another file system) or linked"

@@ -3,6 +3,7 @@ package venv
 import (
 	"bufio"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -374,7 +375,8 @@ func (b *build) learnBytecode(entries []pycEntry) {
 			if sum != e.sha {
 				return nil
 			}
-			learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), size: e.n, leak: needles.find(buf), st: stampOfStat(&st)}
+			m := md5.Sum(buf)
+			learned[i] = &knownFile{sha256: hex.EncodeToString(sum[:]), md5: hex.EncodeToString(m[:]), size: e.n, leak: needles.find(buf), st: stampOfStat(&st)}
 			return nil
 		}, func() {}
 	})

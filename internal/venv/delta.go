@@ -239,7 +239,7 @@ func (b *build) setBase(key string, rec *treeRecord, entries []Entry, prefix str
 		b.linked = make(map[string]knownFile, len(entries))
 		for i, e := range entries {
 			if e.Mode.IsRegular() && stamps[i] != (stamp{}) {
-				b.linked[e.Path] = knownFile{sha256: e.SHA256, size: e.Size, st: stamps[i]}
+				b.linked[e.Path] = knownFile{sha256: e.SHA256, md5: e.MD5, size: e.Size, st: stamps[i]}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -52,7 +53,7 @@ type nativeInstaller struct {
 }
 
 // learn records what was written to fd at rel.
-func (n *nativeInstaller) learn(fd int, rel, sum string, size int64, leak string) error {
+func (n *nativeInstaller) learn(fd int, rel, sum, md5sum string, size int64, leak string) error {
 	if n.known == nil {
 		return nil
 	}
@@ -62,7 +63,7 @@ func (n *nativeInstaller) learn(fd int, rel, sum string, size int64, leak string
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.known[rel] = knownFile{sha256: sum, size: size, leak: leak, st: stampOfStat(&st)}
+	n.known[rel] = knownFile{sha256: sum, md5: md5sum, size: size, leak: leak, st: stampOfStat(&st)}
 	return nil
 }
 
@@ -340,17 +341,20 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 		h = sha256.New()
 		ws = append(ws, h)
 	}
+	// The md5 is for a .deb's md5sums, which then need not read the
+	// tree again (treesums).
 	var leaks *leakFinder
+	var m hash.Hash
 	if n.known != nil {
-		leaks = n.needles.finder()
-		ws = append(ws, leaks)
+		leaks, m = n.needles.finder(), md5.New()
+		ws = append(ws, leaks, m)
 	}
 	size, err := io.CopyBuffer(io.MultiWriter(ws...), src, buf)
 	if h != nil {
 		sum = h.Sum(nil)
 	}
 	if err == nil && leaks != nil {
-		err = n.learn(fd, p.rel, hex.EncodeToString(sum), size, leaks.found)
+		err = n.learn(fd, p.rel, hex.EncodeToString(sum), hex.EncodeToString(m.Sum(nil)), size, leaks.found)
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr
@@ -371,8 +375,8 @@ func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, 
 	}
 	_, err = fdWriter(fd).Write(data)
 	if err == nil && n.known != nil {
-		sum := sha256.Sum256(data)
-		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), int64(len(data)), n.needles.find(data))
+		sum, m := sha256.Sum256(data), md5.Sum(data)
+		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), hex.EncodeToString(m[:]), int64(len(data)), n.needles.find(data))
 	}
 	if cerr := unix.Close(fd); err == nil {
 		err = cerr

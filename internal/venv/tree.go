@@ -2,6 +2,7 @@ package venv
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -36,6 +37,7 @@ type Entry struct {
 	Mode   fs.FileMode `json:"mode"`
 	Size   int64       `json:"size,omitempty"`
 	SHA256 string      `json:"sha256,omitempty"` // a regular file's content
+	MD5    string      `json:"md5,omitempty"`    // the same, for a .deb's md5sums (treesums)
 	Link   string      `json:"link,omitempty"`   // a symbolic link's target
 	MTime  int64       `json:"-"`                // nanoseconds
 }
@@ -70,6 +72,7 @@ func summarize(entries []Entry) TreeInfo {
 // scanTree takes it instead of reading the file while the stamp holds.
 type knownFile struct {
 	sha256 string
+	md5    string
 	size   int64
 	leak   string
 	st     stamp
@@ -159,15 +162,15 @@ func scanTree(root string, needles []string, known map[string]knownFile) ([]Entr
 	err = parallel(len(files), func(i int) error {
 		e := &entries[files[i]]
 		if k, ok := known[e.Path]; ok && k.st == stamps[i] && k.st != (stamp{}) {
-			e.SHA256, e.Size, leakOf[files[i]] = k.sha256, k.size, k.leak
+			e.SHA256, e.MD5, e.Size, leakOf[files[i]] = k.sha256, k.md5, k.size, k.leak
 			return nil
 		}
 		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(e.Path)))
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(data)
-		e.SHA256, e.Size = hex.EncodeToString(sum[:]), int64(len(data))
+		sum, m := sha256.Sum256(data), md5.Sum(data)
+		e.SHA256, e.MD5, e.Size = hex.EncodeToString(sum[:]), hex.EncodeToString(m[:]), int64(len(data))
 		leakOf[files[i]] = set.find(data)
 		return nil
 	})

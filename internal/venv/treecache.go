@@ -2,6 +2,7 @@ package venv
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,13 +24,14 @@ import (
 	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 )
 
 // The tree cache keeps finished trees, so that a build whose inputs are
 // unchanged installs, compiles and checks nothing:
 //
 //	trees/<key>/record.json  what the build found in the tree (state.Venv, what its project made)
-//	trees/<key>/entries      every entry: path, mode, size, sha256 and link target, each ended by a NUL
+//	trees/<key>/entries      every entry: path, mode, size, sha256, md5 and link target, each ended by a NUL
 //	trees/<key>/root/        the tree, hard-linked with the dist/root it was made in
 //
 // A restore links every file again (a copy across file systems), each one
@@ -43,7 +45,7 @@ import (
 // sets), so a restore links it without reading it again; every other file
 // is hashed. A cache restored from elsewhere has new inodes: all is hashed.
 const (
-	treeCacheFormat = 2
+	treeCacheFormat = 3
 	// keptTrees is how many trees the cache keeps, the most recently used.
 	keptTrees = 3
 	// maxTreeRecord bounds the record read from the cache.
@@ -92,11 +94,11 @@ func (c *Cache) lookupTree(key string) (*treeRecord, bool) {
 }
 
 // entryFields is how many fields an entry has in a tree's entries file.
-const entryFields = 5
+const entryFields = 6
 
 // appendEntries writes entries as the entries file holds them: path, mode,
-// size, sha256 and link target, each ended by a NUL, which no path or link
-// holds.
+// size, sha256, md5 and link target, each ended by a NUL, which no path or
+// link holds.
 func appendEntries(b []byte, entries []Entry) []byte {
 	for _, e := range entries {
 		b = append(b, e.Path...)
@@ -106,6 +108,8 @@ func appendEntries(b []byte, entries []Entry) []byte {
 		b = strconv.AppendInt(b, e.Size, 10)
 		b = append(b, 0)
 		b = append(b, e.SHA256...)
+		b = append(b, 0)
+		b = append(b, e.MD5...)
 		b = append(b, 0)
 		b = append(b, e.Link...)
 		b = append(b, 0)
@@ -135,7 +139,7 @@ func readEntries(p string) ([]Entry, error) {
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("%s: %s has the size %q", p, f[0], f[2])
 		}
-		entries[i] = Entry{Path: f[0], Mode: fs.FileMode(mode), Size: size, SHA256: f[3], Link: f[4]}
+		entries[i] = Entry{Path: f[0], Mode: fs.FileMode(mode), Size: size, SHA256: f[3], MD5: f[4], Link: f[5]}
 	}
 	return entries, nil
 }
@@ -166,6 +170,9 @@ func validEntries(entries []Entry) error {
 		case e.Mode.IsRegular():
 			if b, err := hex.DecodeString(e.SHA256); err != nil || len(b) != sha256.Size {
 				return fmt.Errorf("%s has no sha256", e.Path)
+			}
+			if b, err := hex.DecodeString(e.MD5); err != nil || len(b) != md5.Size {
+				return fmt.Errorf("%s has no md5", e.Path)
 			}
 		case e.Mode.Type() == fs.ModeSymlink:
 			if e.Link == "" {
@@ -489,23 +496,17 @@ func sameTree(found []walked, entries []Entry, stamps []stamp, epoch time.Time) 
 }
 
 // stamp is what a file's inode says of it: a file whose stamp is unchanged
-// has not been written, truncated, chmod-ed or linked since.
-type stamp struct {
-	Ino, Size, Mode uint64
-	Ctime           int64 // ns
-}
+// has not been written, truncated, chmod-ed or linked since. It is the
+// stamp treesums hands to gopythongo-package.
+type stamp = treesums.Stamp
 
-func stampOfStat(st *unix.Stat_t) stamp {
-	return stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
-}
+func stampOfStat(st *unix.Stat_t) stamp { return treesums.StampOf(st) }
 
-// stampTree records the stamps of a cached tree's files, once the build that
-// checked them (and linked them, which changes their change time) is done;
-// the entries' order is the stamps'.
-func (c *Cache) stampTree(key string, entries []Entry) error {
-	root := filepath.Join(c.treeDir(key), "root")
+// statTree is the stamp of every regular file of entries below root, by
+// entry (none for the others).
+func statTree(root string, entries []Entry) ([]stamp, error) {
 	stamps := make([]stamp, len(entries))
-	if err := parallel(len(entries), func(i int) error {
+	err := parallel(len(entries), func(i int) error {
 		if !entries[i].Mode.IsRegular() {
 			return nil
 		}
@@ -517,8 +518,20 @@ func (c *Cache) stampTree(key string, entries []Entry) error {
 			stamps[i] = stampOfStat(&st)
 		}
 		return nil
-	}); err != nil {
-		return err
+	})
+	return stamps, err
+}
+
+// stampTree records the stamps of a cached tree's files, once the build that
+// checked them (and linked them, which changes their change time) is done;
+// the entries' order is the stamps'. Stamps taken of the same files through
+// another link are given, else the cached tree is stat-ed.
+func (c *Cache) stampTree(key string, entries []Entry, stamps []stamp) error {
+	if stamps == nil {
+		var err error
+		if stamps, err = statTree(filepath.Join(c.treeDir(key), "root"), entries); err != nil {
+			return err
+		}
 	}
 	data, err := json.Marshal(stamps)
 	if err != nil {

@@ -26,7 +26,7 @@ func walkDirOf(t *testing.T, root string) []walked {
 		switch {
 		case fi.Mode().IsRegular():
 			st := fi.Sys().(*syscall.Stat_t)
-			w.st = stamp{Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
+			w.st = stamp{Dev: st.Dev, Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
 		case fi.Mode()&fs.ModeSymlink != 0:
 			w.Link, err = os.Readlink(p)
 			require.NoError(t, err)
