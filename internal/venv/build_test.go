@@ -227,7 +227,8 @@ func TestBuildHello(t *testing.T) {
 				assert.True(t, os.IsNotExist(err), junk)
 			}
 			entries, _ := os.ReadDir(filepath.Join(p.Dir, "dist"))
-			require.Len(t, entries, 1, "only dist/root")
+			require.Len(t, entries, 2, "only dist/root and its md5 sums")
+			assert.Equal(t, []string{"root", "root.md5sums"}, []string{entries[0].Name(), entries[1].Name()})
 			assert.Contains(t, run.log, "no build paths")
 		})
 	}

@@ -94,6 +94,7 @@ func testAppOnlyChange(t *testing.T, env []string) {
 		at = at.Add(time.Hour)
 		run := build()
 		assert.True(t, run.res.FromBase, "%s:\n%s", s.name, run.log)
+		requireSumsRecorded(t, run.res.Root)
 		if inPlace {
 			assert.Contains(t, run.log, "dist/root is the tree", s.name)
 		} else {

@@ -2,6 +2,7 @@ package venv
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gopythongo/gopythongo/internal/testutil"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 )
 
 // cachedTrees lists the trees kept in a cache, by key.
@@ -38,6 +40,32 @@ func cachedTrees(t *testing.T, cache string) []string {
 
 // TestWarmBuildRestoresTheTree: unchanged inputs give the very tree of the
 // build before from the tree cache, installing, compiling and checking
+// requireSumsRecorded holds the md5 sums a build recorded for dist/root
+// (treesums) to md5 over every file of it, each with the stamp the file has
+// now: what gopythongo-package takes instead of reading the tree again.
+func requireSumsRecorded(t *testing.T, root string) {
+	t.Helper()
+	data, err := os.ReadFile(treesums.PathFor(root))
+	require.NoError(t, err, "the build records the sums")
+	files := 0
+	require.NoError(t, filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		files++
+		rel, _ := filepath.Rel(root, p)
+		content, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var st unix.Stat_t
+		require.NoError(t, unix.Lstat(p, &st))
+		sum := md5.Sum(content)
+		want := fmt.Sprintf("\x00%s\x00%x\x00%d\x00%d\x00%d\x00%d\x00%d\x00", rel, sum, st.Dev, st.Ino, st.Size, st.Mode, st.Ctim.Nano())
+		assert.Contains(t, string(data), want, "the record of %s", rel)
+		return nil
+	}))
+	assert.Equal(t, files, strings.Count(string(data), "\x00")/7, "a record a file")
+}
+
 // nothing, and the tree runs.
 func TestWarmBuildRestoresTheTree(t *testing.T) {
 	t.Parallel()
@@ -48,6 +76,7 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	assert.False(t, cold.res.TreeCached)
 	assert.Contains(t, cold.log, "kept in the cache")
 	require.Len(t, cachedTrees(t, cache), 1)
+	requireSumsRecorded(t, cold.res.Root)
 
 	warm := buildIn(t, p.Dir, cache)
 	require.NoError(t, warm.err, warm.log)
@@ -58,6 +87,7 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	// dist/root is the cached tree as the cold build left it: nothing is
 	// linked again.
 	assert.Contains(t, warm.log, "dist/root is the cached tree, unchanged")
+	requireSumsRecorded(t, warm.res.Root)
 	assert.Equal(t, cold.res.Venv, warm.res.Venv, "the same tree, the same record")
 	info, err := Inspect(warm.res.Root)
 	require.NoError(t, err)
@@ -72,6 +102,7 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	require.NoError(t, added.err, added.log)
 	assert.Contains(t, added.log, "25 of them unchanged since a build checked them, 0 checked against their sha256")
 	assert.NoFileExists(t, extra)
+	requireSumsRecorded(t, added.res.Root)
 	require.NoError(t, os.Chmod(filepath.Join(warm.res.Root, "opt", "hello", "bin"), 0o700))
 	chmodded := buildIn(t, p.Dir, cache)
 	require.NoError(t, chmodded.err, chmodded.log)
@@ -92,10 +123,12 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	require.NoError(t, touched.err, touched.log)
 	assert.True(t, touched.res.TreeCached, touched.log)
 	assert.Contains(t, touched.log, "24 of them unchanged since a build checked them, 1 checked against their sha256")
+	requireSumsRecorded(t, touched.res.Root)
 	require.NoError(t, os.RemoveAll(filepath.Join(p.Dir, "dist", "root")))
 	removed := buildIn(t, p.Dir, cache)
 	require.NoError(t, removed.err, removed.log)
 	assert.Contains(t, removed.log, "each checked against its sha256", "dist/root was removed")
+	requireSumsRecorded(t, removed.res.Root)
 	assert.Equal(t, "Hello, world!\n", inNamespace(t, warm.res.Root, "/opt/hello", "/opt/hello/bin/hello"))
 
 	fi, err = os.Stat(filepath.Join(warm.res.Root, "opt", "hello", "bin", "hello"))
@@ -114,6 +147,7 @@ func TestWarmBuildRestoresTheTree(t *testing.T) {
 	require.NoError(t, fresh.err, fresh.log)
 	assert.False(t, fresh.res.TreeCached)
 	assert.Equal(t, cold.res.Venv.Digest, fresh.res.Venv.Digest)
+	requireSumsRecorded(t, fresh.res.Root)
 }
 
 // TestChangedCachedTreeIsMadeAgain: a cached file changed in place (it is
@@ -214,7 +248,7 @@ func TestHostileTreeRecords(t *testing.T) {
 	root := Entry{Path: ".", Mode: fs.ModeDir | 0o755}
 	dir := Entry{Path: "opt", Mode: fs.ModeDir | 0o755}
 	file := func(p string) Entry {
-		return Entry{Path: p, Mode: 0o644, SHA256: strings.Repeat("ab", 32)}
+		return Entry{Path: p, Mode: 0o644, SHA256: strings.Repeat("ab", 32), MD5: strings.Repeat("cd", 16)}
 	}
 	for _, tc := range []struct {
 		name    string
@@ -233,6 +267,8 @@ func TestHostileTreeRecords(t *testing.T) {
 		{"under a file", []Entry{root, file("opt"), file("opt/x")}, "before its directory"},
 		{"no hash", []Entry{root, {Path: "x", Mode: 0o644}}, "sha256"},
 		{"short hash", []Entry{root, {Path: "x", Mode: 0o644, SHA256: "abcd"}}, "sha256"},
+		{"no md5", []Entry{root, {Path: "x", Mode: 0o644, SHA256: strings.Repeat("ab", 32)}}, "md5"},
+		{"short md5", []Entry{root, {Path: "x", Mode: 0o644, SHA256: strings.Repeat("ab", 32), MD5: "cd"}}, "md5"},
 		{"empty link", []Entry{root, {Path: "x", Mode: fs.ModeSymlink}}, "link to nothing"},
 		{"device", []Entry{root, {Path: "x", Mode: fs.ModeDevice}}, "neither"},
 		{"fifo", []Entry{root, {Path: "x", Mode: fs.ModeNamedPipe}}, "neither"},
@@ -248,19 +284,19 @@ func TestHostileTreeRecords(t *testing.T) {
 	// the tree are one.
 	c := &Cache{Dir: t.TempDir()}
 	rootOnly := string(appendEntries(nil, []Entry{root}))
-	sum := strings.Repeat("ab", 32)
+	sum, md5sum := strings.Repeat("ab", 32), strings.Repeat("cd", 16)
 	for _, tc := range []struct {
 		name, record, entries string
 		ok                    bool
 	}{
 		{"garbage", "{", rootOnly, false},
-		{"format", `{"format": 1}`, rootOnly, false},
-		{"no entries", `{"format": 2}`, "", false},
-		{"cut short", `{"format": 2}`, rootOnly[:len(rootOnly)-1], false},
-		{"mode", `{"format": 2}`, ".\x00dir\x000\x00\x00\x00", false},
-		{"size", `{"format": 2}`, rootOnly + "x\x00420\x00-1\x00" + sum + "\x00\x00", false},
-		{"hostile", `{"format": 2}`, rootOnly + "../x\x00420\x001\x00" + sum + "\x00\x00", false},
-		{"beneath", `{"format": 2}`, rootOnly + "x\x00420\x001\x00" + sum + "\x00\x00", true},
+		{"format", `{"format": 2}`, rootOnly, false},
+		{"no entries", `{"format": 3}`, "", false},
+		{"cut short", `{"format": 3}`, rootOnly[:len(rootOnly)-1], false},
+		{"mode", `{"format": 3}`, ".\x00dir\x000\x00\x00\x00\x00", false},
+		{"size", `{"format": 3}`, rootOnly + "x\x00420\x00-1\x00" + sum + "\x00" + md5sum + "\x00\x00", false},
+		{"hostile", `{"format": 3}`, rootOnly + "../x\x00420\x001\x00" + sum + "\x00" + md5sum + "\x00\x00", false},
+		{"beneath", `{"format": 3}`, rootOnly + "x\x00420\x001\x00" + sum + "\x00" + md5sum + "\x00\x00", true},
 	} {
 		require.NoError(t, os.MkdirAll(c.treeDir(tc.name), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(tc.name), "record.json"), []byte(tc.record), 0o644))
@@ -270,17 +306,17 @@ func TestHostileTreeRecords(t *testing.T) {
 		rec, ok := c.lookupTree(tc.name)
 		require.Equal(t, tc.ok, ok, tc.name)
 		if ok {
-			assert.Equal(t, []Entry{root, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum}}, rec.Entries)
+			assert.Equal(t, []Entry{root, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum, MD5: md5sum}}, rec.Entries)
 		}
 	}
 
 	// A pipe in place of one of the record's files is no record (or, for
 	// the stamps, none), never waited on: a lookup returns.
-	good := rootOnly + "x\x00420\x001\x00" + sum + "\x00\x00"
+	good := rootOnly + "x\x00420\x001\x00" + sum + "\x00" + md5sum + "\x00\x00"
 	for _, pipe := range []string{"record.json", "entries", "stamps.json"} {
 		key := "pipe-" + pipe
 		require.NoError(t, os.MkdirAll(c.treeDir(key), 0o755))
-		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(key), "record.json"), []byte(`{"format": 2}`), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(key), "record.json"), []byte(`{"format": 3}`), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(c.treeDir(key), "entries"), []byte(good), 0o644))
 		require.NoError(t, os.RemoveAll(filepath.Join(c.treeDir(key), pipe)))
 		require.NoError(t, unix.Mkfifo(filepath.Join(c.treeDir(key), pipe), 0o644))
@@ -302,8 +338,8 @@ func TestTreeEntriesRoundTrip(t *testing.T) {
 		{Path: ".", Mode: fs.ModeDir | 0o755},
 		{Path: "bin", Mode: fs.ModeDir | fs.ModeSetgid | 0o2755},
 		{Path: "bin/python", Mode: fs.ModeSymlink | 0o777, Size: 16, Link: "/usr/bin/python3"},
-		{Path: "bin/a b\nc,é", Mode: 0o755, Size: 1 << 40, SHA256: strings.Repeat("0f", 32)},
-		{Path: "empty", Mode: 0o644, SHA256: strings.Repeat("e3", 32)},
+		{Path: "bin/a b\nc,é", Mode: 0o755, Size: 1 << 40, SHA256: strings.Repeat("0f", 32), MD5: strings.Repeat("1e", 16)},
+		{Path: "empty", Mode: 0o644, SHA256: strings.Repeat("e3", 32), MD5: strings.Repeat("d4", 16)},
 	}
 	p := filepath.Join(t.TempDir(), "entries")
 	require.NoError(t, os.WriteFile(p, appendEntries(nil, entries), 0o644))
@@ -525,9 +561,9 @@ func TestRestoredTreeTakesTheCommitsTime(t *testing.T) {
 // error or entries that write back to a file it reads as the same.
 func FuzzReadEntries(f *testing.F) {
 	sum := strings.Repeat("ab", 32)
-	f.Add(string(appendEntries(nil, []Entry{{Path: ".", Mode: fs.ModeDir | 0o755}, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum}})))
-	f.Add(".\x00dir\x000\x00\x00\x00")
-	f.Add("x\x00420\x00-1\x00" + sum + "\x00\x00")
+	f.Add(string(appendEntries(nil, []Entry{{Path: ".", Mode: fs.ModeDir | 0o755}, {Path: "x", Mode: 0o644, Size: 1, SHA256: sum, MD5: strings.Repeat("cd", 16)}})))
+	f.Add(".\x00dir\x000\x00\x00\x00\x00")
+	f.Add("x\x00420\x00-1\x00" + sum + "\x00\x00\x00")
 	f.Add("")
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data string) {
