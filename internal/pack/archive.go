@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -99,14 +100,28 @@ type tarOptions struct {
 
 // writeTar writes the tree's entries: sorted, uid and gid 0 (root), no
 // user-dependent fields, every time the epoch, symlinks and hard links kept.
+// The headers are archive/tar's; a file's content goes around its writer,
+// into a fileSink without passing through this process where w is one.
 func writeTar(w io.Writer, t *Tree, o tarOptions) error {
-	tw := tar.NewWriter(w)
+	sink, _ := w.(fileSink)
+	var hb bytes.Buffer
+	header := func(h *tar.Header) error {
+		// A tar.Writer a header, which expects no content of it.
+		hb.Reset()
+		if err := tar.NewWriter(&hb).WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := w.Write(hb.Bytes())
+		return err
+	}
 	dep := strings.TrimPrefix(path.Clean(t.Deploy), "/")
 	if o.Prefix == "./" && o.Parents {
-		if err := tw.WriteHeader(dirHeader("./", o.Epoch)); err != nil {
+		if err := header(dirHeader("./", o.Epoch)); err != nil {
 			return err
 		}
 	}
+	buf := copyBuffers.Get().([]byte)
+	defer copyBuffers.Put(buf)
 	var written int64
 	for i, e := range t.Entries {
 		if o.Ctx != nil && o.Ctx.Err() != nil {
@@ -136,27 +151,65 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		default:
 			h.Typeflag, h.Size = tar.TypeReg, e.Size
 		}
-		if err := tw.WriteHeader(h); err != nil {
+		if err := header(h); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := copyFile(tw, e); err != nil {
+		if err := writeContent(w, sink, e, buf); err != nil {
+			return err
+		}
+		if _, err := w.Write(zeroBlocks[:-e.Size&(blockSize-1)]); err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	// The end: two zero blocks, as tar.Writer's Close writes them.
+	_, err := w.Write(zeroBlocks[:])
+	return err
 }
+
+const blockSize = 512
+
+var zeroBlocks [2 * blockSize]byte
 
 func dirHeader(name string, epoch time.Time) *tar.Header {
 	return &tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: epoch, Uname: "root", Gname: "root", Format: tar.FormatGNU}
 }
 
-func copyFile(tw io.Writer, e Entry) error {
-	buf := copyBuffers.Get().([]byte)
-	defer copyBuffers.Put(buf)
-	return copyEntry(tw, e, buf)
+// fileSink is a writer that takes a file's content from its descriptor (the
+// zstd program's pipe, by splice), as Write would take it.
+type fileSink interface {
+	io.Writer
+	WriteFile(fd int, n int64) (int64, error)
+}
+
+// spliceMin is the smallest file spliced: a spliced page fills a slot of
+// the pipe however few bytes it holds, so that small files, most of a
+// venv's, would leave the pipe nearly empty and zstd waiting; they are
+// copied, into the pipe's buffers together.
+const spliceMin = 16 << 10
+
+// writeContent writes a file's content (on disk, or generated) into w,
+// through sink when there is one and the file is large, refusing a file
+// whose size is not the one scanned.
+func writeContent(w io.Writer, sink fileSink, e Entry, buf []byte) error {
+	if sink == nil || e.Source == "" || e.Size < spliceMin {
+		return copyEntry(w, e, buf)
+	}
+	fd, err := openRead(e.Source)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	n, err := sink.WriteFile(fd, e.Size)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	if k, _ := fdReader(fd).Read(buf[:1]); n != e.Size || k > 0 {
+		return fmt.Errorf("%s changed while it was packed", e.Source)
+	}
+	return nil
 }
 
 // copyEntry writes a file's content (on disk, or generated) into w through
@@ -169,19 +222,52 @@ func copyEntry(w io.Writer, e Entry, buf []byte) error {
 		_, err := w.Write(e.Data)
 		return err
 	}
-	f, err := os.Open(e.Source)
+	fd, err := openRead(e.Source)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	n, err := io.CopyBuffer(w, io.LimitReader(f, e.Size), buf)
+	defer unix.Close(fd)
+	n, err := io.CopyBuffer(w, io.LimitReader(fdReader(fd), e.Size), buf)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
-	if k, _ := f.Read(buf[:1]); n != e.Size || k > 0 {
+	if k, _ := fdReader(fd).Read(buf[:1]); n != e.Size || k > 0 {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
 	}
 	return nil
+}
+
+// openRead opens a file to read it, as a plain descriptor: an *os.File
+// costs five system calls more (the poller's, refused for a regular file,
+// and the blocking mode set and cleared), thousands of times a package.
+func openRead(p string) (int, error) {
+	for {
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			if err != nil {
+				return -1, &fs.PathError{Op: "open", Path: p, Err: err}
+			}
+			return fd, nil
+		}
+	}
+}
+
+// fdReader reads a plain descriptor.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // copyBuffers keeps the copy buffers: one per file would be gigabytes of
@@ -266,6 +352,7 @@ func (a *arWriter) pad(n int64) error {
 type zstdProgram struct {
 	cmd  *exec.Cmd
 	in   *os.File
+	fd   int           // in's, blocking, for splice
 	buf  *bufio.Writer // a tar header is 512 bytes: a write each would be a system call each
 	done chan error
 }
@@ -330,7 +417,7 @@ func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
 			copied <- err
 		}()
 	}
-	z := &zstdProgram{cmd: cmd, in: inW, buf: bufio.NewWriterSize(inW, pipeSize), done: make(chan error, 1)}
+	z := &zstdProgram{cmd: cmd, in: inW, fd: int(inW.Fd()), buf: bufio.NewWriterSize(inW, pipeSize), done: make(chan error, 1)}
 	go func() {
 		cerr := <-copied
 		err := cmd.Wait()
@@ -346,6 +433,29 @@ func newZstdProgram(w io.Writer) (io.WriteCloser, error) {
 }
 
 func (z *zstdProgram) Write(p []byte) (int, error) { return z.buf.Write(p) }
+
+// WriteFile splices n bytes of the file at fd into zstd's pipe: the pages
+// go from the page cache into the pipe, neither read into this process nor
+// written out of it. It returns less than n when the file ends first.
+func (z *zstdProgram) WriteFile(fd int, n int64) (int64, error) {
+	if err := z.buf.Flush(); err != nil {
+		return 0, err
+	}
+	var done int64
+	for done < n {
+		k, err := unix.Splice(fd, nil, z.fd, nil, int(min(n-done, 1<<30)), unix.SPLICE_F_MORE)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return done, err
+		case k == 0:
+			return done, nil
+		}
+		done += k
+	}
+	return done, nil
+}
 
 func (z *zstdProgram) Close() error {
 	err := z.buf.Flush()
