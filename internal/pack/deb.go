@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -128,28 +129,35 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 		}
 	}
 	sums := make([]string, len(files))
+	// A worker a CPU, each taking the next file: most files of a venv are
+	// small, and most sums come from the record, a stat each; a goroutine
+	// a file would cost more than that.
+	var next atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for k, i := range files {
+	for range runtime.GOMAXPROCS(0) {
 		g.Go(func() error {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if e := t.Entries[i]; e.Source != "" && known.Len() > 0 {
-				if st, ok := treesums.Lstat(e.Source); ok {
-					if sum, ok := known.MD5(e.Path, st); ok {
-						sums[k] = sum
-						return nil
-					}
-				}
-			}
 			buf := copyBuffers.Get().([]byte)
 			defer copyBuffers.Put(buf)
 			h := md5.New()
-			if err := copyEntry(h, t.Entries[i], buf); err != nil {
-				return err
+			for k := int(next.Add(1) - 1); k < len(files); k = int(next.Add(1) - 1) {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				e := t.Entries[files[k]]
+				if e.Source != "" && known.Len() > 0 {
+					if st, ok := treesums.Lstat(e.Source); ok {
+						if sum, ok := known.MD5(e.Path, st); ok {
+							sums[k] = sum
+							continue
+						}
+					}
+				}
+				h.Reset()
+				if err := copyEntry(h, e, buf); err != nil {
+					return err
+				}
+				sums[k] = hex.EncodeToString(h.Sum(nil))
 			}
-			sums[k] = hex.EncodeToString(h.Sum(nil))
 			return nil
 		})
 	}
