@@ -194,7 +194,7 @@ type DebConfig struct {
 	Conffiles        []string          `yaml:"conffiles" doc:"Files of the package that are configuration, kept on upgrade, as absolute paths on the target (/opt/hello/etc/app.ini)."`
 	Scripts          map[string]string `yaml:"scripts" doc:"Maintainer scripts from files: preinst, postinst, prerm, postrm. With a service, they run after the generated part."`
 	Compression      string            `yaml:"compression" default:"gzip" enum:"gzip,xz,zstd,none" doc:"Compression of data.tar: gzip (parallel, deterministic), xz, zstd or none."`
-	MD5Sums          bool              `yaml:"md5sums" default:"true" doc:"Write DEBIAN/md5sums (for debsums and dpkg --verify). It costs about a CPU second per 500 MB, which dpkg-deb alone does not spend."`
+	MD5Sums          bool              `yaml:"md5sums" default:"true" doc:"Write DEBIAN/md5sums (for debsums and dpkg --verify). The sums gopythongo-build-venv recorded (dist/root.md5sums) are taken for files unchanged since; any other file is read and hashed, about a CPU second per 500 MB, which dpkg-deb alone does not spend."`
 	LintianOverrides []string          `yaml:"lintian_overrides" doc:"Further lintian tags to override, e.g. 'embedded-javascript-library'. The tags every venv raises are overridden already."`
 	Distribution     string            `yaml:"distribution" default:"unstable" doc:"The distribution named in the generated changelog."`
 }
