@@ -1300,54 +1300,13 @@ func copyExtra(root *fsroot.Root, src, dst, mode string) error {
 	return out.Close()
 }
 
-// seal checks the tree for leaked build paths, sets every time stamp, records
-// what it holds and keeps it in the tree cache.
 // needles are the build's paths, which no file of the venv may name.
-// stampTrees stamps the files of the finished tree once nothing of the
-// build changes them any more (the old tree's removal changes the change
-// time of the files it shared): the md5 sums of dist/root for
-// gopythongo-package, each with its file's stamp (treesums), and the
-// stamps of the cached tree. A tree in place keeps the sums it has. What
-// fails costs the next step or build a hash of every file, not its result.
-func (b *build) stampTrees() []string {
-	var did []string
-	sums := treesums.PathFor(b.res.Root)
-	if _, err := os.Lstat(sums); b.tree == nil || b.inPlace && err == nil {
-		return nil
-	}
-	stamps, err := statTree(b.res.Root, b.tree)
-	if err == nil {
-		files := make([]treesums.File, 0, len(b.tree))
-		for i, e := range b.tree {
-			if e.Mode.IsRegular() && e.MD5 != "" && stamps[i] != (stamp{}) {
-				files = append(files, treesums.File{Path: e.Path, MD5: e.MD5, Stamp: stamps[i]})
-			}
-		}
-		err = treesums.Write(sums, files)
-	}
-	if err != nil {
-		b.o.Log.Warnf("the md5 sums of the tree were not recorded (gopythongo-package hashes every file): %v", err)
-		stamps = nil
-	} else {
-		did = append(did, "md5 sums recorded")
-	}
-	if b.stampKey != "" {
-		if !b.stampLinked {
-			stamps = nil // other files: the cached tree's own are stat-ed
-		}
-		if err := b.cache.stampTree(b.stampKey, b.tree, stamps); err != nil {
-			b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
-		} else {
-			did = append(did, "the cached tree's files stamped")
-		}
-	}
-	return did
-}
-
 func (b *build) needles() []string {
 	return []string{b.tmp, b.c.Dir, b.c.DistDir(), b.cache.Dir}
 }
 
+// seal checks the tree for leaked build paths, sets every time stamp, records
+// what it holds and keeps it in the tree cache.
 func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error {
 	c := b.c
 	ph := b.o.Log.Phase("check")
@@ -1460,6 +1419,50 @@ func (b *build) seal(ctx context.Context, key string, wheels []WheelFile) error 
 	b.tree = entries
 	ph.Done(fmt.Sprintf("no build paths in %d files, %s, tree %s%s", info.Files, humanSize(info.Size), info.Digest[:12], kept))
 	return nil
+}
+
+// stampTrees stamps the files of the finished tree once nothing of the
+// build changes them any more (the old tree's removal changes the change
+// time of the files it shared): the md5 sums of dist/root for
+// gopythongo-package, each with its file's stamp (treesums), and the
+// stamps of the cached tree. A tree in place keeps the sums it has. What
+// fails costs the next step or build a hash of every file, not its result.
+func (b *build) stampTrees() []string {
+	if b.tree == nil {
+		return nil
+	}
+	sums := treesums.PathFor(b.res.Root)
+	if _, err := os.Lstat(sums); b.inPlace && err == nil {
+		return nil
+	}
+	var did []string
+	stamps, err := statTree(b.res.Root, b.tree)
+	if err == nil {
+		files := make([]treesums.File, 0, len(b.tree))
+		for i, e := range b.tree {
+			if e.Mode.IsRegular() && e.MD5 != "" && stamps[i] != (stamp{}) {
+				files = append(files, treesums.File{Path: e.Path, MD5: e.MD5, Stamp: stamps[i]})
+			}
+		}
+		err = treesums.Write(sums, files)
+	}
+	if err != nil {
+		b.o.Log.Warnf("the md5 sums of the tree were not recorded (gopythongo-package hashes every file): %v", err)
+		stamps = nil
+	} else {
+		did = append(did, "md5 sums recorded")
+	}
+	if b.stampKey != "" {
+		if !b.stampLinked {
+			stamps = nil // other files: the cached tree's own are stat-ed
+		}
+		if err := b.cache.stampTree(b.stampKey, b.tree, stamps); err != nil {
+			b.o.Log.Warnf("the cached tree's files were not stamped (the next build hashes them all): %v", err)
+		} else {
+			did = append(did, "the cached tree's files stamped")
+		}
+	}
+	return did
 }
 
 // place moves the finished tree to dist/root, the old one aside, and
