@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -19,6 +18,7 @@ import (
 	"github.com/ulikunitz/xz"
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fdio"
 	"github.com/gopythongo/gopythongo/internal/ui"
 )
 
@@ -197,7 +197,7 @@ func writeContent(w io.Writer, sink fileSink, e Entry, buf []byte) error {
 	if sink == nil || e.Source == "" || e.Size < spliceMin {
 		return copyEntry(w, e, buf)
 	}
-	fd, err := openRead(e.Source)
+	fd, err := fdio.OpenRead(e.Source)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func writeContent(w io.Writer, sink fileSink, e Entry, buf []byte) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
-	if k, _ := fdReader(fd).Read(buf[:1]); n != e.Size || k > 0 {
+	if k, _ := fdio.Reader(fd).Read(buf[:1]); n != e.Size || k > 0 {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
 	}
 	return nil
@@ -222,52 +222,19 @@ func copyEntry(w io.Writer, e Entry, buf []byte) error {
 		_, err := w.Write(e.Data)
 		return err
 	}
-	fd, err := openRead(e.Source)
+	fd, err := fdio.OpenRead(e.Source)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	n, err := io.CopyBuffer(w, io.LimitReader(fdReader(fd), e.Size), buf)
+	n, err := io.CopyBuffer(w, io.LimitReader(fdio.Reader(fd), e.Size), buf)
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}
-	if k, _ := fdReader(fd).Read(buf[:1]); n != e.Size || k > 0 {
+	if k, _ := fdio.Reader(fd).Read(buf[:1]); n != e.Size || k > 0 {
 		return fmt.Errorf("%s changed while it was packed", e.Source)
 	}
 	return nil
-}
-
-// openRead opens a file to read it, as a plain descriptor: an *os.File
-// costs five system calls more (the poller's, refused for a regular file,
-// and the blocking mode set and cleared), thousands of times a package.
-func openRead(p string) (int, error) {
-	for {
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			if err != nil {
-				return -1, &fs.PathError{Op: "open", Path: p, Err: err}
-			}
-			return fd, nil
-		}
-	}
-}
-
-// fdReader reads a plain descriptor.
-type fdReader int
-
-func (r fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(int(r), p)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0 && len(p) > 0:
-			return 0, io.EOF
-		}
-		return n, nil
-	}
 }
 
 // copyBuffers keeps the copy buffers: one per file would be gigabytes of

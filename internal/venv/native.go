@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fdio"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/lazy"
 	"github.com/gopythongo/gopythongo/internal/python"
@@ -336,7 +337,7 @@ func (n *nativeInstaller) writeMember(root *fsroot.Root, a *python.WheelArchive,
 	// record needs one) and for a rewritten script.
 	recorded, sum := a.RecordedHash(p.member)
 	var h hash.Hash
-	ws := []io.Writer{fdWriter(fd)}
+	ws := []io.Writer{fdio.Writer(fd)}
 	if sum == nil || rewritten {
 		h = sha256.New()
 		ws = append(ws, h)
@@ -373,7 +374,7 @@ func (n *nativeInstaller) writeData(root *fsroot.Root, rel string, data []byte, 
 	if err != nil {
 		return python.RecordEntry{}, createErr(rel, rel, err)
 	}
-	_, err = fdWriter(fd).Write(data)
+	_, err = fdio.Writer(fd).Write(data)
 	if err == nil && n.known != nil {
 		sum, m := sha256.Sum256(data), md5.Sum(data)
 		err = n.learn(fd, rel, hex.EncodeToString(sum[:]), hex.EncodeToString(m[:]), int64(len(data)), n.needles.find(data))

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gopythongo/gopythongo/internal/fdio"
 	"github.com/gopythongo/gopythongo/internal/fileread"
 	"github.com/gopythongo/gopythongo/internal/fsroot"
 	"github.com/gopythongo/gopythongo/internal/state"
@@ -279,7 +280,7 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 	}
 	// A plain descriptor: an *os.File costs three system calls more a file.
 	defer unix.Close(fd)
-	f := fdReader(fd)
+	f := fdio.Reader(fd)
 	perm := fs.FileMode(sys.Mode).Perm()
 	if verify && (st == nil || *st != stampOfStat(&sys) || sys.Size != e.Size || perm != e.Mode.Perm()) {
 		w.hashed.Add(1)
@@ -328,42 +329,6 @@ func restoreFile(src *fsroot.Root, e Entry, dst string, verify bool, epoch time.
 		return false, err
 	}
 	return true, setTime(dst, epoch)
-}
-
-// fdWriter writes a descriptor, all of each write.
-type fdWriter int
-
-func (w fdWriter) Write(p []byte) (int, error) {
-	written := 0
-	for written < len(p) {
-		n, err := unix.Write(int(w), p[written:])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return written, err
-		}
-		written += n
-	}
-	return written, nil
-}
-
-// fdReader reads a descriptor.
-type fdReader int
-
-func (r fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(int(r), p)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0 && len(p) > 0:
-			return 0, io.EOF
-		}
-		return n, nil
-	}
 }
 
 // setTime gives a path (a link itself, not what it names) the epoch, unless
