@@ -137,20 +137,7 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		if !o.Parents && e.IsDir() && e.Path != dep && !strings.HasPrefix(e.Path, dep+"/") {
 			continue
 		}
-		h := &tar.Header{
-			Name: o.Prefix + e.Path, Mode: int64(e.Mode.Perm()), ModTime: o.Epoch,
-			Uname: "root", Gname: "root", Format: tar.FormatGNU,
-		}
-		switch {
-		case e.IsDir():
-			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		case e.IsSymlink():
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Link, 0o777
-		case e.HardLink != "":
-			h.Typeflag, h.Linkname = tar.TypeLink, o.Prefix+e.HardLink
-		default:
-			h.Typeflag, h.Size = tar.TypeReg, e.Size
-		}
+		h := tarHeader(e, o)
 		if err := header(h); err != nil {
 			return fmt.Errorf("%s: %w", e.Path, err)
 		}
@@ -167,6 +154,25 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 	// The end: two zero blocks, as tar.Writer's Close writes them.
 	_, err := w.Write(zeroBlocks[:])
 	return err
+}
+
+// tarHeader is an entry's header: owner root, the epoch's time.
+func tarHeader(e Entry, o tarOptions) *tar.Header {
+	h := &tar.Header{
+		Name: o.Prefix + e.Path, Mode: int64(e.Mode.Perm()), ModTime: o.Epoch,
+		Uname: "root", Gname: "root", Format: tar.FormatGNU,
+	}
+	switch {
+	case e.IsDir():
+		h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+	case e.IsSymlink():
+		h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Link, 0o777
+	case e.HardLink != "":
+		h.Typeflag, h.Linkname = tar.TypeLink, o.Prefix+e.HardLink
+	default:
+		h.Typeflag, h.Size = tar.TypeReg, e.Size
+	}
+	return h
 }
 
 const blockSize = 512

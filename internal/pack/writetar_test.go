@@ -44,7 +44,8 @@ func tarTree(t *testing.T) *Tree {
 	return tr
 }
 
-// referenceTar is the tree as archive/tar writes it whole, content and all.
+// referenceTar is the tree as archive/tar's writer puts it together whole,
+// content, padding and end and all, from the same headers.
 func referenceTar(t *testing.T, tr *Tree, o tarOptions) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -53,17 +54,7 @@ func referenceTar(t *testing.T, tr *Tree, o tarOptions) []byte {
 		require.NoError(t, tw.WriteHeader(dirHeader("./", o.Epoch)))
 	}
 	for _, e := range tr.Entries {
-		h := &tar.Header{Name: o.Prefix + e.Path, Mode: int64(e.Mode.Perm()), ModTime: o.Epoch, Uname: "root", Gname: "root", Format: tar.FormatGNU}
-		switch {
-		case e.IsDir():
-			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		case e.IsSymlink():
-			h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Link, 0o777
-		case e.HardLink != "":
-			h.Typeflag, h.Linkname = tar.TypeLink, o.Prefix+e.HardLink
-		default:
-			h.Typeflag, h.Size = tar.TypeReg, e.Size
-		}
+		h := tarHeader(e, o)
 		require.NoError(t, tw.WriteHeader(h))
 		if h.Typeflag == tar.TypeReg {
 			require.NoError(t, copyEntry(tw, e, make([]byte, 1000)))
