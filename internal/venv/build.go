@@ -1432,8 +1432,10 @@ func (b *build) stampTrees() []string {
 		return nil
 	}
 	sums := treesums.PathFor(b.res.Root)
-	if _, err := os.Lstat(sums); b.inPlace && err == nil {
-		return nil
+	if b.inPlace {
+		if _, err := os.Lstat(sums); err == nil {
+			return nil
+		}
 	}
 	var did []string
 	stamps, err := statTree(b.res.Root, b.tree)
