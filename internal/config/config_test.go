@@ -317,3 +317,48 @@ func TestErrorNamesTheKeyOnce(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ".gopythongo.yaml:3: package.deb.maintainer: bad", c.Errorf("package.deb.maintainer", "bad").Error())
 }
+
+// TestKeyLookupsAreTheKeyTable holds the lookups that descend only the
+// fields on their way (every step at start-up) to the table of every key:
+// each key outside maps and lists is found by its path, each leaf by its
+// variable and its input's, with the same description, and near misses of
+// either are not found.
+func TestKeyLookupsAreTheKeyTable(t *testing.T) {
+	var found int
+	for _, k := range Keys() {
+		got, ok := LookupKey(k.Path)
+		if k.Index == nil {
+			assert.False(t, ok, "%s is inside a map or a list", k.Path)
+			continue
+		}
+		require.True(t, ok, k.Path)
+		assert.Equal(t, k, got)
+		misses := []string{k.Path + "x", k.Path[:len(k.Path)-1], k.Path + ".", "." + k.Path}
+		if i := strings.LastIndexByte(k.Path, '.'); i > 0 {
+			misses = append(misses, k.Path[:i]+"x"+k.Path[i+1:])
+		}
+		for _, miss := range misses {
+			_, ok := LookupKey(miss)
+			assert.False(t, ok, miss)
+		}
+		if k.Section {
+			assert.Empty(t, envKeys(strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_")), "a section has no variable: %s", k.Path)
+			continue
+		}
+		found++
+		assert.Equal(t, []Key{k}, envKeys(strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_")), k.Path)
+		assert.Equal(t, []Key{k}, envKeys(strings.TrimPrefix(k.InputEnvName(), "GOPYTHONGO_INPUT_")), k.Path)
+		name := strings.TrimPrefix(k.EnvName(), "GOPYTHONGO_")
+		envMisses := []string{name + "X", name[:len(name)-1], name + "_", "_" + name, strings.ToLower(name)}
+		if i := strings.LastIndexByte(name, '_'); i > 0 {
+			envMisses = append(envMisses, name[:i]+"X"+name[i+1:])
+		}
+		for _, miss := range envMisses {
+			assert.Empty(t, envKeys(miss), miss)
+		}
+	}
+	assert.Greater(t, found, 100, "the leaf keys were looked up")
+	_, ok := LookupKey("")
+	assert.False(t, ok)
+	assert.Empty(t, envKeys(""))
+}

@@ -231,6 +231,9 @@ func kindName(n *yaml.Node) string {
 func Suggest(s string, choices []string) string {
 	best, bestD := "", 3
 	for _, c := range choices {
+		if max(len(s)-len(c), len(c)-len(s)) >= bestD {
+			continue // the distance is at least the difference in length
+		}
 		if d := editDistance(s, c); d < bestD {
 			best, bestD = c, d
 		}

@@ -115,39 +115,57 @@ func (c *Config) readFile(file string, root reflect.Value) error {
 }
 
 func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
-	env := map[string]string{}
+	// An empty variable is unset: CI systems pass empty values for inputs
+	// nobody set.
+	type setting struct {
+		key  Key
+		name string
+		val  string
+	}
+	var plain, input []setting
+	var unknown []string
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GOPYTHONGO_") {
-			env[k] = v
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || val == "" || !strings.HasPrefix(name, "GOPYTHONGO_") {
+			continue
 		}
-	}
-	if len(env) == 0 {
-		return nil // the key table (reflection, a tenth of a version step at a tag) is not needed
-	}
-	var errs []error
-	known := map[string]bool{}
-	var names []string
-	for _, k := range LeafKeys() {
-		name := k.EnvName()
-		names = append(names, name)
-		// An empty variable is unset: CI systems pass empty values for
-		// inputs nobody set. An action's input, given, wins.
-		for _, name := range []string{name, k.InputEnvName()} {
-			known[name] = true
-			if val := env[name]; val != "" {
-				errs = append(errs, c.set(root, k, val, Origin{Kind: OriginEnv, Name: name})...)
+		suffix, isInput := strings.CutPrefix(name, "GOPYTHONGO_INPUT_")
+		if !isInput {
+			suffix = strings.TrimPrefix(name, "GOPYTHONGO_")
+		}
+		keys := envKeys(suffix)
+		if len(keys) == 0 {
+			unknown = append(unknown, name)
+		}
+		for _, k := range keys {
+			if isInput {
+				input = append(input, setting{k, name, val})
+			} else {
+				plain = append(plain, setting{k, name, val})
 			}
 		}
 	}
+	// An action's input, given, wins: a GitHub composite action sets every
+	// input's variable, and its own env would otherwise hide the workflow's
+	// and the job's.
+	byIndex := func(a, b setting) int { return slices.Compare(a.key.Index, b.key.Index) }
+	slices.SortStableFunc(plain, byIndex)
+	slices.SortStableFunc(input, byIndex)
+	var errs []error
+	for _, s := range slices.Concat(plain, input) {
+		errs = append(errs, c.set(root, s.key, s.val, Origin{Kind: OriginEnv, Name: s.name})...)
+	}
 	// GOPYTHONGO_ variables are also used for step outputs (GOPYTHONGO_SEMVER),
-	// so only near misses of a key's variable are reported, as likely typos,
-	// and an empty one is silent like any unset variable.
-	for name, val := range env {
-		if known[name] || val == "" {
-			continue
+	// so only near misses of a key's variable are reported, as likely typos.
+	if len(unknown) > 0 {
+		var names []string
+		for _, k := range LeafKeys() {
+			names = append(names, k.EnvName())
 		}
-		if s := Suggest(name, names); s != "" {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s names no configuration key; did you mean %s? (it is ignored)", name, s))
+		for _, name := range unknown {
+			if s := Suggest(name, names); s != "" {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s names no configuration key; did you mean %s? (it is ignored)", name, s))
+			}
 		}
 	}
 	slices.Sort(c.Warnings)

@@ -129,21 +129,13 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 		if name == "" {
 			continue
 		}
-		k := Key{
-			Path:    joinPath(prefix, name),
-			Doc:     f.Tag.Get("doc"),
-			Default: f.Tag.Get("default"),
-			Secret:  f.Tag.Get("secret"),
-			Type:    f.Type,
-		}
+		var k Key
 		// Keys inside maps and lists of mappings have no index from Config.
 		if index != nil || prefix == "" {
-			k.Index = append(append([]int(nil), index...), i)
+			k = newKey(f, joinPath(prefix, name), append(slices.Clip(index), i))
+		} else {
+			k = newKey(f, joinPath(prefix, name), nil)
 		}
-		if e := f.Tag.Get("enum"); e != "" {
-			k.Enum = strings.Split(e, ",")
-		}
-		k.Section = f.Type.Kind() == reflect.Struct
 		*keys = append(*keys, k)
 		switch {
 		case f.Type.Kind() == reflect.Struct:
@@ -156,14 +148,98 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 	}
 }
 
+func newKey(f reflect.StructField, path string, index []int) Key {
+	k := Key{
+		Path:    path,
+		Doc:     f.Tag.Get("doc"),
+		Default: f.Tag.Get("default"),
+		Secret:  f.Tag.Get("secret"),
+		Type:    f.Type,
+		Index:   index,
+		Section: f.Type.Kind() == reflect.Struct,
+	}
+	if e := f.Tag.Get("enum"); e != "" {
+		k.Enum = strings.Split(e, ",")
+	}
+	return k
+}
+
 // LookupKey finds a key by its dotted path (only keys outside maps and lists).
 func LookupKey(path string) (Key, bool) {
-	for _, k := range allKeys() {
-		if k.Path == path && k.Index != nil {
-			return k, true
+	keys := findKeys(path, func(name, rest string) (int, bool) {
+		n, ok := strings.CutPrefix(rest, name)
+		return len(rest) - len(n), ok && (n == "" || n[0] == '.')
+	})
+	if len(keys) == 0 {
+		return Key{}, false
+	}
+	return keys[0], true
+}
+
+// envKeys finds the leaf keys whose EnvName is GOPYTHONGO_ and suffix.
+// Two paths can share a name (a.b_c, a_b.c); each is set, as by a table of
+// EnvNames.
+func envKeys(suffix string) []Key {
+	var out []Key
+	for _, k := range findKeys(suffix, func(name, rest string) (int, bool) {
+		return len(name), len(rest) >= len(name) && envForm(name, rest[:len(name)]) &&
+			(len(rest) == len(name) || rest[len(name)] == '_')
+	}) {
+		if !k.Section {
+			out = append(out, k)
 		}
 	}
-	return Key{}, false
+	return out
+}
+
+// envForm reports whether upper is name as a variable spells it: upper
+// case, "." and "-" as "_".
+func envForm(name, upper string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.' || c == '-':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		if c != upper[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// findKeys descends Config's sections to the keys whose path the spelling
+// s names: match says whether a field's name begins the rest of s, and how
+// many bytes of it the name takes (a separator follows, or nothing). Only
+// the fields on the way are read, not the whole key table, whose tags are
+// a tenth of a version step at a tag: a step looks up a few keys.
+func findKeys(s string, match func(name, rest string) (int, bool)) []Key {
+	var out []Key
+	var descend func(t reflect.Type, path, rest string, index []int)
+	descend = func(t reflect.Type, path, rest string, index []int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name := yamlName(f)
+			if name == "" {
+				continue
+			}
+			n, ok := match(name, rest)
+			if !ok {
+				continue
+			}
+			at := append(slices.Clip(index), i)
+			switch {
+			case n == len(rest):
+				out = append(out, newKey(f, joinPath(path, name), at))
+			case f.Type.Kind() == reflect.Struct:
+				descend(f.Type, joinPath(path, name), rest[n+1:], at)
+			}
+		}
+	}
+	descend(reflect.TypeFor[Config](), "", s, nil)
+	return out
 }
 
 // LeafKeys lists the keys that are set as one value, outside maps and lists.
