@@ -15,6 +15,7 @@ import (
 
 	"github.com/gopythongo/gopythongo/internal/python"
 	"github.com/gopythongo/gopythongo/internal/state"
+	"github.com/gopythongo/gopythongo/internal/treesums"
 )
 
 // Entry is one file, directory or link of the tree.
@@ -34,6 +35,9 @@ type Entry struct {
 	Project bool
 	// Data is the content of a file the packer generates (Source is empty).
 	Data []byte
+	// Stamp is a regular file's inode as the scan saw it: the md5 sums
+	// gopythongo-build-venv recorded hold while it does.
+	Stamp treesums.Stamp
 }
 
 // IsDir reports whether the entry is a directory.
@@ -101,6 +105,7 @@ func Scan(root, deploy string, venv *state.Venv) (*Tree, error) {
 			}
 		case fi.Mode().IsRegular():
 			e.Size = fi.Size()
+			e.Stamp, _ = treesums.StampOfInfo(fi)
 			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
 				key := [2]uint64{uint64(st.Dev), st.Ino}
 				if first, ok := inodes[key]; ok {

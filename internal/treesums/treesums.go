@@ -59,6 +59,16 @@ func StampOf(st *unix.Stat_t) Stamp {
 	return Stamp{Dev: st.Dev, Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}
 }
 
+// StampOfInfo is the stamp of a regular file's FileInfo from os.Lstat, as
+// a walk has it; false for anything else.
+func StampOfInfo(fi fs.FileInfo) (Stamp, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return Stamp{}, false
+	}
+	return Stamp{Dev: st.Dev, Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}, true
+}
+
 // Lstat is the stamp of the regular file at p; false for anything else.
 func Lstat(p string) (Stamp, bool) {
 	var st unix.Stat_t
