@@ -268,6 +268,12 @@ func TestEmptyVariableIsUnset(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "none", c.Version.Scheme, "the file's value stays")
 	assert.Empty(t, c.Venv.FindLinks)
+
+	// A name twice is its last value, as os/exec passes it to a child.
+	c, err = load(t, "version:\n  scheme: none\n", []string{"GOPYTHONGO_VERSION_SCHEME=semver", "GOPYTHONGO_VERSION_SCHEME=", "GOPYTHONGO_PROJECT_NAME=", "GOPYTHONGO_PROJECT_NAME=hi"})
+	require.NoError(t, err)
+	assert.Equal(t, "none", c.Version.Scheme, "the last, empty, unsets")
+	assert.Equal(t, "hi", c.Project.Name)
 }
 
 // TestReadmeSnippetsLoad loads every configuration snippet of README.md: a

@@ -122,11 +122,16 @@ func (c *Config) applyEnv(environ []string, root reflect.Value) []error {
 		name string
 		val  string
 	}
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GOPYTHONGO_") {
+			env[k] = v // the last of a name twice, as os/exec passes it
+		}
+	}
 	var plain, input []setting
 	var unknown []string
-	for _, kv := range environ {
-		name, val, ok := strings.Cut(kv, "=")
-		if !ok || val == "" || !strings.HasPrefix(name, "GOPYTHONGO_") {
+	for name, val := range env {
+		if val == "" {
 			continue
 		}
 		suffix, isInput := strings.CutPrefix(name, "GOPYTHONGO_INPUT_")
