@@ -129,13 +129,12 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 		if name == "" {
 			continue
 		}
-		var k Key
 		// Keys inside maps and lists of mappings have no index from Config.
+		var at []int
 		if index != nil || prefix == "" {
-			k = newKey(f, joinPath(prefix, name), append(slices.Clip(index), i))
-		} else {
-			k = newKey(f, joinPath(prefix, name), nil)
+			at = append(slices.Clip(index), i)
 		}
+		k := newKey(f, joinPath(prefix, name), at)
 		*keys = append(*keys, k)
 		switch {
 		case f.Type.Kind() == reflect.Struct:
@@ -148,6 +147,7 @@ func walkKeys(t reflect.Type, prefix string, index []int, keys *[]Key) {
 	}
 }
 
+// newKey describes the field f at path; index is nil inside maps and lists.
 func newKey(f reflect.StructField, path string, index []int) Key {
 	k := Key{
 		Path:    path,
