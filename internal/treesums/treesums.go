@@ -69,15 +69,6 @@ func StampOfInfo(fi fs.FileInfo) (Stamp, bool) {
 	return Stamp{Dev: st.Dev, Ino: st.Ino, Size: uint64(st.Size), Mode: uint64(st.Mode), Ctime: st.Ctim.Nano()}, true
 }
 
-// Lstat is the stamp of the regular file at p; false for anything else.
-func Lstat(p string) (Stamp, bool) {
-	var st unix.Stat_t
-	if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return Stamp{}, false
-	}
-	return StampOf(&st), true
-}
-
 // File is one regular file of a tree: its slash path below the root, its
 // md5 in hex and its stamp when the sum was known to be its content.
 type File struct {

@@ -25,6 +25,34 @@ func md5Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// lstat is a file's stamp as the packer takes it, from its scan's os.Lstat.
+func lstat(p string) (treesums.Stamp, bool) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return treesums.Stamp{}, false
+	}
+	return treesums.StampOfInfo(fi)
+}
+
+// TestStampOfInfoIsStampOf: the packer's stamp (os.Lstat's FileInfo) is the
+// one gopythongo-build-venv records (unix.Stat_t), or no sum would ever be
+// taken; a directory or a symlink has none.
+func TestStampOfInfoIsStampOf(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	require.NoError(t, os.WriteFile(p, []byte("x"), 0o640))
+	require.NoError(t, os.Symlink("f", filepath.Join(dir, "l")))
+	var st unix.Stat_t
+	require.NoError(t, unix.Lstat(p, &st))
+	got, ok := lstat(p)
+	require.True(t, ok)
+	assert.Equal(t, treesums.StampOf(&st), got)
+	for _, other := range []string{dir, filepath.Join(dir, "l")} {
+		_, ok := lstat(other)
+		assert.False(t, ok, other)
+	}
+}
+
 // record writes files a and b below root with their record beside root, as
 // gopythongo-build-venv leaves them, and returns the record's path.
 func record(t *testing.T, root string) string {
@@ -33,7 +61,7 @@ func record(t *testing.T, root string) string {
 	for _, name := range []string{"a", "b"} {
 		p := filepath.Join(root, name)
 		require.NoError(t, os.WriteFile(p, []byte("content of "+name), 0o644))
-		st, ok := treesums.Lstat(p)
+		st, ok := lstat(p)
 		require.True(t, ok)
 		files = append(files, treesums.File{Path: name, MD5: md5Hex([]byte("content of " + name)), Stamp: st})
 	}
@@ -72,7 +100,7 @@ func TestASumIsTakenOnlyWhileItsFileIsUnchanged(t *testing.T) {
 			sums, err := treesums.Read(rec)
 			require.NoError(t, err)
 			assert.Equal(t, 2, sums.Len())
-			st, ok := treesums.Lstat(p)
+			st, ok := lstat(p)
 			require.True(t, ok)
 			sum, ok := sums.MD5("a", st)
 			assert.Equal(t, tc.taken, ok)
@@ -80,7 +108,7 @@ func TestASumIsTakenOnlyWhileItsFileIsUnchanged(t *testing.T) {
 				assert.Equal(t, md5Hex([]byte("content of a")), sum)
 			}
 			// The other file is untouched.
-			st, _ = treesums.Lstat(filepath.Join(root, "b"))
+			st, _ = lstat(filepath.Join(root, "b"))
 			_, ok = sums.MD5("b", st)
 			assert.True(t, ok)
 			// A sum is of its path only.
@@ -98,7 +126,7 @@ func TestARecordWrittenInItsFilesTickIsNotTrusted(t *testing.T) {
 	require.NoError(t, os.Mkdir(root, 0o755))
 	p := filepath.Join(root, "a")
 	require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
-	st, _ := treesums.Lstat(p)
+	st, _ := lstat(p)
 	rec := treesums.PathFor(root)
 	require.NoError(t, treesums.Write(rec, []treesums.File{{Path: "a", MD5: md5Hex([]byte("x")), Stamp: st}}))
 	// The record's time is the file's tick: as a coarse clock would leave it.
