@@ -7,7 +7,7 @@ BIN := bin
 # Debian packages that the tests and the demo run for real.
 DEBS := git gcc python3-dev libpq-dev xz-utils dpkg-dev python3 python3-packaging python3-venv python3-setuptools python3-wheel python3-pytest python3-pip python3-pip-whl python3-setuptools-whl python3-wheel-whl groovy default-jre-headless lintian rpm skopeo podman mmdebstrap debian-archive-keyring zstd time gnupg aptly docker-registry twine apache2-utils shellcheck runc debootstrap rsync pigz
 
-.PHONY: all build deps test demo bench fuzz clean
+.PHONY: all build deps vet test demo bench fuzz clean
 
 all: build
 
@@ -19,8 +19,10 @@ build:
 
 # dist/ holds Debian roots and podman's storage, whose files include Go
 # sources (git's contrib docs); a go.mod of its own keeps it out of ./...
-deps:
+dist/go.mod:
 	@mkdir -p dist && printf 'module gopythongo.invalid/dist\n' > dist/go.mod
+
+deps: dist/go.mod
 	@scripts/install-deps $(DEBS)
 	@scripts/install-pytools
 	@scripts/install-citools
@@ -30,9 +32,13 @@ deps:
 # the longest, started last, would run alone at the end (585 -> 544 s).
 SLOW_TESTS := ./internal/venv ./internal/cigen ./internal/steps ./internal/pack
 
-test: deps
-	$(GO) vet ./...
+# vet compiles every package while deps mostly downloads and installs.
+test:
+	@$(MAKE) --no-print-directory -j2 deps vet
 	$(GO) test -count=1 -timeout 14m $(SLOW_TESTS) ./...
+
+vet: dist/go.mod
+	$(GO) vet ./...
 
 demo: deps build
 	@scripts/demo.sh
