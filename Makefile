@@ -29,7 +29,7 @@ deps: dist/go.mod
 	@scripts/fetch-corpus
 
 # The longest packages first: go test runs two at a time on two cores, and
-# the longest, started last, would run alone at the end (585 -> 544 s).
+# the longest, started last, would run alone at the end (585 -> 549 s).
 SLOW_TESTS := ./internal/venv ./internal/cigen ./internal/steps ./internal/pack
 
 # vet compiles every package while deps mostly downloads and installs.
