@@ -103,7 +103,6 @@ type tarOptions struct {
 // The headers are archive/tar's; a file's content goes around its writer,
 // into a fileSink without passing through this process where w is one.
 func writeTar(w io.Writer, t *Tree, o tarOptions) error {
-	sink, _ := w.(fileSink)
 	var hb bytes.Buffer
 	header := func(h *tar.Header) error {
 		// A tar.Writer a header, which expects no content of it.
@@ -144,7 +143,7 @@ func writeTar(w io.Writer, t *Tree, o tarOptions) error {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if err := writeContent(w, sink, e, buf); err != nil {
+		if err := copyEntry(w, e, buf); err != nil {
 			return err
 		}
 		if _, err := w.Write(zeroBlocks[:-e.Size&(blockSize-1)]); err != nil {
@@ -196,30 +195,10 @@ type fileSink interface {
 // copied, into the pipe's buffers together.
 const spliceMin = 16 << 10
 
-// writeContent writes a file's content (on disk, or generated) into w,
-// through sink when there is one and the file is large, refusing a file
-// whose size is not the one scanned.
-func writeContent(w io.Writer, sink fileSink, e Entry, buf []byte) error {
-	if sink == nil || e.Source == "" || e.Size < spliceMin {
-		return copyEntry(w, e, buf)
-	}
-	fd, err := fdio.OpenRead(e.Source)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	n, err := sink.WriteFile(fd, e.Size)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
-	}
-	if k, _ := fdio.Reader(fd).Read(buf[:1]); n != e.Size || k > 0 {
-		return fmt.Errorf("%s changed while it was packed", e.Source)
-	}
-	return nil
-}
-
-// copyEntry writes a file's content (on disk, or generated) into w through
-// buf, refusing a file whose size is not the one scanned.
+// copyEntry writes a file's content (on disk, or generated) into w,
+// refusing a file whose size is not the one scanned. A file of spliceMin
+// or more goes into a fileSink by its descriptor, without passing through
+// this process; any other is copied through buf.
 func copyEntry(w io.Writer, e Entry, buf []byte) error {
 	if e.Source == "" {
 		if int64(len(e.Data)) != e.Size {
@@ -233,7 +212,12 @@ func copyEntry(w io.Writer, e Entry, buf []byte) error {
 		return err
 	}
 	defer unix.Close(fd)
-	n, err := io.CopyBuffer(w, io.LimitReader(fdio.Reader(fd), e.Size), buf)
+	var n int64
+	if sink, ok := w.(fileSink); ok && e.Size >= spliceMin {
+		n, err = sink.WriteFile(fd, e.Size)
+	} else {
+		n, err = io.CopyBuffer(w, io.LimitReader(fdio.Reader(fd), e.Size), buf)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.Path, err)
 	}

@@ -131,7 +131,7 @@ func md5sums(ctx context.Context, t *Tree) ([]byte, error) {
 	}
 	sums := make([]string, len(files))
 	// A worker a CPU, each taking the next file: most files of a venv are
-	// small, and most sums come from the record, a stat each; a goroutine
+	// small, and most sums come from the record, a lookup each; a goroutine
 	// a file would cost more than that.
 	var next atomic.Int64
 	g, ctx := errgroup.WithContext(ctx)
