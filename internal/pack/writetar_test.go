@@ -110,10 +110,11 @@ func TestWriteTarIsArchiveTarsStream(t *testing.T) {
 // or shrank since the scan fails the spliced stream as it fails the copied
 // one.
 func TestWriteTarRefusesAFileChangedSinceTheScanOnBothPaths(t *testing.T) {
-	for _, content := range []string{"0123456789a", "012345678"} {
+	const scanned = spliceMin + 10 // large enough to be spliced
+	for _, size := range []int{scanned + 1, scanned - 1} {
 		p := filepath.Join(t.TempDir(), "f")
-		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
-		tr := &Tree{Deploy: "/opt/app", Entries: []Entry{{Path: "opt/app/f", Source: p, Size: 10, Mode: 0o644}}}
+		require.NoError(t, os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o644))
+		tr := &Tree{Deploy: "/opt/app", Entries: []Entry{{Path: "opt/app/f", Source: p, Size: scanned, Mode: 0o644}}}
 		zw, err := compressor(Zstd, 0, io.Discard)
 		require.NoError(t, err)
 		assert.ErrorContains(t, writeTar(zw, tr, tarOptions{Parents: true}), "changed while it was packed")
