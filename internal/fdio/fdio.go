@@ -12,10 +12,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// OpenRead opens the file at p to read it, following links as os.Open does.
+// OpenRead opens the file at p to read it. A symlink at p is refused
+// (ELOOP), not followed: the file a walk found regular may have been
+// replaced by one since, pointing anywhere.
 func OpenRead(p string) (int, error) {
 	for {
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err == unix.EINTR {
 			continue
 		}

@@ -41,4 +41,11 @@ func TestWriteThenReadBack(t *testing.T) {
 	assert.ErrorContains(t, err, p+".missing")
 	_, err = fdio.Writer(-1).Write([]byte("x"))
 	assert.Error(t, err)
+
+	// A symlink is refused, not followed, though it names a readable file.
+	link := p + ".link"
+	require.NoError(t, os.Symlink(p, link))
+	_, err = fdio.OpenRead(link)
+	assert.ErrorIs(t, err, unix.ELOOP)
+	assert.ErrorContains(t, err, link)
 }

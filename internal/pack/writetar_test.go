@@ -122,3 +122,24 @@ func TestWriteTarRefusesAFileChangedSinceTheScanOnBothPaths(t *testing.T) {
 		assert.ErrorContains(t, writeTar(io.Discard, tr, tarOptions{Parents: true}), "changed while it was packed")
 	}
 }
+
+// TestWriteTarRefusesAFileReplacedByASymlink: a file the scan found regular,
+// replaced since by a symlink of the same size to a file outside the tree,
+// is refused on both paths, not read through the link.
+func TestWriteTarRefusesAFileReplacedByASymlink(t *testing.T) {
+	const scanned = spliceMin + 10
+	dir := t.TempDir()
+	outside := filepath.Join(dir, "secret")
+	require.NoError(t, os.WriteFile(outside, bytes.Repeat([]byte("s"), scanned), 0o600))
+	p := filepath.Join(dir, "f")
+	require.NoError(t, os.Symlink(outside, p))
+	for _, size := range []int64{scanned, 10} {
+		tr := &Tree{Deploy: "/opt/app", Entries: []Entry{{Path: "opt/app/f", Source: p, Size: size, Mode: 0o644}}}
+		require.NoError(t, os.Truncate(outside, size))
+		zw, err := compressor(Zstd, 0, io.Discard)
+		require.NoError(t, err)
+		assert.ErrorContains(t, writeTar(zw, tr, tarOptions{Parents: true}), "too many levels of symbolic links")
+		zw.Close()
+		assert.ErrorContains(t, writeTar(io.Discard, tr, tarOptions{Parents: true}), "too many levels of symbolic links")
+	}
+}
